@@ -1,0 +1,50 @@
+# Two commands set up a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-postgres lint bench bench-import clean
+
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# The service on its embedded defaults: SQLite under instance/, console SMS, scheduler inside.
+run: $(STAMP)
+	mkdir -p instance
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo --if-empty
+	@token=$$($(FLASK) users token coordinator@demo.local --label "make run" | tail -n 1); \
+	echo ""; \
+	echo "  Dashboard:          http://$(HOST):$(PORT)/"; \
+	echo "  API:                http://$(HOST):$(PORT)/api/v1/openapi.json"; \
+	echo "  Coordinator token:  $$token"; \
+	echo "  Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/api/v1/volunteers?per_page=3"; \
+	echo ""
+	SCHEDULER_EMBEDDED=$${SCHEDULER_EMBEDDED:-true} $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+test: $(STAMP)
+	$(BIN)/lint-imports
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The whole suite against PostgreSQL: TEST_DATABASE_URL must name a database you can drop.
+test-postgres: $(STAMP)
+	test -n "$(TEST_DATABASE_URL)" || (echo "set TEST_DATABASE_URL=postgresql+psycopg://..." && exit 2)
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+bench: bench-import
+
+bench-import: $(STAMP)
+	$(BIN)/python -m bench.import_bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,180 @@
+"""Every setting of the service, read from the environment once (the only reader of os.environ).
+
+The names and defaults are the contract in API.md; `Config.from_env()` validates them and
+stops start-up with one message naming every missing or malformed setting.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "dispatch.db"
+
+SMS_BACKENDS = ("console", "twilio")
+GEOCODERS = ("none", "nominatim")
+ENVIRONMENTS = ("development", "production")
+
+
+class ConfigError(RuntimeError):
+    """Start-up stops with this: the message names every setting that is wrong."""
+
+
+def normalize_database_url(url: str) -> str:
+    """Resolve relative SQLite paths against the project and pick the psycopg 3 driver.
+
+    `sqlite:///instance/x.db` means "under the project", whatever the working directory;
+    a bare `postgresql://` URL would ask SQLAlchemy for psycopg2, which we do not ship.
+    """
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            return f"sqlite:///{PROJECT_ROOT / relative}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0:
+        raise ValueError(f"must be greater than 0, got {raw!r}")
+    return value
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError(f"must be a whole number greater than 0, got {raw!r}")
+    return value
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value <= 1:
+        raise ValueError(f"must be in (0, 1], got {raw!r}")
+    return value
+
+
+def _choice(options: tuple[str, ...]):
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+# name -> (parser, default). A default of None means "unset unless given".
+SETTINGS: dict[str, tuple] = {
+    "DISPATCH_ENV": (_choice(ENVIRONMENTS), "development"),
+    "DATABASE_URL": (_text, f"sqlite:///{DEFAULT_SQLITE_PATH}"),
+    "SECRET_KEY": (_text, None),
+    "PUBLIC_BASE_URL": (_text, "http://127.0.0.1:5000"),
+    "SMS_BACKEND": (_choice(SMS_BACKENDS), "console"),
+    "TWILIO_ACCOUNT_SID": (_text, None),
+    "TWILIO_AUTH_TOKEN": (_text, None),
+    "TWILIO_FROM_NUMBER": (_text, None),
+    "TWILIO_MESSAGING_SERVICE_SID": (_text, None),
+    "TWILIO_API_BASE_URL": (_text, None),
+    "SMS_MAX_PER_SECOND": (_positive_float, "1"),
+    "SCHEDULER_EMBEDDED": (_bool, "false"),
+    "SCHEDULER_TICK_S": (_positive_float, "5"),
+    "ALERT_TIMEOUT_S": (_positive_int, "600"),
+    "EXPECTED_ACCEPTANCE": (_fraction, "0.35"),
+    "DEFAULT_PHONE_REGION": (_text, "KZ"),
+    "GEOCODER": (_choice(GEOCODERS), "none"),
+    "NOMINATIM_URL": (_text, None),
+    "IMPORT_MAX_BYTES": (_positive_int, str(64 * 1024 * 1024)),
+}
+
+
+class Config:
+    """Settings as attributes, the way Flask's `config.from_object` expects them."""
+
+    TESTING = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+        environ = os.environ if environ is None else environ
+        config = cls()
+        problems: list[str] = []
+        for name, (parse, default) in SETTINGS.items():
+            raw = environ.get(name)
+            if raw is None or raw.strip() == "":
+                raw = default
+            if raw is None:
+                setattr(config, name, None)
+                continue
+            try:
+                setattr(config, name, parse(raw))
+            except ValueError as exc:
+                problems.append(f"{name}: {exc}")
+        if not problems:
+            problems.extend(config._check_required())
+        if problems:
+            raise ConfigError("Configuration is incomplete or wrong:\n  " + "\n  ".join(problems))
+        config._derive()
+        return config
+
+    def _check_required(self) -> list[str]:
+        problems = []
+        if self.DISPATCH_ENV == "production" and not self.SECRET_KEY:
+            problems.append("SECRET_KEY: required when DISPATCH_ENV=production")
+        if self.SMS_BACKEND == "twilio":
+            for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+                if not getattr(self, name):
+                    problems.append(f"{name}: required when SMS_BACKEND=twilio")
+            if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
+                problems.append(
+                    "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required when SMS_BACKEND=twilio"
+                )
+        if self.GEOCODER == "nominatim" and not self.NOMINATIM_URL:
+            problems.append("NOMINATIM_URL: required when GEOCODER=nominatim")
+        return problems
+
+    def _derive(self) -> None:
+        if not self.SECRET_KEY:
+            # Development only: sessions do not survive a restart, which is fine there.
+            self.SECRET_KEY = secrets.token_hex(32)
+        self.PUBLIC_BASE_URL = self.PUBLIC_BASE_URL.rstrip("/")
+        self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.DATABASE_URL)
+        self.MAX_CONTENT_LENGTH = self.IMPORT_MAX_BYTES
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in dir(self) if name.isupper()}
+
+
+class TestConfig(Config):
+    """What the test-suite runs with: an explicit database, a known secret, no scheduler."""
+
+    TESTING = True
+
+    @classmethod
+    def for_database(cls, database_url: str, **overrides) -> "TestConfig":
+        environ = {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret",
+            "SCHEDULER_EMBEDDED": "false",
+            "TWILIO_AUTH_TOKEN": "test-auth-token",
+        }
+        environ.update({k: str(v) for k, v in overrides.items()})
+        return cls.from_env(environ)

@@ -1,0 +1,61 @@
+"""The dispatch application: create_app(config) is a short list of register_* steps."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import PROJECT_ROOT, Config
+
+from .extensions import db, migrate
+
+
+def create_app(config: Config | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(config.as_dict())
+    # Fields in the order the code writes them, Cyrillic as text rather than \u escapes.
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    register_extensions(app)
+    from .errors import register_error_handlers
+    from .health import register_health
+    from .api import register_api
+    from .cli import register_cli
+
+    register_error_handlers(app)
+    register_health(app)
+    register_api(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _ensure_sqlite_dir(db.engine.url.database)
+
+
+def _ensure_sqlite_dir(path: str | None) -> None:
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    # SQLite: enforce foreign keys, let readers and one writer overlap (WAL), and wait
+    # for a lock instead of failing at once when the scheduler and a request both write.
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

@@ -1,0 +1,144 @@
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 document, built from the pydantic models.
+
+Every route is described in OPERATIONS; a test fails when a route exists that is not here,
+so the document cannot drift from the code.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from . import bp, schemas
+
+ERROR_CODES = {
+    400: "VALIDATION_ERROR, INVALID_JSON, CSV_HEADER, CSV_ENCODING: bad input, nothing changed",
+    401: "UNAUTHORIZED: missing or invalid bearer token",
+    403: "FORBIDDEN: the token's role is too low",
+    404: "NOT_FOUND",
+    409: "DUPLICATE_PHONE and other conflicts",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+# (method, path) -> description. `role` None means public; `body` a pydantic model or a media type.
+OPERATIONS: dict[tuple[str, str], dict] = {
+    ("get", "/healthz"): {"summary": "Liveness and database check", "role": None, "tag": "ops"},
+    ("get", "/api/v1/openapi.json"): {"summary": "This document", "role": None, "tag": "ops"},
+    ("get", "/api/v1/skills"): {"summary": "The skill catalogue (code, names in en/ru/kk)", "role": "viewer",
+                                "tag": "volunteers", "query": {"lang": "en|ru|kk"}},
+    ("post", "/api/v1/volunteers"): {"summary": "Register a volunteer", "role": "coordinator", "tag": "volunteers",
+                                     "body": schemas.VolunteerIn, "status": 201, "errors": (400, 409, 415)},
+    ("get", "/api/v1/volunteers"): {
+        "summary": "List volunteers with filters, paginated; with near= the nearest first",
+        "role": "viewer", "tag": "volunteers", "errors": (400,),
+        "query": {"skill": "skill code", "available": "true|false (available now)",
+                  "status": "active|opted_out|inactive", "organization": "exact name",
+                  "near": "LAT,LON", "radius_km": "with near; default 10", "page": "from 1",
+                  "per_page": "1..200, default 50"},
+    },
+    ("get", "/api/v1/volunteers/{volunteer_id}"): {"summary": "One volunteer", "role": "viewer",
+                                                   "tag": "volunteers", "errors": (404,)},
+    ("patch", "/api/v1/volunteers/{volunteer_id}"): {"summary": "Change any writable field", "role": "coordinator",
+                                                     "tag": "volunteers", "body": schemas.VolunteerPatch,
+                                                     "errors": (400, 404, 409, 415)},
+    ("delete", "/api/v1/volunteers/{volunteer_id}"): {"summary": "Deactivate and erase personal data",
+                                                      "role": "coordinator", "tag": "volunteers", "status": 204,
+                                                      "errors": (404,)},
+    ("post", "/api/v1/volunteers/import"): {
+        "summary": "Bulk CSV import: valid rows in, bad rows reported by line",
+        "role": "coordinator", "tag": "volunteers", "body": "text/csv", "errors": (400, 413, 415),
+        "query": {"dry_run": "true: check and report, import nothing"},
+    },
+    ("post", "/api/v1/candidates"): {
+        "summary": "Preview: the eligible volunteers an incident here would alert, nearest first "
+                   "(explain=true adds counts of who was left out, by rule)",
+        "role": "coordinator", "tag": "incidents", "body": schemas.CandidatesIn, "errors": (400, 415),
+    },
+}
+
+
+def document() -> dict:
+    components: dict[str, dict] = {"Error": _error_schema()}
+    paths: dict[str, dict] = {}
+    for (method, path), op in OPERATIONS.items():
+        paths.setdefault(path, {})[method] = _operation(path, op, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Emergency volunteer dispatch",
+            "version": "1",
+            "description": "Registry of volunteers, incidents, SMS alerts. Errors share one shape: "
+            '{"error": {"code", "message", "details"}}.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _operation(path: str, op: dict, components: dict) -> dict:
+    status = str(op.get("status", 200))
+    out: dict = {
+        "summary": op["summary"],
+        "tags": [op["tag"]],
+        "responses": {status: {"description": "Success"}},
+    }
+    if op["role"]:
+        out["security"] = [{"bearer": []}]
+        out["description"] = f"Needs the {op['role']} role or higher."
+        errors = (401, 403, *op.get("errors", ()))
+    else:
+        errors = op.get("errors", ())
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in _path_params(path)
+    ]
+    parameters += [
+        {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}
+        for name, text in op.get("query", {}).items()
+    ]
+    if parameters:
+        out["parameters"] = parameters
+    body = op.get("body")
+    if isinstance(body, type) and issubclass(body, BaseModel):
+        components[body.__name__] = body.model_json_schema(ref_template="#/components/schemas/{model}")
+        out["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body.__name__}"}}},
+        }
+    elif isinstance(body, str):
+        out["requestBody"] = {"required": True, "content": {body: {"schema": {"type": "string"}}}}
+    for code in sorted(set(errors)):
+        out["responses"][str(code)] = {
+            "description": ERROR_CODES.get(code, "Error"),
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
+    return out
+
+
+def _path_params(path: str) -> list[str]:
+    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+
+
+def _error_schema() -> dict:
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            }
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json():
+    return document()

@@ -1,0 +1,86 @@
+"""Reading request input: JSON bodies into pydantic models, query strings into typed values."""
+from __future__ import annotations
+
+from typing import TypeVar
+
+from flask import request
+from pydantic import BaseModel
+
+from geo import GeoError, Point, parse_lat_lon
+
+from ..errors import InvalidJson, UnsupportedMediaType, ValidationFailed
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def json_body(model: type[M]) -> M:
+    if not request.is_json:
+        raise UnsupportedMediaType("Send the body as application/json.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise InvalidJson()
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.")
+    return model.model_validate(data)
+
+
+def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _bad_query(name, "must be a whole number") from None
+    if not minimum <= value <= maximum:
+        raise _bad_query(name, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def query_float(name: str, default: float | None, minimum: float, maximum: float) -> float | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _bad_query(name, "must be a number") from None
+    if not minimum <= value <= maximum:
+        raise _bad_query(name, f"must be between {minimum} and {maximum}")
+    return value
+
+
+def query_bool(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise _bad_query(name, "must be true or false")
+
+
+def query_choice(name: str, options: tuple[str, ...]) -> str | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in options:
+        raise _bad_query(name, f"must be one of {', '.join(options)}")
+    return raw
+
+
+def query_point(name: str) -> Point | None:
+    """`?near=51.17,71.45` (latitude first, as people write it)."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse_lat_lon(raw)
+    except GeoError as exc:
+        raise _bad_query(name, f"must be LAT,LON ({exc})") from None
+
+
+def _bad_query(name: str, problem: str) -> ValidationFailed:
+    return ValidationFailed(f"Query parameter {name} {problem}.", {"fields": {name: problem}})

@@ -1,0 +1,127 @@
+"""Request bodies (pydantic models) and the JSON shapes the API answers with."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from geo import Area, GeoError, parse_geojson_area
+
+from ..clock import isoformat, to_utc_naive, utcnow
+from ..models import Volunteer
+from ..skills import SkillCatalogue
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Organization = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+DistanceKm = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
+Language = Literal["kk", "ru", "en"]
+SkillCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+Severity = Literal["minor", "moderate", "severe", "extreme"]
+
+
+def checked_area(value: dict | None) -> dict | None:
+    """GeoJSON Polygon or MultiPolygon, validated by geo (closed rings, no self-crossing...)."""
+    if value is None:
+        return None
+    try:
+        return parse_geojson_area(value).to_geojson()
+    except GeoError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class Body(BaseModel):
+    # A misspelt field is an error, not a silently ignored value.
+    model_config = ConfigDict(extra="forbid")
+
+
+class VolunteerIn(Body):
+    name: Name
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    lat: Latitude
+    lon: Longitude
+    skills: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(max_length=32)
+    language: Language
+    max_distance_km: DistanceKm | None = None
+    organization: Organization | None = None
+
+    @field_validator("skills")
+    @classmethod
+    def no_repeats(cls, skills: list[str]) -> list[str]:
+        return list(dict.fromkeys(skills))
+
+
+class VolunteerPatch(Body):
+    name: Name | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    skills: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] | None = Field(
+        default=None, max_length=32
+    )
+    language: Language | None = None
+    max_distance_km: DistanceKm | None = None
+    organization: Organization | None = None
+    available: bool | None = None
+    busy_until: datetime | None = None
+    status: Literal["active", "inactive"] | None = None
+
+    @field_validator("busy_until")
+    @classmethod
+    def utc(cls, value: datetime | None) -> datetime | None:
+        return to_utc_naive(value) if value is not None else None
+
+
+class CandidatesIn(Body):
+    lat: Latitude
+    lon: Longitude
+    radius_km: DistanceKm
+    skill: SkillCode | None = None
+    area: dict | None = None
+    exclude_inside_area: bool = False
+    severity: Severity = "severe"
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    explain: bool = False
+
+    @field_validator("area")
+    @classmethod
+    def valid_area(cls, value: dict | None) -> dict | None:
+        return checked_area(value)
+
+    def area_shape(self) -> Area | None:
+        return parse_geojson_area(self.area) if self.area is not None else None
+
+
+def available_now(volunteer: Volunteer, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        volunteer.status == "active"
+        and volunteer.available
+        and (volunteer.busy_until is None or volunteer.busy_until <= now)
+    )
+
+
+def volunteer_json(volunteer: Volunteer, catalogue: SkillCatalogue, distance_km: float | None = None) -> dict:
+    body = {
+        "id": volunteer.id,
+        "name": volunteer.name,
+        "phone": volunteer.phone,
+        "lat": volunteer.lat,
+        "lon": volunteer.lon,
+        "skills": catalogue.codes_of(volunteer.skill_mask),
+        "language": volunteer.language,
+        "max_distance_km": volunteer.max_distance_km,
+        "organization": volunteer.organization,
+        "status": volunteer.status,
+        "available": volunteer.available,
+        "available_now": available_now(volunteer),
+        "busy_until": isoformat(volunteer.busy_until),
+        "phone_problem": volunteer.phone_problem,
+        "created_at": isoformat(volunteer.created_at),
+        "updated_at": isoformat(volunteer.updated_at),
+    }
+    if distance_km is not None:
+        body["distance_km"] = round(distance_km, 3)
+    return body

@@ -1,0 +1,94 @@
+"""Volunteer registry routes: CRUD, list with filters, CSV import, the skill catalogue."""
+from __future__ import annotations
+
+import io
+
+from flask import current_app, request
+
+from .. import volunteers
+from ..auth import require_role
+from ..errors import UnsupportedMediaType
+from ..models import VOLUNTEER_STATUSES
+from ..skills import SkillCatalogue
+from ..volunteer_import import import_volunteers
+from . import bp
+from .parsing import json_body, query_bool, query_choice, query_float, query_int, query_point
+from .schemas import VolunteerIn, VolunteerPatch, volunteer_json
+
+
+@bp.get("/skills")
+@require_role("viewer")
+def list_skills():
+    catalogue = SkillCatalogue.load()
+    language = query_choice("lang", ("en", "ru", "kk")) or "en"
+    return {
+        "skills": [
+            {"code": code, "name": catalogue.name(code, language), "names": catalogue.names[code]}
+            for code in catalogue.bits
+        ]
+    }
+
+
+@bp.post("/volunteers")
+@require_role("coordinator")
+def create_volunteer():
+    data = json_body(VolunteerIn)
+    catalogue = SkillCatalogue.load()
+    volunteer = volunteers.register_volunteer(data, catalogue)
+    return volunteer_json(volunteer, catalogue), 201
+
+
+@bp.get("/volunteers")
+@require_role("viewer")
+def list_volunteers():
+    flt = volunteers.VolunteerFilter(
+        skill=request.args.get("skill") or None,
+        available=query_bool("available"),
+        status=query_choice("status", VOLUNTEER_STATUSES),
+        organization=request.args.get("organization") or None,
+        page=query_int("page", 1, 1, 1_000_000),
+        per_page=query_int("per_page", 50, 1, 200),
+        near=query_point("near"),
+        radius_km=query_float("radius_km", 10.0, 0.001, 1000.0),
+    )
+    catalogue = SkillCatalogue.load()
+    page = volunteers.list_volunteers(flt, catalogue)
+    return {
+        "items": [volunteer_json(v, catalogue, page.distances_km.get(v.id)) for v in page.items],
+        "total": page.total,
+        "page": page.page,
+        "per_page": page.per_page,
+    }
+
+
+@bp.get("/volunteers/<int:volunteer_id>")
+@require_role("viewer")
+def get_volunteer(volunteer_id: int):
+    return volunteer_json(volunteers.get_volunteer(volunteer_id), SkillCatalogue.load())
+
+
+@bp.patch("/volunteers/<int:volunteer_id>")
+@require_role("coordinator")
+def patch_volunteer(volunteer_id: int):
+    patch = json_body(VolunteerPatch)
+    catalogue = SkillCatalogue.load()
+    return volunteer_json(volunteers.update_volunteer(volunteer_id, patch, catalogue), catalogue)
+
+
+@bp.delete("/volunteers/<int:volunteer_id>")
+@require_role("coordinator")
+def delete_volunteer(volunteer_id: int):
+    volunteers.erase_volunteer(volunteer_id)
+    return "", 204
+
+
+@bp.post("/volunteers/import")
+@require_role("coordinator")
+def import_csv():
+    if request.mimetype not in ("text/csv", "application/csv"):
+        raise UnsupportedMediaType("Send the file as text/csv.")
+    dry_run = bool(query_bool("dry_run"))
+    # Streamed: the body is decoded and parsed as it arrives, never held whole in memory.
+    text = io.TextIOWrapper(io.BufferedReader(request.stream), encoding="utf-8-sig", newline="")
+    report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"], dry_run=dry_run)
+    return report.as_json()

@@ -1,0 +1,90 @@
+"""Demo data: about 2,000 volunteers around Astana and Almaty and one coordinator; idempotent."""
+from __future__ import annotations
+
+import math
+import random
+
+from sqlalchemy import func, insert, select
+
+from .clock import utcnow
+from .extensions import db
+from .models import User, Volunteer
+from .skills import SkillCatalogue
+from .users import create_user
+
+DEMO_COORDINATOR = "coordinator@demo.local"
+DEMO_ORGANIZATIONS = {
+    "astana": ["Astana Volunteer Rescue", "Қазақстан Қызыл Жарты Ай — Астана", "Ertis Search Team"],
+    "almaty": ["Almaty Mountain Rescue Volunteers", "Красный Полумесяц — Алматы", "Medeu Civil Defence Club"],
+}
+CITIES = {"astana": (51.1694, 71.4491), "almaty": (43.2220, 76.8512)}
+# A realistic mix: many first-aiders and drivers, few divers and dog handlers.
+SKILL_WEIGHTS = {
+    "first_aid": 40, "driver_4x4": 20, "logistics": 18, "search_rescue": 15, "medical": 8,
+    "firefighting": 8, "water_rescue": 7, "radio_operator": 6, "psychological_support": 6,
+    "translator": 5, "boat_operator": 4, "drone_pilot": 4, "animal_rescue": 4, "heavy_vehicle": 3,
+    "mountain_rescue": 3, "diver": 2, "k9_handler": 1,
+}
+FIRST_NAMES = ["Айгерим", "Нурлан", "Дана", "Ерлан", "Асель", "Тимур", "Ольга", "Сергей", "Аружан", "Данияр",
+               "Madina", "Arman", "Elena", "Dmitry", "Zhanna", "Bolat", "Saule", "Ivan", "Kamila", "Yerzhan"]
+LAST_NAMES = ["Ахметов", "Садыкова", "Иванов", "Петрова", "Жумабаев", "Ким", "Омарова", "Смагулов",
+              "Nurpeisov", "Tulegenova", "Abenov", "Serikbayeva", "Kozlov", "Mukanova"]
+DEMO_VOLUNTEERS = 2000
+# Demo numbers live in a block of Kcell's range that is ours alone in the demo database.
+DEMO_PHONE_BASE = 77010000000
+
+
+def seed_demo(if_empty: bool = False) -> dict:
+    """Create what is missing; a second run changes nothing. Returns what it did."""
+    done = {"coordinator_created": False, "volunteers_created": 0}
+    if db.session.scalar(select(User.id).where(User.email == DEMO_COORDINATOR)) is None:
+        create_user(DEMO_COORDINATOR, "coordinator", password="demo-coordinator")
+        done["coordinator_created"] = True
+    if if_empty and db.session.scalar(select(func.count(Volunteer.id))) > 0:
+        return done
+    demo_phones = [f"+{DEMO_PHONE_BASE + i}" for i in range(DEMO_VOLUNTEERS)]
+    existing = set(db.session.scalars(select(Volunteer.phone).where(Volunteer.phone.in_(demo_phones))))
+    rows = [row for row in demo_rows(SkillCatalogue.load()) if row["phone"] not in existing]
+    if rows:
+        db.session.execute(insert(Volunteer), rows)
+    db.session.commit()
+    done["volunteers_created"] = len(rows)
+    return done
+
+
+def demo_rows(catalogue: SkillCatalogue) -> list[dict]:
+    rng = random.Random(2024)
+    now = utcnow()
+    skills, weights = zip(*[(code, w) for code, w in SKILL_WEIGHTS.items() if code in catalogue.bits])
+    rows = []
+    for i in range(DEMO_VOLUNTEERS):
+        city = "astana" if i % 2 == 0 else "almaty"
+        lat, lon = _scatter(rng, *CITIES[city], sigma_km=8.0)
+        codes = set(rng.choices(skills, weights=weights, k=rng.choice((1, 1, 2, 2, 3))))
+        language = rng.choices(("kk", "ru", "en"), weights=(45, 50, 5))[0]
+        rows.append(
+            {
+                "name": f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                "phone": f"+{DEMO_PHONE_BASE + i}",
+                "lat": lat,
+                "lon": lon,
+                "skill_mask": catalogue.mask_of(sorted(codes)),
+                "language": language,
+                "max_distance_km": rng.choice((10.0, 25.0, 50.0, 50.0, 100.0)),
+                "organization": rng.choice(DEMO_ORGANIZATIONS[city]),
+                "status": "active",
+                "available": rng.random() > 0.1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows
+
+
+def _scatter(rng: random.Random, lat: float, lon: float, sigma_km: float) -> tuple[float, float]:
+    """A point around (lat, lon), normally spread with sigma_km in each direction."""
+    north_km, east_km = rng.gauss(0, sigma_km), rng.gauss(0, sigma_km)
+    return (
+        round(lat + north_km / 111.32, 6),
+        round(lon + east_km / (111.32 * math.cos(math.radians(lat))), 6),
+    )

@@ -1,0 +1,294 @@
+"""Typed SQLAlchemy 2 models. They hold state and invariants; use cases own the commit."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .clock import utcnow
+from .extensions import db
+
+ROLES = ("viewer", "coordinator", "admin")
+LANGUAGES = ("kk", "ru", "en")
+VOLUNTEER_STATUSES = ("active", "opted_out", "inactive")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'coordinator', 'admin')", name="role"),)
+
+    def has_role(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class ApiToken(db.Model):
+    """A bearer token, stored as its SHA-256: the token itself is shown once, at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class Skill(db.Model):
+    """The skill catalogue, seeded by migration. `bit` is the skill's place in Volunteer.skill_mask."""
+
+    __tablename__ = "skills"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bit: Mapped[int] = mapped_column(SmallInteger, unique=True)
+    name_en: Mapped[str] = mapped_column(String(100))
+    name_ru: Mapped[str] = mapped_column(String(100))
+    name_kk: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (CheckConstraint("bit >= 0 AND bit < 63", name="bit_range"),)
+
+    def name(self, language: str) -> str:
+        return getattr(self, f"name_{language}", None) or self.name_en
+
+
+class Volunteer(db.Model):
+    """A registered volunteer.
+
+    Skills are a bit set (`skill_mask`, one bit per catalogue skill) rather than a join
+    table: the proximity query filters tens of thousands of rows by skill, and a bit test on
+    the row it already reads costs nothing, where a join costs an index probe per row.
+    """
+
+    __tablename__ = "volunteers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    skill_mask: Mapped[int] = mapped_column(BigInteger, default=0)
+    language: Mapped[str] = mapped_column(String(2), default="ru")
+    max_distance_km: Mapped[float] = mapped_column(Float, default=50.0)
+    organization: Mapped[str | None] = mapped_column(String(200), index=True)
+    available: Mapped[bool] = mapped_column(Boolean, default=True)
+    busy_until: Mapped[datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    # Set by the SMS outbox when the provider says the number can never work.
+    phone_problem: Mapped[str | None] = mapped_column(String(32))
+    last_alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Quiet hours in local time, minutes after midnight; from > to wraps past midnight.
+    quiet_from_min: Mapped[int | None] = mapped_column(SmallInteger)
+    quiet_to_min: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        # The proximity prefilter: a bounding box on (lat, lon).
+        Index("ix_volunteers_lat_lon", "lat", "lon"),
+        CheckConstraint("status IN ('active', 'opted_out', 'inactive')", name="status"),
+        CheckConstraint("language IN ('kk', 'ru', 'en')", name="language"),
+        CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
+        CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
+        CheckConstraint("max_distance_km > 0", name="max_distance_positive"),
+    )
+
+
+INCIDENT_KINDS = ("fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other")
+SEVERITIES = ("minor", "moderate", "severe", "extreme")
+INCIDENT_STATUSES = ("dispatching", "staffed", "unfilled", "closed", "cancelled")
+OPEN_INCIDENT_STATUSES = ("dispatching", "staffed", "unfilled")
+ALERT_STATUSES = ("queued", "sent", "delivered", "accepted", "declined", "expired", "stood_down", "failed")
+# An alert still waiting for the volunteer's answer.
+PENDING_ALERT_STATUSES = ("queued", "sent", "delivered")
+
+
+class Incident(db.Model):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The short number volunteers put in replies ("YES 482"); unique among open incidents.
+    code: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2000))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    area_geojson: Mapped[dict | None] = mapped_column(JSON)
+    # A short place name for SMS (reverse geocoded when a geocoder is configured).
+    place: Mapped[str | None] = mapped_column(String(120))
+    address: Mapped[str | None] = mapped_column(String(300))
+    radius_km: Mapped[float] = mapped_column(Float)
+    max_radius_km: Mapped[float] = mapped_column(Float)
+    # Widens step by step from radius_km to max_radius_km when the pool runs out.
+    current_radius_km: Mapped[float] = mapped_column(Float)
+    severity: Mapped[str] = mapped_column(String(10), default="severe")
+    exclude_inside_area: Mapped[bool] = mapped_column(Boolean, default=False)
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="dispatching")
+    unfilled_reason: Mapped[str | None] = mapped_column(String(500))
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    needs: Mapped[list[Need]] = relationship(back_populates="incident", order_by="Need.id")
+
+    __table_args__ = (
+        Index(
+            "uq_incidents_open_code",
+            "code",
+            unique=True,
+            postgresql_where=text("status IN ('dispatching', 'staffed', 'unfilled')"),
+            sqlite_where=text("status IN ('dispatching', 'staffed', 'unfilled')"),
+        ),
+        Index("ix_incidents_status", "status"),
+        CheckConstraint(f"kind IN {INCIDENT_KINDS}", name="kind"),
+        CheckConstraint(f"severity IN {SEVERITIES}", name="severity"),
+        CheckConstraint(f"status IN {INCIDENT_STATUSES}", name="status"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_INCIDENT_STATUSES
+
+
+class Need(db.Model):
+    """"4 x water_rescue": `filled` only grows under a row lock, so it never passes `count`."""
+
+    __tablename__ = "needs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    skill: Mapped[str | None] = mapped_column(ForeignKey("skills.code"))
+    count: Mapped[int] = mapped_column(Integer)
+    filled: Mapped[int] = mapped_column(Integer, default=0)
+
+    incident: Mapped[Incident] = relationship(back_populates="needs")
+
+    __table_args__ = (
+        CheckConstraint("count > 0", name="count_positive"),
+        CheckConstraint("filled >= 0 AND filled <= count", name="filled_within_count"),
+    )
+
+
+class Alert(db.Model):
+    """One volunteer called out for one incident: at most one per pair."""
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    # The need they were called for, and the one they fill once they accept.
+    need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
+    filled_need_id: Mapped[int | None] = mapped_column(ForeignKey("needs.id"))
+    wave: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    distance_km: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(String(300))
+    eta_min: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Set when the SMS is handed to the provider: an SMS held back by an outage does not expire.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        Index("uq_alerts_incident_volunteer", "incident_id", "volunteer_id", unique=True),
+        Index("ix_alerts_volunteer_status", "volunteer_id", "status"),
+        Index("ix_alerts_status_expires", "status", "expires_at"),
+        Index("ix_alerts_volunteer_created", "volunteer_id", "created_at"),
+        CheckConstraint(f"status IN {ALERT_STATUSES}", name="status"),
+    )
+
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
+
+
+class OutboxMessage(db.Model):
+    """An outbound SMS, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_phone: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(String(1600))
+    kind: Mapped[str] = mapped_column(String(24))
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Attempts whose outcome was unknown (5xx, timeout): a later success may be a duplicate.
+    ambiguous_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
+    provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    provider_status: Mapped[str | None] = mapped_column(String(16))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        CheckConstraint(f"status IN {OUTBOX_STATUSES}", name="status"),
+    )
+
+
+class InboundMessage(db.Model):
+    """An SMS a volunteer (or anyone) sent us; stored once per provider MessageSid."""
+
+    __tablename__ = "inbound"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_phone: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(String(1600))
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    intent: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    # Text we did not understand: kept for a coordinator to read.
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Every state change of an incident and an alert: what, who or what caused it, when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(40))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class GeocodeCacheEntry(db.Model):
+    """Answers of the geocoder, hits and misses, so each address is asked once."""
+
+    __tablename__ = "geocode_cache"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

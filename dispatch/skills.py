@@ -1,0 +1,39 @@
+"""The skill catalogue: codes, their bit in Volunteer.skill_mask, and names in kk, ru and en."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Skill
+
+
+@dataclass(frozen=True)
+class SkillCatalogue:
+    bits: dict[str, int]  # code -> bit
+    names: dict[str, dict[str, str]]  # code -> {language: name}
+
+    @classmethod
+    def load(cls) -> "SkillCatalogue":
+        skills = db.session.scalars(select(Skill).order_by(Skill.bit)).all()
+        return cls(
+            bits={s.code: s.bit for s in skills},
+            names={s.code: {"en": s.name_en, "ru": s.name_ru, "kk": s.name_kk} for s in skills},
+        )
+
+    def unknown(self, codes: list[str]) -> list[str]:
+        return [code for code in codes if code not in self.bits]
+
+    def mask_of(self, codes: list[str]) -> int:
+        """The bit set of known codes; callers check `unknown()` first."""
+        mask = 0
+        for code in codes:
+            mask |= 1 << self.bits[code]
+        return mask
+
+    def codes_of(self, mask: int) -> list[str]:
+        return [code for code, bit in self.bits.items() if mask >> bit & 1]
+
+    def name(self, code: str, language: str) -> str:
+        return self.names[code].get(language) or self.names[code]["en"]

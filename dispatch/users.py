@@ -1,0 +1,72 @@
+"""Use cases on users and their API tokens: create, issue a token, authenticate."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .clock import utcnow
+from .errors import DuplicateEmail, ValidationFailed
+from .extensions import db
+from .models import ROLES, ApiToken, User
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def hash_token(token: str) -> str:
+    # Tokens are 256 random bits, so a plain SHA-256 is enough; passwords get scrypt.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(email: str, role: str, password: str | None = None) -> tuple[User, str]:
+    """A new user and their first API token (returned once, stored only as a hash)."""
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise ValidationFailed("Not an email address.", {"fields": {"email": "not an email address"}})
+    if role not in ROLES:
+        raise ValidationFailed(f"Role must be one of {', '.join(ROLES)}.", {"fields": {"role": "unknown role"}})
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise DuplicateEmail()
+    user = User(email=email, role=role)
+    if password:
+        set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    token = _new_token(user, label="created with the user")
+    db.session.commit()
+    return user, token
+
+
+def issue_token(email: str, label: str | None = None) -> str:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise ValidationFailed(f"No user {email!r}.")
+    token = _new_token(user, label)
+    db.session.commit()
+    return token
+
+
+def set_password(user: User, password: str) -> None:
+    if len(password) < 10:
+        raise ValidationFailed("A password needs at least 10 characters.", {"fields": {"password": "too short"}})
+    user.password_hash = generate_password_hash(password)
+
+
+def check_password(user: User, password: str) -> bool:
+    return bool(user.password_hash) and check_password_hash(user.password_hash, password)
+
+
+def authenticate_token(token: str) -> User | None:
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    return row.user if row else None
+
+
+def _new_token(user: User, label: str | None) -> str:
+    token = secrets.token_urlsafe(32)
+    db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label=label, created_at=utcnow()))
+    return token

@@ -1,0 +1,177 @@
+"""Use cases on the volunteer registry: register, update, erase, list, and bulk CSV import."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from geo import Point, bounding_box, nearest_within
+from notifications.phones import InvalidPhone, normalize_phone
+
+from .clock import utcnow
+from .errors import DuplicatePhone, NotFound, ValidationFailed
+from .extensions import db
+from .matching import bbox_clause
+from .models import Volunteer
+from .skills import SkillCatalogue
+
+
+def phone_region() -> str:
+    return current_app.config["DEFAULT_PHONE_REGION"]
+
+
+def checked_phone(text: str) -> str:
+    try:
+        return normalize_phone(text, phone_region())
+    except InvalidPhone as exc:
+        raise ValidationFailed(str(exc), {"fields": {"phone": str(exc)}}) from None
+
+
+def checked_skill_mask(codes: list[str], catalogue: SkillCatalogue) -> int:
+    unknown = catalogue.unknown(codes)
+    if unknown:
+        message = f"unknown skill {', '.join(map(repr, unknown))}; GET /api/v1/skills lists them"
+        raise ValidationFailed(message, {"fields": {"skills": message}})
+    return catalogue.mask_of(codes)
+
+
+def register_volunteer(data, catalogue: SkillCatalogue) -> Volunteer:
+    """`data` is a validated VolunteerIn."""
+    phone = checked_phone(data.phone)
+    if db.session.scalar(select(Volunteer.id).where(Volunteer.phone == phone)) is not None:
+        raise DuplicatePhone(details={"phone": phone})
+    volunteer = Volunteer(
+        name=data.name,
+        phone=phone,
+        lat=data.lat,
+        lon=data.lon,
+        skill_mask=checked_skill_mask(data.skills, catalogue),
+        language=data.language,
+        organization=data.organization or None,
+        status="active",
+        available=True,
+    )
+    if data.max_distance_km is not None:
+        volunteer.max_distance_km = data.max_distance_km
+    db.session.add(volunteer)
+    db.session.commit()
+    return volunteer
+
+
+def get_volunteer(volunteer_id: int) -> Volunteer:
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise NotFound(f"No volunteer {volunteer_id}.")
+    return volunteer
+
+
+def update_volunteer(volunteer_id: int, patch, catalogue: SkillCatalogue) -> Volunteer:
+    """`patch` is a validated VolunteerPatch; only the fields it sets change."""
+    volunteer = get_volunteer(volunteer_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if volunteer.erased_at is not None:
+        raise ValidationFailed("This volunteer was deleted and their personal data erased.")
+    for required in ("name", "phone", "lat", "lon", "language", "max_distance_km", "skills", "available"):
+        if required in changes and changes[required] is None:
+            raise ValidationFailed(f"{required} cannot be null.", {"fields": {required: "cannot be null"}})
+    if "phone" in changes:
+        phone = checked_phone(changes.pop("phone"))
+        clash = db.session.scalar(select(Volunteer.id).where(Volunteer.phone == phone, Volunteer.id != volunteer.id))
+        if clash is not None:
+            raise DuplicatePhone(details={"phone": phone})
+        volunteer.phone = phone
+    if "skills" in changes:
+        volunteer.skill_mask = checked_skill_mask(changes.pop("skills"), catalogue)
+    if "status" in changes:
+        status = changes.pop("status")
+        if volunteer.status == "opted_out" and status == "active":
+            # Only the volunteer can undo an opt-out (by texting START): the law and trust both say so.
+            raise ValidationFailed(
+                "This volunteer opted out by SMS; only they can opt back in by texting START.",
+                {"fields": {"status": "opted out by the volunteer"}},
+            )
+        volunteer.status = status
+    for name, value in changes.items():
+        setattr(volunteer, name, value)
+    db.session.commit()
+    return volunteer
+
+
+def erase_volunteer(volunteer_id: int) -> None:
+    """Deactivate and erase what identifies the person; their anonymous history stays."""
+    volunteer = get_volunteer(volunteer_id)
+    volunteer.name = None
+    volunteer.phone = None
+    volunteer.lat = None
+    volunteer.lon = None
+    volunteer.organization = None
+    volunteer.status = "inactive"
+    volunteer.available = False
+    volunteer.erased_at = volunteer.erased_at or utcnow()
+    db.session.commit()
+
+
+@dataclass
+class VolunteerFilter:
+    skill: str | None = None
+    available: bool | None = None
+    status: str | None = None
+    organization: str | None = None
+    page: int = 1
+    per_page: int = 50
+    near: Point | None = None
+    radius_km: float = 10.0
+
+
+@dataclass
+class VolunteerPage:
+    items: list[Volunteer]
+    total: int
+    page: int
+    per_page: int
+    distances_km: dict[int, float] = field(default_factory=dict)
+
+
+def list_volunteers(flt: VolunteerFilter, catalogue: SkillCatalogue) -> VolunteerPage:
+    query = select(Volunteer)
+    if flt.skill is not None:
+        checked_skill_mask([flt.skill], catalogue)
+        bit = 1 << catalogue.bits[flt.skill]
+        query = query.where(Volunteer.skill_mask.op("&")(bit) != 0)
+    if flt.status is not None:
+        query = query.where(Volunteer.status == flt.status)
+    if flt.organization is not None:
+        query = query.where(Volunteer.organization == flt.organization)
+    if flt.available is not None:
+        now = utcnow()
+        free = (
+            (Volunteer.status == "active")
+            & Volunteer.available.is_(True)
+            & (Volunteer.busy_until.is_(None) | (Volunteer.busy_until <= now))
+        )
+        query = query.where(free if flt.available else ~free)
+    offset = (flt.page - 1) * flt.per_page
+    if flt.near is not None:
+        return _nearest_page(query, flt, offset)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = db.session.scalars(query.order_by(Volunteer.id).limit(flt.per_page).offset(offset)).all()
+    return VolunteerPage(items=list(items), total=total, page=flt.page, per_page=flt.per_page)
+
+
+def _nearest_page(query, flt: VolunteerFilter, offset: int) -> VolunteerPage:
+    """Nearest first: the box prefilter reads plain rows, geo decides exactly who is within."""
+    box = bounding_box(flt.near, flt.radius_km)
+    rows = db.session.execute(
+        query.with_only_columns(Volunteer.id, Volunteer.lat, Volunteer.lon).where(bbox_clause(box))
+    ).all()
+    hits = nearest_within(flt.near, rows, flt.radius_km)
+    page = hits[offset : offset + flt.per_page]
+    by_id = {v.id: v for v in db.session.scalars(select(Volunteer).where(Volunteer.id.in_([i for i, _ in page])))}
+    return VolunteerPage(
+        items=[by_id[i] for i, _ in page],
+        total=len(hits),
+        page=flt.page,
+        per_page=flt.per_page,
+        distances_km=dict(page),
+    )

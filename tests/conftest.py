@@ -1,0 +1,110 @@
+"""Shared fixtures: an app on a migrated database (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL points at one), a clean registry per test, and tokens for every role."""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask_migrate import upgrade
+from sqlalchemy import delete
+
+from config import TestConfig
+from dispatch import create_app
+from dispatch.extensions import db
+from dispatch.models import (
+    Alert,
+    ApiToken,
+    AuditEvent,
+    GeocodeCacheEntry,
+    InboundMessage,
+    Incident,
+    Need,
+    OutboxMessage,
+    User,
+    Volunteer,
+)
+
+ROLES = ("viewer", "coordinator", "admin")
+# Children before parents.
+TABLES_TO_EMPTY = (
+    AuditEvent, InboundMessage, OutboxMessage, Alert, Need, Incident, GeocodeCacheEntry, ApiToken, User, Volunteer,
+)
+
+
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def is_postgres() -> bool:
+    return os.environ.get("TEST_DATABASE_URL", "").startswith(("postgresql", "postgres"))
+
+
+def pytest_collection_modifyitems(config, items):
+    # PostgreSQL-only tests are deselected (not skipped) on SQLite, so a CI run that must
+    # skip nothing can still run the SQLite pass.
+    if is_postgres():
+        return
+    kept = [item for item in items if "postgres" not in item.keywords]
+    deselected = [item for item in items if "postgres" in item.keywords]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # CI sets FAIL_ON_SKIP=1: a skipped test there hides a missing service or package.
+    if os.environ.get("FAIL_ON_SKIP") == "1" and exitstatus == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        skipped = reporter.stats.get("skipped", []) if reporter else []
+        if skipped:
+            session.exitstatus = 1
+            if reporter:
+                reporter.write_line(f"FAIL_ON_SKIP: {len(skipped)} test(s) were skipped", red=True)
+
+
+@pytest.fixture(scope="session")
+def migrated_app(tmp_path_factory) -> Iterator[Flask]:
+    app = create_app(TestConfig.for_database(database_url(tmp_path_factory)))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(migrated_app) -> Iterator[Flask]:
+    """The app inside an app context; every test starts with an empty registry (skills stay)."""
+    with migrated_app.app_context():
+        yield migrated_app
+        db.session.rollback()
+        for model in TABLES_TO_EMPTY:
+            db.session.execute(delete(model))
+        db.session.commit()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def tokens(app) -> dict[str, str]:
+    from dispatch.users import create_user
+
+    return {role: create_user(f"{role}@test.local", role)[1] for role in ROLES}
+
+
+@pytest.fixture
+def auth(tokens):
+    """auth("coordinator") -> headers carrying that role's bearer token."""
+
+    def headers(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[role]}"}
+
+    return headers

@@ -1,0 +1,3 @@
+"""Fixtures for geo tests."""
+
+from tests.fakes.nominatim_server import nominatim_server  # noqa: F401 (fixture)

@@ -1,0 +1,4 @@
+"""What `flask --app wsgi` and `gunicorn wsgi:app` load."""
+from dispatch import create_app
+
+app = create_app()
