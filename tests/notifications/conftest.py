@@ -1,0 +1,3 @@
+"""Fixtures for the notifications tests: the loopback Twilio."""
+
+from tests.fakes.twilio_server import fake_twilio  # noqa: F401 (a fixture, used by name)

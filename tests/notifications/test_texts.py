@@ -1,0 +1,245 @@
+"""SMS templates: every one in every language within 2 parts, drills marked, titles cut right."""
+
+import pytest
+
+from notifications.replies import Intent, parse_reply
+from notifications.texts import (
+    KINDS,
+    LANGUAGES,
+    MAX_SEGMENTS,
+    TEMPLATES,
+    count_segments,
+    kind_name,
+    render,
+    resolve_language,
+)
+
+DRILL_MARKS = {"en": "DRILL", "ru": "УЧЕНИЯ", "kk": "ЖАТТЫҒУ"}
+YES_NO = {"en": ("YES", "NO"), "ru": ("ДА", "НЕТ"), "kk": ("ИӘ", "ЖОҚ")}
+
+# Long but realistic: what a coordinator in Almaty might type, at the limits we allow.
+LONG_CYRILLIC = dict(
+    code="4821",
+    kind="animal_rescue",  # the longest kind name in Kazakh and Russian
+    title="Пожар в многоэтажном жилом доме, эвакуация жильцов 5-9 этажей",  # 60 characters
+    place="мкр. Самал-2, Медеуский район",
+    distance_km=49.7,
+    skill_name="Психологическая поддержка",
+    lat=43.2389498,
+    lon=76.8897325,
+    address="ул. Желтоксан 115, подъезд 3, вход со двора",
+    eta_min=45,
+    body="Сбор у штаба в 18:00, возьмите фонари, воду и тёплую одежду. Связь по рации, канал 5.",
+    codes=["4821", "5173", "6034", "7120"],
+    hours=12,
+)
+LONG_KAZAKH = {
+    **LONG_CYRILLIC,
+    "title": "Өрт: көпқабатты тұрғын үй, 5-9 қабаттағы тұрғындарды көшіру",
+    "place": "Самал-2 шағын ауданы, Медеу ауд.",
+    "skill_name": "Психологиялық қолдау көрсету",
+    "address": "Желтоқсан к-сі 115, 3-подъезд, аула жақтан",
+    "body": "Штаб алдында 18:00-де жиналамыз. Шам, су және жылы киім алыңыз. Рация, 5-арна.",
+}
+LONG_LATIN = {
+    **LONG_CYRILLIC,
+    "kind": "search_rescue",
+    "title": "Missing hiker near Big Almaty Lake, last seen on the north trail",
+    "place": "Big Almaty Lake, Ile-Alatau",
+    "skill_name": "Mountain search and rescue",
+    "address": "Ile-Alatau park entrance, Kokzhailau car park",
+    "body": "Meet at the ranger post at 18:00. Bring headlamps, water and warm clothes. Radio ch 5.",
+}
+SAMPLES = {"cyrillic": LONG_CYRILLIC, "kazakh": LONG_KAZAKH, "latin": LONG_LATIN}
+
+
+def values_for(name: str, sample: dict, drill: bool = True) -> dict:
+    spec = TEMPLATES[name]
+    values = {key: sample[key] for key in spec.params + spec.optional if key != "drill"}
+    if spec.has_drill:
+        values["drill"] = drill
+    return values
+
+
+ALL = [(name, lang) for name in TEMPLATES for lang in LANGUAGES]
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+@pytest.mark.parametrize("drill", [True, False])
+@pytest.mark.parametrize(("name", "language"), ALL)
+def test_every_template_fits_two_segments_with_long_values(name, language, drill, sample):
+    text = render(name, language, **values_for(name, SAMPLES[sample], drill))
+    count = count_segments(text)
+    assert count.segments <= MAX_SEGMENTS, (count, text)
+    assert "{" not in text and "}" not in text  # no placeholder left unfilled
+
+
+def test_the_stress_alert_from_the_brief_fits_in_every_language():
+    values = dict(code="482", kind="fire", title="Т" * 60, place="П" * 30, distance_km=49.7,
+                  skill_name="Психологическая поддержка", drill=True)
+    for language in LANGUAGES:
+        text = render("alert", language, **values)
+        assert count_segments(text).segments <= 2, text
+        assert "Психологическая поддержка" in text  # the need is kept whole
+        assert "49" in text
+
+
+@pytest.mark.parametrize(("name", "language"), [
+    (name, lang) for name, spec in TEMPLATES.items() if spec.has_drill for lang in LANGUAGES
+])
+def test_drill_marking(name, language):
+    drill_text = render(name, language, **values_for(name, LONG_CYRILLIC, drill=True))
+    real_text = render(name, language, **values_for(name, LONG_CYRILLIC, drill=False))
+    assert drill_text.startswith(DRILL_MARKS[language])
+    assert not any(mark in real_text for mark in DRILL_MARKS.values())
+
+
+def test_incident_templates_all_take_code_and_drill():
+    incident = {"alert", "confirmation", "stand_down", "standby", "declined", "closed",
+                "cancelled", "broadcast"}
+    for name in incident:
+        assert {"code", "drill"} <= set(TEMPLATES[name].params), name
+    assert set(TEMPLATES) == incident | {
+        "help", "opted_out", "opted_in", "unknown_number", "which_incident", "hint", "busy",
+        "available", "no_pending",
+    }
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_alert_says_how_to_answer_and_the_answer_parses(language):
+    text = render("alert", language, code="517", kind="flood", title="Подтопление улиц",
+                  place="Талгар", distance_km=12.0, skill_name=None, drill=False)
+    yes, no = YES_NO[language]
+    assert f"{yes} 517" in text and f"{no} 517" in text
+    assert parse_reply(f"{yes} 517") == parse_reply(f"{yes} 517")  # stable
+    assert (parse_reply(f"{yes} 517").intent, parse_reply(f"{yes} 517").code) == (Intent.ACCEPT, "517")
+    assert (parse_reply(f"{no} 517").intent, parse_reply(f"{no} 517").code) == (Intent.DECLINE, "517")
+    assert "12 к" in text or "12 km" in text  # 12.0 is written as 12
+    assert kind_name("flood", language) in text
+
+
+def test_alert_holds_no_exact_location_and_skill_is_optional():
+    text = render("alert", "en", code="517", kind="fire", title="Grass fire", place="Kaskelen",
+                  distance_km=3.25, skill_name=None, drill=False)
+    assert text == "Fire: Grass fire. Kaskelen, 3.2 km from you. Reply YES 517 / NO 517"
+    assert "Skill" not in text
+
+
+def test_decimal_comma_in_kazakh_and_russian():
+    for language in ("ru", "kk"):
+        text = render("alert", language, code="517", kind="fire", title="Пожар", place="Талгар",
+                      distance_km=49.7, skill_name=None, drill=False)
+        assert "49,7 км" in text
+
+
+def test_confirmation_gives_coordinates_address_need_and_thanks():
+    text = render("confirmation", "ru", code="482", title="Пожар", lat=51.1694, lon=71.4491,
+                  address="пр. Абая 10", skill_name="Первая помощь", eta_min=20, drill=False)
+    assert "51.16940,71.44910" in text
+    assert "пр. Абая 10" in text and "Первая помощь" in text and "20 мин" in text
+    assert "Спасибо" in text or "спасибо" in text
+    bare = render("confirmation", "en", code="482", title="Fire", lat=51.1694, lon=71.4491,
+                  drill=False)
+    assert bare == "482 Fire: thank you, we count on you! Location: 51.16940,71.44910."
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_200_character_title_is_cut_with_an_ellipsis(language):
+    title = "Крупный лесной пожар " * 10  # 210 characters
+    text = render("alert", language, code="4821", kind="fire", title=title.strip(),
+                  place="Бурабай", distance_km=7.5, skill_name="Бензопила", drill=True)
+    assert count_segments(text).segments <= 2
+    assert "Крупный лесной пожар" in text and "…" in text
+    assert "Бурабай" in text and "Бензопила" in text and "4821" in text  # short values kept
+    assert "… " in text or "…." not in text  # the ellipsis does not collide with the full stop
+
+
+def test_a_latin_alert_stays_gsm7_and_cuts_with_three_dots():
+    title = "Large forest fire spreading towards the village " * 5
+    text = render("alert", "en", code="4821", kind="fire", title=title, place="Burabay",
+                  distance_km=7.5, skill_name="Chainsaw", drill=True)
+    count = count_segments(text)
+    assert count.encoding == "GSM-7" and count.segments <= 2
+    assert "..." in text and "…" not in text
+    assert 160 < count.units <= 306  # the room of two GSM-7 parts is used, not wasted
+
+
+def test_a_cut_title_keeps_as_much_as_fits():
+    title = "Пожар в многоэтажном жилом доме, эвакуация жильцов 5-9 этажей"
+    text = render("stand_down", "ru", code="4821", title=title * 2, drill=True)
+    assert count_segments(text).units >= 125  # close to the 134-unit budget
+    assert text.startswith("УЧЕНИЯ. 4821 Пожар в многоэтажном жилом доме")
+
+
+def test_which_incident_lists_the_codes():
+    assert render("which_incident", "en", codes=["482", "517"]) == (
+        "You have several call-outs. Reply YES 482 or YES 517."
+    )
+    assert "ДА 482, ДА 517 или ДА 603" in render("which_incident", "ru", codes=["482", "517", "603"])
+    assert "ИӘ 482 немесе ИӘ 517" in render("which_incident", "kk", codes=["482", "517"])
+
+
+HELP_COMMANDS = {
+    "en": [("YES 482", Intent.ACCEPT), ("NO 482", Intent.DECLINE), ("BUSY 3", Intent.BUSY),
+           ("AVAILABLE", Intent.AVAILABLE), ("STOP", Intent.STOP)],
+    "ru": [("ДА 482", Intent.ACCEPT), ("НЕТ 482", Intent.DECLINE), ("ЗАНЯТ 3", Intent.BUSY),
+           ("СВОБОДЕН", Intent.AVAILABLE), ("СТОП", Intent.STOP)],
+    "kk": [("ИӘ 482", Intent.ACCEPT), ("ЖОҚ 482", Intent.DECLINE), ("БОС ЕМЕСПІН 3", Intent.BUSY),
+           ("БОСПЫН", Intent.AVAILABLE), ("СТОП", Intent.STOP)],
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_help_quotes_words_the_parser_understands(language):
+    text = render("help", language)
+    for command, intent in HELP_COMMANDS[language]:
+        assert command in text
+        assert parse_reply(command).intent is intent, command
+    busy = parse_reply(HELP_COMMANDS[language][2][0])
+    assert busy.busy_hours == 3
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_replies_quoted_in_other_texts_parse(language):
+    start_word = {"en": "START", "ru": "СТАРТ", "kk": "СТАРТ"}[language]
+    assert start_word in render("opted_out", language)
+    assert parse_reply(start_word).intent is Intent.START
+    available_word = HELP_COMMANDS[language][3][0]
+    assert available_word in render("busy", language, hours=3)
+    assert available_word in render("busy", language)
+    assert "3" in render("busy", language, hours=3)
+
+
+def test_kind_names():
+    for language in LANGUAGES:
+        names = [kind_name(kind, language) for kind in KINDS]
+        assert all(names) and len(set(names)) == len(KINDS)
+        assert kind_name("volcano", language) == kind_name("other", language)
+    assert kind_name("fire", "kk") == "Өрт"
+    assert kind_name("fire", "ru") == "Пожар"
+    assert set(KINDS) == {"fire", "flood", "earthquake", "missing_person", "search_rescue",
+                          "storm", "animal_rescue", "other"}
+
+
+@pytest.mark.parametrize(("given", "used"), [
+    ("kk", "kk"), ("ru", "ru"), ("en", "en"), ("RU", "ru"), ("ru-KZ", "ru"), ("kk_KZ", "kk"),
+    ("de", "en"), ("", "en"), (None, "en"),
+])
+def test_unknown_languages_fall_back_to_english(given, used):
+    assert resolve_language(given) == used
+    assert render("available", given) == render("available", used)
+
+
+def test_values_are_checked():
+    with pytest.raises(TypeError, match="missing"):
+        render("declined", "en", code="482")  # drill must be said explicitly
+    with pytest.raises(TypeError, match="unexpected"):
+        render("help", "en", code="482")
+    with pytest.raises(KeyError):
+        render("no_such_template", "en")
+
+
+def test_broadcast_prefixes_the_code_and_never_cuts():
+    body = "Сбор у штаба в 18:00. " * 3
+    text = render("broadcast", "ru", code="482", body=body, drill=False)
+    assert text == f"482: {body}"
