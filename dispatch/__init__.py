@@ -27,11 +27,20 @@ def create_app(config: Config | None = None) -> Flask:
     from .health import register_health
     from .api import register_api
     from .cli import register_cli
+    from .geocoding import register_geocoder
+    from .scheduler import start_embedded
+    from .sms import register_sms
+    from .webhooks import register_webhooks
 
     register_error_handlers(app)
+    register_sms(app)
+    register_geocoder(app)
     register_health(app)
     register_api(app)
+    register_webhooks(app)
     register_cli(app)
+    if app.config["SCHEDULER_EMBEDDED"]:
+        start_embedded(app)
     return app
 
 
@@ -52,10 +61,24 @@ def _ensure_sqlite_dir(path: str | None) -> None:
 def _sqlite_pragmas(dbapi_connection, connection_record):
     # SQLite: enforce foreign keys, let readers and one writer overlap (WAL), and wait
     # for a lock instead of failing at once when the scheduler and a request both write.
-    module = type(dbapi_connection).__module__
-    if module.startswith("sqlite3"):
+    if _is_sqlite(dbapi_connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        # Let SQLAlchemy, not the driver, begin transactions (see _sqlite_begin).
+        dbapi_connection.isolation_level = None
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    # SQLite has no SELECT ... FOR UPDATE: a transaction that reads and then writes (claim
+    # the outbox, fill a need) must hold the write lock from its first statement, or two of
+    # them read the same state. BEGIN IMMEDIATE does that; PostgreSQL uses row locks instead.
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")

@@ -71,7 +71,16 @@ def seed_demo_command(if_empty: bool) -> None:
     click.echo(json.dumps(done))
 
 
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler as its own process (production); safe next to web workers, and twice."""
+    from .scheduler import run_forever
+
+    run_forever(current_app._get_current_object())
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(scheduler_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(volunteers_cli)
     app.cli.add_command(seed_demo_command)

@@ -5,6 +5,6 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def register_api(app: Flask) -> None:
-    from . import candidates, openapi, volunteers  # noqa: F401  (routes attach themselves to bp)
+    from . import candidates, incidents, openapi, volunteers  # noqa: F401  (routes attach themselves to bp)
 
     app.register_blueprint(bp)

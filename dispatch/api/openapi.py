@@ -53,6 +53,47 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                    "(explain=true adds counts of who was left out, by rule)",
         "role": "coordinator", "tag": "incidents", "body": schemas.CandidatesIn, "errors": (400, 415),
     },
+    ("post", "/api/v1/incidents"): {
+        "summary": "Report an incident: stored with its needs, and the first wave of alerts queued at once",
+        "role": "coordinator", "tag": "incidents", "body": schemas.IncidentIn, "status": 201,
+        "errors": (400, 415), "extra_errors": {503: "GEOCODER_UNAVAILABLE: an address was given and the geocoder "
+                                                    "does not answer"},
+    },
+    ("get", "/api/v1/incidents"): {"summary": "Incidents, newest first", "role": "viewer", "tag": "incidents",
+                                   "errors": (400,), "query": {"status": "open|dispatching|staffed|unfilled|closed|cancelled"}},
+    ("get", "/api/v1/incidents/{incident_id}"): {
+        "summary": "One incident: needs with filled counts, alert counts by status, responders with distance and ETA",
+        "role": "viewer", "tag": "incidents", "errors": (404,)},
+    ("get", "/api/v1/incidents/{incident_id}/alerts"): {
+        "summary": "Every alerted volunteer: status, wave, distance, why chosen, SMS status",
+        "role": "viewer", "tag": "incidents", "errors": (404,)},
+    ("get", "/api/v1/incidents/{incident_id}/audit"): {
+        "summary": "The audit trail: every state change, who or what caused it, when",
+        "role": "coordinator", "tag": "incidents", "errors": (404,)},
+    ("post", "/api/v1/incidents/{incident_id}/close"): {
+        "summary": "Close: alerting stops; accepted and pending volunteers are told by SMS",
+        "role": "coordinator", "tag": "incidents", "errors": (404, 409)},
+    ("post", "/api/v1/incidents/{incident_id}/cancel"): {
+        "summary": "Cancel: alerting stops; accepted and pending volunteers are told by SMS",
+        "role": "coordinator", "tag": "incidents", "errors": (404, 409)},
+    ("post", "/api/v1/incidents/{incident_id}/messages"): {
+        "summary": "Broadcast an SMS to accepted, pending or all alerted volunteers",
+        "role": "coordinator", "tag": "incidents", "body": schemas.BroadcastIn, "errors": (400, 404, 409, 415)},
+    ("post", "/api/v1/incidents/{incident_id}/alerts"): {
+        "summary": "Alert chosen volunteers by hand (skips distance and fatigue rules, never an opt-out)",
+        "role": "coordinator", "tag": "incidents", "body": schemas.ManualAlertIn, "status": 201,
+        "errors": (400, 404, 409, 415)},
+    ("get", "/api/v1/status"): {
+        "summary": "Public status: open incidents, approximate place, needs filled, alert counts; no personal data",
+        "role": None, "tag": "public"},
+    ("post", "/sms/inbound"): {
+        "summary": "SMS provider webhook: a volunteer's text (Twilio form fields; X-Twilio-Signature required)",
+        "role": None, "tag": "webhooks", "body": "application/x-www-form-urlencoded", "errors": (400,),
+        "extra_errors": {403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed"}},
+    ("post", "/sms/status"): {
+        "summary": "SMS provider webhook: delivery status callback (X-Twilio-Signature required)",
+        "role": None, "tag": "webhooks", "body": "application/x-www-form-urlencoded", "errors": (400,),
+        "extra_errors": {403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed"}},
 }
 
 
@@ -109,9 +150,10 @@ def _operation(path: str, op: dict, components: dict) -> dict:
         }
     elif isinstance(body, str):
         out["requestBody"] = {"required": True, "content": {body: {"schema": {"type": "string"}}}}
-    for code in sorted(set(errors)):
+    descriptions = {**ERROR_CODES, **op.get("extra_errors", {})}
+    for code in sorted(set(errors) | set(op.get("extra_errors", {}))):
         out["responses"][str(code)] = {
-            "description": ERROR_CODES.get(code, "Error"),
+            "description": descriptions.get(code, "Error"),
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
         }
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from geo import Area, GeoError, parse_geojson_area
 
@@ -92,6 +92,52 @@ class CandidatesIn(Body):
 
     def area_shape(self) -> Area | None:
         return parse_geojson_area(self.area) if self.area is not None else None
+
+
+IncidentKind = Literal["fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other"]
+
+
+class NeedIn(Body):
+    skill: SkillCode | None
+    count: Annotated[int, Field(ge=1, le=500)]
+
+
+class IncidentIn(Body):
+    kind: IncidentKind
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)] | None = None
+    area: dict | None = None
+    radius_km: DistanceKm | None = None
+    max_radius_km: DistanceKm | None = None
+    needs: list[NeedIn] = Field(min_length=1, max_length=20)
+    severity: Severity = "severe"
+    exclude_inside_area: bool = False
+    drill: bool = False
+
+    @field_validator("area")
+    @classmethod
+    def valid_area(cls, value: dict | None) -> dict | None:
+        return checked_area(value)
+
+    @model_validator(mode="after")
+    def somewhere(self) -> "IncidentIn":
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or an address")
+        if self.lat is None and self.address is None:
+            raise ValueError("give lat and lon (or an address, when a geocoder is configured)")
+        return self
+
+
+class BroadcastIn(Body):
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
+    to: Literal["accepted", "pending", "all"]
+
+
+class ManualAlertIn(Body):
+    volunteer_ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=200)
 
 
 def available_now(volunteer: Volunteer, now: datetime | None = None) -> bool:

@@ -1,0 +1,349 @@
+"""The dispatch state machine: waves of alerts, accepts and declines, fills, stand-downs,
+timeouts, failed deliveries and the widening radius.
+
+Every change to an incident's needs and alerts happens with the incident row locked
+(`lock_incident`, SELECT ... FOR UPDATE on PostgreSQL; SQLite serialises writers), so two
+accepts can never take one place and a wave never races a reply. Callers own the commit.
+
+Waves: for each open need, keep ceil(remaining / EXPECTED_ACCEPTANCE) alerts pending,
+nearest first. A decline, an expiry or a failed delivery frees a slot, and the next pass
+(run at once, in the same transaction) fills it with the next candidate. When the pool
+inside the current radius runs dry the radius widens step by step to max_radius_km; a
+need with nobody left to ask and nobody pending makes the incident `unfilled`.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from geo import Point, parse_geojson_area
+from notifications.texts import render
+
+from . import audit, matching
+from .clock import utcnow
+from .extensions import db
+from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
+from .outbox import enqueue
+from .skills import SkillCatalogue
+
+RADIUS_GROWTH = 1.5
+MIN_RADIUS_STEP_KM = 5.0
+
+
+def lock_incident(incident_id: int) -> Incident:
+    # FOR NO KEY UPDATE: exclusive among writers of this incident, yet it does not wait for
+    # the KEY SHARE locks that inserts referencing the incident (alerts, outbox) take, so
+    # two transactions that both inserted such rows cannot deadlock on it.
+    return db.session.execute(
+        select(Incident).where(Incident.id == incident_id).with_for_update(key_share=True)
+    ).scalar_one()
+
+
+# -- waves -------------------------------------------------------------------------------
+
+def run_waves(incident: Incident, actor: str = "system", now: datetime | None = None) -> int:
+    """Top up pending alerts for every open need; the incident must be locked. Returns new alerts."""
+    if not incident.is_open:
+        return 0
+    now = now or utcnow()
+    open_needs = [n for n in incident.needs if n.filled < n.count]
+    if not open_needs:
+        _mark_staffed(incident, actor)
+        return 0
+    pending = _pending_by_need(incident.id)
+    catalogue = SkillCatalogue.load()
+    acceptance = current_app.config["EXPECTED_ACCEPTANCE"]
+    area = parse_geojson_area(incident.area_geojson) if incident.area_geojson else None
+    wave = next_wave(incident.id)
+    chosen: set[int] = set()
+    short: list[str] = []
+    created = 0
+    # Specific skills first: an "anyone" need should not take the only diver.
+    for need in sorted(open_needs, key=lambda n: (n.skill is None, n.id)):
+        want = math.ceil((need.count - need.filled) / acceptance) - pending[need.id]
+        while want > 0:
+            search = matching.Search(
+                point=Point(incident.lat, incident.lon),
+                radius_km=incident.current_radius_km,
+                skill_bit=catalogue.bits[need.skill] if need.skill else None,
+                area=area,
+                exclude_inside_area=incident.exclude_inside_area,
+                severity=incident.severity,
+                incident_id=incident.id,
+                limit=want + len(chosen),
+            )
+            found = [c for c in matching.find_candidates(search, now) if c.volunteer_id not in chosen][:want]
+            for candidate in found:
+                create_alert(incident, need, candidate, wave, catalogue, now)
+                chosen.add(candidate.volunteer_id)
+            created += len(found)
+            pending[need.id] += len(found)
+            want -= len(found)
+            if want > 0 and not _widen(incident, actor):
+                break
+        if pending[need.id] == 0:
+            label = need.skill or "any volunteer"
+            short.append(f"{label}: {need.count - need.filled} of {need.count} open, nobody eligible within "
+                         f"{incident.current_radius_km:g} km")
+    _set_progress(incident, short, actor)
+    return created
+
+
+def next_wave(incident_id: int) -> int:
+    return (db.session.scalar(select(func.max(Alert.wave)).where(Alert.incident_id == incident_id)) or 0) + 1
+
+
+def _pending_by_need(incident_id: int) -> Counter:
+    rows = db.session.execute(
+        select(Alert.need_id, func.count())
+        .where(Alert.incident_id == incident_id, Alert.status.in_(PENDING_ALERT_STATUSES))
+        .group_by(Alert.need_id)
+    ).all()
+    return Counter(dict(rows))
+
+
+def _widen(incident: Incident, actor: str) -> bool:
+    if incident.current_radius_km >= incident.max_radius_km:
+        return False
+    before = incident.current_radius_km
+    incident.current_radius_km = min(
+        incident.max_radius_km, max(before * RADIUS_GROWTH, before + MIN_RADIUS_STEP_KM)
+    )
+    audit.record(actor, "radius_widened", incident_id=incident.id,
+                 details={"from_km": before, "to_km": incident.current_radius_km})
+    return True
+
+
+def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
+    volunteer = db.session.get(Volunteer, candidate.volunteer_id)
+    alert = Alert(
+        incident_id=incident.id, volunteer_id=volunteer.id, need_id=need.id, wave=wave, status="queued",
+        distance_km=round(candidate.distance_km, 3), reason=candidate.reason, created_at=now,
+    )
+    db.session.add(alert)
+    db.session.flush()
+    volunteer.last_alerted_at = now
+    body = render(
+        "alert", volunteer.language, code=incident.code, kind=incident.kind, title=incident.title,
+        place=approximate_place(incident), distance_km=round(candidate.distance_km, 1),
+        skill_name=catalogue.name(need.skill, volunteer.language) if need.skill else None, drill=incident.drill,
+    )
+    enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id)
+    audit.record("system", "alert_queued", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id,
+                 details={"wave": wave, "need": need.skill, "distance_km": alert.distance_km})
+    return alert
+
+
+def approximate_place(incident: Incident) -> str:
+    """What an alert may say about where: a place name, or coordinates to about a kilometre.
+    The exact point goes only to those who accept."""
+    return incident.place or f"{incident.lat:.2f},{incident.lon:.2f}"
+
+
+def _set_progress(incident: Incident, short: list[str], actor: str) -> None:
+    status = "unfilled" if short else "dispatching"
+    reason = "; ".join(short) or None
+    if (incident.status, incident.unfilled_reason) != (status, reason):
+        audit.record(actor, f"incident_{status}", incident_id=incident.id, details={"reason": reason})
+    incident.status, incident.unfilled_reason = status, reason
+
+
+def _mark_staffed(incident: Incident, actor: str) -> None:
+    if incident.status != "staffed":
+        incident.status, incident.unfilled_reason = "staffed", None
+        audit.record(actor, "incident_staffed", incident_id=incident.id)
+    stand_down_pending(incident, "stand_down", actor)
+
+
+def stand_down_pending(incident: Incident, template: str, actor: str) -> None:
+    """Everyone still pending is told they are not needed (or that the incident ended)."""
+    alerts = db.session.scalars(
+        select(Alert).where(Alert.incident_id == incident.id, Alert.status.in_(PENDING_ALERT_STATUSES))
+    ).all()
+    for alert in alerts:
+        was = alert.status
+        alert.status = "stood_down"
+        audit.record(actor, "alert_stood_down", incident_id=incident.id, alert_id=alert.id,
+                     volunteer_id=alert.volunteer_id)
+        # An alert still in the outbox is simply never sent; one that went out gets a message.
+        if was != "queued" or _alert_sms_in_flight(alert.id):
+            tell(alert.volunteer_id, incident, template)
+
+
+def _alert_sms_in_flight(alert_id: int) -> bool:
+    return db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.alert_id == alert_id, OutboxMessage.kind == "alert", OutboxMessage.status == "sending"
+        )
+    ) > 0
+
+
+def tell(volunteer_id: int, incident: Incident, template: str, **values) -> None:
+    volunteer = db.session.get(Volunteer, volunteer_id)
+    values.setdefault("code", incident.code)
+    values.setdefault("drill", incident.drill)
+    if template in ("stand_down", "closed", "cancelled"):
+        values.setdefault("title", incident.title)
+    enqueue(volunteer, template, render(template, volunteer.language, **values), incident_id=incident.id)
+
+
+# -- replies -----------------------------------------------------------------------------
+
+def accept(alert_id: int, eta_min: int | None, actor: str) -> str:
+    """A YES. Returns the outcome; the volunteer's answer SMS is queued here."""
+    alert = db.session.get(Alert, alert_id)
+    incident = lock_incident(alert.incident_id)
+    db.session.refresh(alert)
+    volunteer = db.session.get(Volunteer, alert.volunteer_id)
+    if not incident.is_open:
+        tell(volunteer.id, incident, incident.status if incident.status in ("closed", "cancelled") else "closed")
+        return "incident_ended"
+    if alert.status == "accepted":
+        _confirm(alert, incident, volunteer)
+        return "already_accepted"
+    need = need_to_fill(incident, volunteer)
+    if need is None:
+        if alert.status in PENDING_ALERT_STATUSES:
+            alert.status = "stood_down"
+        tell(volunteer.id, incident, "standby")
+        audit.record(actor, "late_accept_standby", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id)
+        return "standby"
+    need.filled += 1
+    alert.status, alert.filled_need_id, alert.eta_min, alert.responded_at = "accepted", need.id, eta_min, utcnow()
+    audit.record(actor, "alert_accepted", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id,
+                 details={"need": need.skill, "eta_min": eta_min})
+    _confirm(alert, incident, volunteer)
+    run_waves(incident, actor)
+    return "accepted"
+
+
+def need_to_fill(incident: Incident, volunteer: Volunteer) -> Need | None:
+    """The open need this volunteer can fill where their skill is scarcest: the one with the
+    fewest other people still pending per open place (a specific skill before "anyone")."""
+    catalogue = SkillCatalogue.load()
+    pending = _pending_by_need(incident.id)
+    fits = [
+        n for n in incident.needs
+        if n.filled < n.count and (n.skill is None or volunteer.skill_mask >> catalogue.bits[n.skill] & 1)
+    ]
+    if not fits:
+        return None
+    return min(fits, key=lambda n: (pending[n.id] / (n.count - n.filled), n.skill is None, n.id))
+
+
+def _confirm(alert: Alert, incident: Incident, volunteer: Volunteer) -> None:
+    need = db.session.get(Need, alert.filled_need_id) if alert.filled_need_id else None
+    catalogue = SkillCatalogue.load()
+    tell(
+        volunteer.id, incident, "confirmation", title=incident.title, lat=incident.lat, lon=incident.lon,
+        address=incident.address, eta_min=alert.eta_min,
+        skill_name=catalogue.name(need.skill, volunteer.language) if need and need.skill else None,
+    )
+
+
+def decline(alert_id: int, actor: str) -> str:
+    alert = db.session.get(Alert, alert_id)
+    incident = lock_incident(alert.incident_id)
+    db.session.refresh(alert)
+    if alert.status == "accepted" and incident.is_open:
+        # Changing one's mind after accepting frees the place for someone else.
+        need = db.session.get(Need, alert.filled_need_id)
+        need.filled -= 1
+    elif alert.status not in PENDING_ALERT_STATUSES and alert.status != "expired":
+        tell(alert.volunteer_id, incident, "declined")
+        return "nothing_pending"
+    alert.status, alert.responded_at = "declined", utcnow()
+    audit.record(actor, "alert_declined", incident_id=incident.id, alert_id=alert.id, volunteer_id=alert.volunteer_id)
+    tell(alert.volunteer_id, incident, "declined")
+    run_waves(incident, actor)
+    return "declined"
+
+
+def withdraw_pending(volunteer_id: int, actor: str) -> int:
+    """The volunteer opted out or went busy: their pending alerts are replaced."""
+    alerts = db.session.scalars(
+        select(Alert).where(Alert.volunteer_id == volunteer_id, Alert.status.in_(PENDING_ALERT_STATUSES))
+        .order_by(Alert.incident_id)  # incidents are always locked in id order: no deadlock
+    ).all()
+    for alert in alerts:
+        incident = lock_incident(alert.incident_id)
+        db.session.refresh(alert)
+        if alert.status in PENDING_ALERT_STATUSES:
+            alert.status, alert.responded_at = "declined", utcnow()
+            audit.record(actor, "alert_withdrawn", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer_id)
+            run_waves(incident, actor)
+    return len(alerts)
+
+
+# -- what the outbox and the scheduler report ----------------------------------------------
+
+def alert_sms_sent(alert_id: int, now: datetime | None = None) -> None:
+    """The alert SMS was handed to the provider: its reply clock starts now."""
+    now = now or utcnow()
+    alert = db.session.get(Alert, alert_id)
+    incident = lock_incident(alert.incident_id)
+    db.session.refresh(alert)
+    if alert.status == "queued":
+        alert.status, alert.sent_at = "sent", now
+        alert.expires_at = now + timedelta(seconds=current_app.config["ALERT_TIMEOUT_S"])
+    elif alert.status == "stood_down" and alert.sent_at is None:
+        # Stood down while its SMS was in flight: they got the alert, so they get the stand-down.
+        alert.sent_at = now
+        tell(alert.volunteer_id, incident, "stand_down" if incident.is_open else incident.status)
+
+
+def alert_sms_delivered(alert_id: int) -> None:
+    alert = db.session.get(Alert, alert_id)
+    if alert.status == "sent":
+        alert.status = "delivered"
+
+
+def alert_sms_failed(alert_id: int, why: str) -> None:
+    """Not delivered: counts as no reply, replaced at once."""
+    alert = db.session.get(Alert, alert_id)
+    incident = lock_incident(alert.incident_id)
+    db.session.refresh(alert)
+    if alert.status in PENDING_ALERT_STATUSES:
+        alert.status = "failed"
+        audit.record("sms_provider", "alert_failed", incident_id=incident.id, alert_id=alert.id,
+                     volunteer_id=alert.volunteer_id, details={"why": why})
+        run_waves(incident, "sms_provider")
+
+
+def alert_still_wanted(message: OutboxMessage) -> str | None:
+    """For the outbox: why an alert SMS should not go out any more (None: send it)."""
+    if message.kind != "alert" or message.alert_id is None:
+        return None
+    alert = db.session.get(Alert, message.alert_id)
+    if alert is None or alert.status != "queued":
+        return f"alert is {alert.status if alert else 'gone'}"
+    return None
+
+
+def expire_alerts(now: datetime | None = None, limit: int = 500) -> int:
+    """Alerts whose reply clock ran out become `expired` and are replaced."""
+    now = now or utcnow()
+    due = db.session.execute(
+        select(Alert.id, Alert.incident_id)
+        .where(Alert.status.in_(("sent", "delivered")), Alert.expires_at <= now)
+        .order_by(Alert.expires_at)
+        .limit(limit)
+    ).all()
+    expired = 0
+    for incident_id in sorted({row.incident_id for row in due}):
+        incident = lock_incident(incident_id)
+        for alert_id in (row.id for row in due if row.incident_id == incident_id):
+            alert = db.session.get(Alert, alert_id)
+            db.session.refresh(alert)
+            if alert.status in ("sent", "delivered") and alert.expires_at <= now:
+                alert.status = "expired"
+                audit.record("scheduler", "alert_expired", incident_id=incident_id, alert_id=alert.id,
+                             volunteer_id=alert.volunteer_id)
+                expired += 1
+        run_waves(incident, "scheduler", now)
+        db.session.commit()
+    return expired

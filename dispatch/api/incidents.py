@@ -1,0 +1,84 @@
+"""Incident routes: report, list, detail, alerts, close, cancel, broadcast, manual alert, audit."""
+from __future__ import annotations
+
+
+from .. import audit, geocoding, incidents
+from ..auth import current_user, require_role
+from ..models import INCIDENT_STATUSES
+from . import bp
+from .parsing import json_body, query_choice
+from .presenters import alert_counts, alerts_json, incident_json, public_incident_json
+from .schemas import BroadcastIn, IncidentIn, ManualAlertIn
+
+
+@bp.post("/incidents")
+@require_role("coordinator")
+def create_incident():
+    data = json_body(IncidentIn)
+    point, place = geocoding.resolve(data.lat, data.lon, data.address)
+    placement = incidents.Placement(point.lat, point.lon, place, data.address)
+    incident = incidents.report_incident(data, placement, reported_by=current_user())
+    return incident_json(incident), 201
+
+
+@bp.get("/incidents")
+@require_role("viewer")
+def list_incidents():
+    status = query_choice("status", ("open", *INCIDENT_STATUSES))
+    found = incidents.list_incidents(status)
+    counts = alert_counts([i.id for i in found])
+    return {"items": [incident_json(i, counts[i.id], detail=False) for i in found]}
+
+
+@bp.get("/incidents/<int:incident_id>")
+@require_role("viewer")
+def get_incident(incident_id: int):
+    return incident_json(incidents.get_incident(incident_id))
+
+
+@bp.get("/incidents/<int:incident_id>/alerts")
+@require_role("viewer")
+def incident_alerts(incident_id: int):
+    incidents.get_incident(incident_id)
+    return {"items": alerts_json(incident_id)}
+
+
+@bp.get("/incidents/<int:incident_id>/audit")
+@require_role("coordinator")
+def incident_audit(incident_id: int):
+    incidents.get_incident(incident_id)
+    return {"items": audit.incident_trail(incident_id)}
+
+
+@bp.post("/incidents/<int:incident_id>/close")
+@require_role("coordinator")
+def close_incident(incident_id: int):
+    return incident_json(incidents.end_incident(incident_id, "closed", current_user()))
+
+
+@bp.post("/incidents/<int:incident_id>/cancel")
+@require_role("coordinator")
+def cancel_incident(incident_id: int):
+    return incident_json(incidents.end_incident(incident_id, "cancelled", current_user()))
+
+
+@bp.post("/incidents/<int:incident_id>/messages")
+@require_role("coordinator")
+def broadcast(incident_id: int):
+    data = json_body(BroadcastIn)
+    return {"queued": incidents.broadcast(incident_id, data.body, data.to, current_user())}
+
+
+@bp.post("/incidents/<int:incident_id>/alerts")
+@require_role("coordinator")
+def manual_alert(incident_id: int):
+    data = json_body(ManualAlertIn)
+    created = incidents.alert_chosen(incident_id, data.volunteer_ids, current_user())
+    return {"alerted": [a.volunteer_id for a in created]}, 201
+
+
+@bp.get("/status")
+def public_status():
+    open_incidents = incidents.list_incidents("open")
+    counts = alert_counts([i.id for i in open_incidents])
+    return {"incidents": [public_incident_json(i, counts[i.id]) for i in open_incidents]}

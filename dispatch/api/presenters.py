@@ -1,0 +1,111 @@
+"""The JSON shapes of incidents, alerts and the public status: one place builds each."""
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from ..clock import isoformat
+from ..extensions import db
+from ..models import ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
+
+
+def alert_counts(incident_ids: list[int]) -> dict[int, dict[str, int]]:
+    counts: dict[int, Counter] = {i: Counter() for i in incident_ids}
+    if incident_ids:
+        rows = db.session.execute(
+            select(Alert.incident_id, Alert.status, func.count())
+            .where(Alert.incident_id.in_(incident_ids))
+            .group_by(Alert.incident_id, Alert.status)
+        )
+        for incident_id, status, count in rows:
+            counts[incident_id][status] = count
+    return {i: {status: c[status] for status in ALERT_STATUSES} for i, c in counts.items()}
+
+
+def needs_json(incident: Incident) -> list[dict]:
+    return [{"skill": n.skill, "count": n.count, "filled": n.filled} for n in incident.needs]
+
+
+def incident_json(incident: Incident, counts: dict[str, int] | None = None, detail: bool = True) -> dict:
+    body = {
+        "id": incident.id,
+        "code": incident.code,
+        "kind": incident.kind,
+        "title": incident.title,
+        "description": incident.description,
+        "lat": incident.lat,
+        "lon": incident.lon,
+        "area": incident.area_geojson,
+        "place": incident.place,
+        "address": incident.address,
+        "radius_km": incident.radius_km,
+        "max_radius_km": incident.max_radius_km,
+        "current_radius_km": incident.current_radius_km,
+        "severity": incident.severity,
+        "exclude_inside_area": incident.exclude_inside_area,
+        "drill": incident.drill,
+        "status": incident.status,
+        "unfilled_reason": incident.unfilled_reason,
+        "created_at": isoformat(incident.created_at),
+        "ended_at": isoformat(incident.ended_at),
+        "needs": needs_json(incident),
+        "alerts": counts if counts is not None else alert_counts([incident.id])[incident.id],
+    }
+    if detail:
+        body["responders"] = responders_json(incident.id)
+    return body
+
+
+def responders_json(incident_id: int) -> list[dict]:
+    rows = db.session.execute(
+        select(Alert, Volunteer.name, Need.skill)
+        .join(Volunteer, Volunteer.id == Alert.volunteer_id)
+        .outerjoin(Need, Need.id == Alert.filled_need_id)
+        .where(Alert.incident_id == incident_id, Alert.status == "accepted")
+        .order_by(Alert.responded_at)
+    )
+    return [
+        {"volunteer_id": a.volunteer_id, "name": name, "skill": skill, "distance_km": a.distance_km,
+         "status": a.status, "eta_min": a.eta_min, "accepted_at": isoformat(a.responded_at)}
+        for a, name, skill in rows
+    ]
+
+
+def alerts_json(incident_id: int) -> list[dict]:
+    sms_status = dict(
+        db.session.execute(
+            select(OutboxMessage.alert_id, OutboxMessage.status)
+            .where(OutboxMessage.incident_id == incident_id, OutboxMessage.kind == "alert")
+        ).all()
+    )
+    rows = db.session.execute(
+        select(Alert, Volunteer.name, Volunteer.phone)
+        .join(Volunteer, Volunteer.id == Alert.volunteer_id)
+        .where(Alert.incident_id == incident_id)
+        .order_by(Alert.wave, Alert.distance_km)
+    )
+    return [
+        {"alert_id": a.id, "volunteer_id": a.volunteer_id, "name": name, "phone": phone, "status": a.status,
+         "wave": a.wave, "distance_km": a.distance_km, "why_chosen": a.reason, "eta_min": a.eta_min,
+         "sms_status": sms_status.get(a.id), "created_at": isoformat(a.created_at), "sent_at": isoformat(a.sent_at),
+         "expires_at": isoformat(a.expires_at), "responded_at": isoformat(a.responded_at)}
+        for a, name, phone in rows
+    ]
+
+
+def public_incident_json(incident: Incident, counts: dict[str, int]) -> dict:
+    """What anyone may see: nothing a volunteer could be found by, the place to about 1 km."""
+    return {
+        "id": incident.id,
+        "kind": incident.kind,
+        "title": incident.title,
+        "place": incident.place,
+        "approximate_location": {"lat": round(incident.lat, 2), "lon": round(incident.lon, 2)},
+        "status": incident.status,
+        "severity": incident.severity,
+        "drill": incident.drill,
+        "created_at": isoformat(incident.created_at),
+        "needs": needs_json(incident),
+        "alerts": counts,
+    }

@@ -1,0 +1,169 @@
+"""Inbound SMS: store once per MessageSid, find the volunteer, read the reply, act on it.
+
+Every answer goes out through the outbox (so it is paced, retried and tracked like any SMS);
+the webhook itself answers an empty TwiML document.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from notifications.phones import InvalidPhone, normalize_phone
+from notifications.replies import Intent, Reply, parse_reply
+from notifications.texts import render
+
+from . import alerting, audit
+from .clock import utcnow
+from .extensions import db
+from .models import OPEN_INCIDENT_STATUSES, PENDING_ALERT_STATUSES, Alert, InboundMessage, Incident, OutboxMessage, Volunteer
+from .outbox import enqueue, enqueue_to_number
+
+# A bare YES/NO with nothing pending still means the most recent call-out within this time.
+RECENT_ALERT = timedelta(hours=12)
+# Strangers get one polite answer a day, so two auto-responders cannot ping-pong through us.
+STRANGER_ANSWER_EVERY = timedelta(hours=24)
+_CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+
+
+def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage | None:
+    """Handle one inbound SMS and commit. None when this MessageSid was handled before."""
+    inbound = InboundMessage(message_sid=message_sid, from_phone=from_phone[:32], body=body[:1600],
+                             received_at=utcnow())
+    db.session.add(inbound)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # The provider delivered it twice (perhaps to two workers at once): the unique
+        # constraint on message_sid lets exactly one of them through.
+        db.session.rollback()
+        return None
+    volunteer = _volunteer_by_phone(from_phone)
+    if volunteer is None:
+        inbound.outcome = "unknown_number"
+        _answer_stranger(from_phone, body)
+        db.session.commit()
+        return inbound
+    reply = parse_reply(body)
+    inbound.volunteer_id, inbound.intent = volunteer.id, reply.intent.value
+    inbound.outcome = _act(volunteer, reply, inbound)
+    db.session.commit()
+    return inbound
+
+
+def _volunteer_by_phone(from_phone: str) -> Volunteer | None:
+    try:
+        phone = normalize_phone(from_phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except InvalidPhone:
+        return None
+    return db.session.scalar(select(Volunteer).where(Volunteer.phone == phone))
+
+
+def _answer_stranger(phone: str, body: str) -> None:
+    recent = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.to_phone == phone, OutboxMessage.kind == "unknown_number",
+            OutboxMessage.created_at > utcnow() - STRANGER_ANSWER_EVERY,
+        )
+    )
+    if not recent:
+        language = "ru" if _CYRILLIC.search(body) else "en"
+        enqueue_to_number(phone, "unknown_number", render("unknown_number", language))
+
+
+def _say(volunteer: Volunteer, template: str, **values) -> None:
+    enqueue(volunteer, template, render(template, volunteer.language, **values))
+
+
+def _act(volunteer: Volunteer, reply: Reply, inbound: InboundMessage) -> str:
+    actor = f"volunteer:{volunteer.id}"
+    intent = reply.intent
+    if intent is Intent.STOP:
+        volunteer.status = "opted_out"
+        audit.record(actor, "opted_out", volunteer_id=volunteer.id)
+        alerting.withdraw_pending(volunteer.id, actor)
+        _say(volunteer, "opted_out")
+        return "opted_out"
+    if intent is Intent.START:
+        if volunteer.status == "opted_out":
+            volunteer.status = "active"
+            audit.record(actor, "opted_in", volunteer_id=volunteer.id)
+        _say(volunteer, "opted_in")
+        return "opted_in"
+    if intent is Intent.HELP:
+        _say(volunteer, "help")
+        return "help"
+    if volunteer.status == "opted_out":
+        # Anything else from an opted-out number changes nothing and gets no answer.
+        return "ignored_opted_out"
+    if intent is Intent.BUSY:
+        if reply.busy_hours:
+            volunteer.busy_until = utcnow() + timedelta(hours=reply.busy_hours)
+        else:
+            volunteer.available = False
+        alerting.withdraw_pending(volunteer.id, actor)
+        _say(volunteer, "busy", hours=reply.busy_hours)
+        return "busy"
+    if intent is Intent.AVAILABLE:
+        volunteer.available, volunteer.busy_until = True, None
+        _say(volunteer, "available")
+        return "available"
+    if intent in (Intent.ACCEPT, Intent.DECLINE):
+        return _answer_alert(volunteer, reply, inbound, actor)
+    inbound.needs_attention = True
+    _say(volunteer, "hint")
+    return "not_understood"
+
+
+def _answer_alert(volunteer: Volunteer, reply: Reply, inbound: InboundMessage, actor: str) -> str:
+    alert, outcome = _target_alert(volunteer, reply.code)
+    if alert is None:
+        if outcome == "ambiguous":
+            codes = _pending_codes(volunteer.id)
+            _say(volunteer, "which_incident", codes=codes)
+        else:
+            _say(volunteer, "no_pending")
+        return outcome
+    if reply.intent is Intent.ACCEPT:
+        outcome = alerting.accept(alert.id, reply.eta_min, actor)
+    else:
+        outcome = alerting.decline(alert.id, actor)
+    inbound.incident_id = alert.incident_id  # after the incident lock is held (see lock_incident)
+    return outcome
+
+
+def _target_alert(volunteer: Volunteer, code: str | None) -> tuple[Alert | None, str]:
+    """The alert a YES/NO answers: by code, else the only pending one, else the latest recent one."""
+    alerts = select(Alert).join(Incident, Incident.id == Alert.incident_id).where(Alert.volunteer_id == volunteer.id)
+    if code is not None:
+        # Codes are unique among open incidents; an ended incident's code may have been reused.
+        found = db.session.scalars(
+            alerts.where(Incident.code == code).order_by(Incident.status.in_(OPEN_INCIDENT_STATUSES).desc(),
+                                                        Alert.id.desc())
+        ).first()
+        return (found, "") if found else (None, "unknown_code")
+    pending = db.session.scalars(
+        alerts.where(Alert.status.in_(PENDING_ALERT_STATUSES), Incident.status.in_(OPEN_INCIDENT_STATUSES))
+    ).all()
+    if len(pending) == 1:
+        return pending[0], ""
+    if len(pending) > 1:
+        return None, "ambiguous"
+    recent = db.session.scalars(
+        alerts.where(Alert.created_at > utcnow() - RECENT_ALERT).order_by(Alert.id.desc())
+    ).first()
+    return (recent, "") if recent else (None, "nothing_pending")
+
+
+def _pending_codes(volunteer_id: int) -> list[str]:
+    return list(
+        db.session.scalars(
+            select(Incident.code).join(Alert, Alert.incident_id == Incident.id).where(
+                Alert.volunteer_id == volunteer_id, Alert.status.in_(PENDING_ALERT_STATUSES),
+                Incident.status.in_(OPEN_INCIDENT_STATUSES),
+            ).order_by(Alert.id)
+        )
+    )

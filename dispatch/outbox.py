@@ -1,0 +1,268 @@
+"""Durable outbound SMS: enqueue in the caller's transaction, then claim, pace, send, record.
+
+A row is written in the same transaction as the state change that caused it, so a crash
+loses nothing. Sending happens later, outside any request: due rows are claimed atomically
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite serialises writers), marked `sending` with a
+lease, and sent one HTTP call each. A sender that dies mid-send leaves the row `sending`;
+when the lease runs out it is claimed again and the attempt is counted as ambiguous (it may
+have gone out). Provider outcomes:
+  retryable (429, connection refused)   back off with jitter, try again
+  ambiguous (5xx, timeout)              back off, try again, count a possible duplicate
+  permanent (21211, 21610, other 4xx)   stop; mark the volunteer for coordinators
+Status callbacks only move a message forward: queued < sent < delivered | undelivered | failed.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, text, update
+
+from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable
+from notifications.gateway import mask_phone
+from notifications.segments import count_segments
+
+from .clock import utcnow
+from .extensions import db
+from .models import OutboxMessage, Volunteer
+
+log = logging.getLogger(__name__)
+
+LEASE_S = 120
+MAX_ATTEMPTS = 30
+BACKOFF_BASE_S = 2.0
+BACKOFF_MAX_S = 300.0
+# Kinds that may still go to a number that has opted out: the confirmation of it, and HELP
+# (carriers require HELP to be answered whatever the opt-out state).
+_SENT_EVEN_IF_OPTED_OUT = {"opted_out", "help"}
+# Provider statuses in the order they can follow each other; the last three are final.
+_PROVIDER_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+# PostgreSQL advisory lock key: one outbox sender at a time keeps pacing global.
+_SENDER_LOCK_KEY = 0x5D15_0B0C
+
+
+def enqueue(volunteer: Volunteer, kind: str, body: str, *, incident_id: int | None = None,
+            alert_id: int | None = None) -> OutboxMessage | None:
+    """Queue an SMS in the current transaction; None when the number must not be texted."""
+    if volunteer.phone is None or volunteer.phone_problem is not None:
+        return None
+    if volunteer.status == "opted_out" and kind not in _SENT_EVEN_IF_OPTED_OUT:
+        return None
+    return enqueue_to_number(volunteer.phone, kind, body, volunteer_id=volunteer.id, incident_id=incident_id,
+                             alert_id=alert_id)
+
+
+def enqueue_to_number(phone: str, kind: str, body: str, *, volunteer_id: int | None = None,
+                      incident_id: int | None = None, alert_id: int | None = None) -> OutboxMessage:
+    """Queue an SMS to a number (a volunteer's, or a stranger's for the polite answer)."""
+    message = OutboxMessage(
+        to_phone=phone,
+        body=body,
+        kind=kind,
+        segments=count_segments(body).segments,
+        volunteer_id=volunteer_id,
+        incident_id=incident_id,
+        alert_id=alert_id,
+        status="pending",
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(message)
+    return message
+
+
+class Pacer:
+    """At most `per_second` segments a second from this process (a token bucket)."""
+
+    def __init__(self, per_second: float, clock=time.monotonic, sleep=time.sleep):
+        self.per_second = per_second
+        self._clock, self._sleep = clock, sleep
+        self._next_free = clock()
+        self._lock = threading.Lock()
+
+    def wait(self, segments: int) -> None:
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next_free)
+            self._next_free = start + segments / self.per_second
+        if start > now:
+            self._sleep(start - now)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message_id: int
+    alert_id: int | None
+    outcome: str  # sent | retry | failed | cancelled
+
+
+def claim_due(limit: int) -> list[int]:
+    """Claim up to `limit` due messages for this sender and commit the claim."""
+    now = utcnow()
+    due = or_(
+        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
+    )
+    ids = list(
+        db.session.scalars(
+            select(OutboxMessage.id)
+            .where(due)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if ids:
+        # A row found `sending` was claimed by a sender that died: that attempt may have gone out.
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
+            .values(ambiguous_attempts=OutboxMessage.ambiguous_attempts + 1)
+        )
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status="sending", claimed_until=now + timedelta(seconds=LEASE_S),
+                    attempts=OutboxMessage.attempts + 1)
+        )
+    db.session.commit()
+    return ids
+
+
+def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = None,
+                 still_wanted=None) -> SendOutcome:
+    """Send one claimed message and record the outcome (its own short transaction).
+
+    `still_wanted(message) -> str | None` lets dispatch cancel an alert whose incident has
+    been filled or closed since it was queued (returns the reason to cancel).
+    """
+    message = db.session.get(OutboxMessage, message_id)
+    volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
+    cancel = _why_not_send(message, volunteer) or (still_wanted(message) if still_wanted else None)
+    if cancel:
+        message.status, message.last_error = "cancelled", cancel
+        db.session.commit()
+        return SendOutcome(message.id, message.alert_id, "cancelled")
+    to, body, segments, kind = message.to_phone, message.body, message.segments, message.kind
+    db.session.commit()  # no transaction stays open across the HTTP call
+    if pacer is not None:
+        pacer.wait(segments)
+    config = current_app.config
+    try:
+        result = gateway.send(
+            to,
+            body,
+            status_callback=f"{config['PUBLIC_BASE_URL']}/sms/status",
+            validity_s=config["ALERT_TIMEOUT_S"] if kind == "alert" else None,
+        )
+    except SmsPermanent as exc:
+        return _record_permanent(message_id, exc)
+    except (SmsRetryable, SmsAmbiguous) as exc:
+        return _record_retry(message_id, exc, ambiguous=isinstance(exc, SmsAmbiguous))
+    message = db.session.get(OutboxMessage, message_id)
+    message.status = "sent"
+    message.provider_id = result.provider_id
+    message.provider_status = result.status
+    message.sent_at = utcnow()
+    message.claimed_until = None
+    message.last_error = None
+    log.info("sms %s to %s sent as %s", message.kind, mask_phone(to), result.provider_id)
+    return SendOutcome(message.id, message.alert_id, "sent")
+
+
+def _why_not_send(message: OutboxMessage, volunteer: Volunteer | None) -> str | None:
+    # Checked again at send time: an opt-out that arrived after queueing still stops the SMS.
+    if volunteer is None:
+        return None
+    if volunteer.status == "opted_out" and message.kind not in _SENT_EVEN_IF_OPTED_OUT:
+        return "the volunteer opted out before it was sent"
+    if volunteer.phone != message.to_phone:
+        return "the volunteer's number changed or was erased"
+    if volunteer.phone_problem is not None:
+        return f"the number cannot receive SMS ({volunteer.phone_problem})"
+    return None
+
+
+def _record_retry(message_id: int, exc, ambiguous: bool) -> SendOutcome:
+    message = db.session.get(OutboxMessage, message_id)
+    message.last_error = str(exc)[:300]
+    message.claimed_until = None
+    if ambiguous:
+        message.ambiguous_attempts += 1
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = "failed"
+        log.error("sms %s to %s given up after %d attempts: %s", message.id, mask_phone(message.to_phone),
+                  message.attempts, exc)
+        return SendOutcome(message.id, message.alert_id, "failed")
+    delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (message.attempts - 1))
+    message.status = "pending"
+    message.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
+    log.warning("sms %s to %s will be retried (%s): %s", message.id, mask_phone(message.to_phone),
+                "ambiguous" if ambiguous else "retryable", exc)
+    return SendOutcome(message.id, message.alert_id, "retry")
+
+
+def _record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
+    message = db.session.get(OutboxMessage, message_id)
+    message.status = "failed"
+    message.claimed_until = None
+    message.last_error = f"{exc.reason}: {exc}"[:300]
+    volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
+    if volunteer is not None:
+        mark_number_problem(volunteer, exc.reason)
+    log.warning("sms %s to %s failed for good: %s", message.id, mask_phone(message.to_phone), exc)
+    return SendOutcome(message.id, message.alert_id, "failed")
+
+
+def mark_number_problem(volunteer: Volunteer, reason: str) -> None:
+    """The provider says this number will never work: coordinators see it flagged."""
+    if reason == "unsubscribed":
+        # The carrier-level opt-out (Twilio 21610) is as binding as our own STOP.
+        volunteer.status = "opted_out"
+    elif reason in ("invalid_number", "not_mobile"):
+        volunteer.phone_problem = reason
+
+
+def record_status(provider_id: str, status: str, error_code: int | None) -> OutboxMessage | None:
+    """Apply a status callback; out-of-order and repeated ones never move a message back."""
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.provider_id == provider_id).with_for_update())
+    if message is None:
+        return None
+    status = status.lower()
+    new_rank = _PROVIDER_RANK.get(status)
+    current_rank = _PROVIDER_RANK.get(message.provider_status or "queued", 0)
+    if new_rank is None or current_rank == 2 or new_rank < current_rank:
+        return message  # unknown, already final, or older news
+    message.provider_status = status
+    if status in ("delivered", "undelivered", "failed"):
+        message.status = status
+    if error_code:
+        message.last_error = f"provider error {error_code}"
+        volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
+        reason = {21610: "unsubscribed", 30006: "invalid_number", 21211: "invalid_number"}.get(error_code)
+        if volunteer is not None and reason:
+            mark_number_problem(volunteer, reason)
+    return message
+
+
+@contextmanager
+def sender_slot() -> Iterator[bool]:
+    """True when this process may send now: one sender at a time across processes (PostgreSQL
+    advisory lock), so SMS_MAX_PER_SECOND holds for the whole service, not per process."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect() as connection:
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _SENDER_LOCK_KEY}).scalar()
+        try:
+            yield bool(got)
+        finally:
+            if got:
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SENDER_LOCK_KEY})
+            connection.commit()

@@ -1,0 +1,72 @@
+"""The APScheduler that runs jobs.tick: inside the web process (SCHEDULER_EMBEDDED, for
+`make run`) or as its own process (`flask --app wsgi scheduler`, for production).
+
+Jobs live in APScheduler's in-memory store on purpose: its FAQ warns that a job store must
+not be shared between scheduler processes, and we need none. The only job is "look at the
+database"; all due work and its deadlines are rows, claimed atomically, so any number of
+schedulers (one per web worker, two on different hosts, one restarted mid-tick) never
+double-send or skip.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from . import jobs
+from .models import OutboxMessage
+
+log = logging.getLogger(__name__)
+JOB_ID = "dispatch-tick"
+
+
+def _add_tick(scheduler, app: Flask) -> None:
+    def run_tick():
+        with app.app_context():
+            try:
+                jobs.tick()
+            except Exception:  # the next tick tries again; nothing is lost, everything is a row
+                log.exception("scheduler tick failed")
+
+    scheduler.add_job(
+        run_tick, "interval", seconds=app.config["SCHEDULER_TICK_S"], id=JOB_ID,
+        max_instances=1, coalesce=True, next_run_time=datetime.now(),
+    )
+
+
+def start_embedded(app: Flask) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(daemon=True)
+    _add_tick(scheduler, app)
+    scheduler.start()
+    app.extensions["scheduler"] = scheduler
+    _wake_after_commit(scheduler)
+    log.info("embedded scheduler started, tick every %ss", app.config["SCHEDULER_TICK_S"])
+    return scheduler
+
+
+def run_forever(app: Flask) -> None:
+    scheduler = BlockingScheduler()
+    _add_tick(scheduler, app)
+    log.info("scheduler process started, tick every %ss", app.config["SCHEDULER_TICK_S"])
+    scheduler.start()
+
+
+def _wake_after_commit(scheduler) -> None:
+    """Run the tick at once after any commit that queued an SMS, not up to a tick later."""
+
+    @event.listens_for(Session, "after_flush")
+    def note_outbox(session, flush_context):
+        if any(isinstance(obj, OutboxMessage) for obj in session.new):
+            session.info["outbox_dirty"] = True
+
+    @event.listens_for(Session, "after_commit")
+    def wake(session):
+        if session.info.pop("outbox_dirty", False):
+            job = scheduler.get_job(JOB_ID)
+            if job is not None:
+                job.modify(next_run_time=datetime.now())

@@ -1,0 +1,33 @@
+"""The SMS gateway and pacer this app sends through, chosen by SMS_BACKEND."""
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from notifications.gateway import ConsoleGateway, SmsGateway, TwilioGateway
+
+from .outbox import Pacer
+
+
+def build_gateway(config) -> SmsGateway:
+    if config["SMS_BACKEND"] == "twilio":
+        return TwilioGateway(
+            config["TWILIO_ACCOUNT_SID"],
+            config["TWILIO_AUTH_TOKEN"],
+            from_number=config["TWILIO_FROM_NUMBER"],
+            messaging_service_sid=config["TWILIO_MESSAGING_SERVICE_SID"],
+            api_base_url=config["TWILIO_API_BASE_URL"],
+        )
+    return ConsoleGateway()
+
+
+def register_sms(app: Flask) -> None:
+    app.extensions["sms_gateway"] = build_gateway(app.config)
+    app.extensions["sms_pacer"] = Pacer(app.config["SMS_MAX_PER_SECOND"])
+
+
+def gateway() -> SmsGateway:
+    return current_app.extensions["sms_gateway"]
+
+
+def pacer() -> Pacer:
+    return current_app.extensions["sms_pacer"]

@@ -1,0 +1,68 @@
+"""Fixtures for dispatch: an in-memory SMS gateway, the outbox run by hand, signed webhooks."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from dispatch import jobs
+from dispatch.extensions import db
+from dispatch.models import OutboxMessage
+from dispatch.outbox import Pacer
+from notifications.gateway import MemoryGateway
+from notifications.signatures import sign
+
+_sids = itertools.count(1)
+
+
+@pytest.fixture
+def sms(app):
+    """Every SMS the app sends lands here; the pacer does not slow tests down."""
+    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"]
+    gateway = MemoryGateway()
+    app.extensions["sms_gateway"], app.extensions["sms_pacer"] = gateway, Pacer(10_000)
+    yield gateway
+    app.extensions["sms_gateway"], app.extensions["sms_pacer"] = saved
+
+
+@pytest.fixture
+def run_outbox(sms):
+    def run() -> list:
+        before = len(sms.sent)
+        jobs.send_outbox()
+        return sms.sent[before:]
+
+    return run
+
+
+def signed_post(client, app, path: str, params: dict):
+    url = app.config["PUBLIC_BASE_URL"] + path
+    signature = sign(url, params, app.config["TWILIO_AUTH_TOKEN"])
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+@pytest.fixture
+def text_in(client, app):
+    """text_in(phone, body) -> the webhook's response, as Twilio would post it."""
+
+    def send(phone: str, body: str, sid: str | None = None):
+        params = {"MessageSid": sid or f"SM{next(_sids):032d}", "From": phone, "To": "+77000000000", "Body": body}
+        return signed_post(client, app, "/sms/inbound", params)
+
+    return send
+
+
+@pytest.fixture
+def status_in(client, app):
+    def send(provider_id: str, status: str, error_code: str | None = None):
+        params = {"MessageSid": provider_id, "MessageStatus": status}
+        if error_code:
+            params["ErrorCode"] = error_code
+        return signed_post(client, app, "/sms/status", params)
+
+    return send
+
+
+def queued(**filters) -> list[OutboxMessage]:
+    query = db.session.query(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
+    return query.all()
