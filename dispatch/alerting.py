@@ -127,15 +127,21 @@ def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
     db.session.add(alert)
     db.session.flush()
     volunteer.last_alerted_at = now
-    body = render(
-        "alert", volunteer.language, code=incident.code, kind=incident.kind, title=incident.title,
-        place=approximate_place(incident), distance_km=round(candidate.distance_km, 1),
-        skill_name=catalogue.name(need.skill, volunteer.language) if need.skill else None, drill=incident.drill,
-    )
+    body = alert_text(incident, volunteer.language, candidate.distance_km,
+                      catalogue.name(need.skill, volunteer.language) if need.skill else None)
     enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id)
     audit.record("system", "alert_queued", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id,
                  details={"wave": wave, "need": need.skill, "distance_km": alert.distance_km})
     return alert
+
+
+def alert_text(incident: Incident, language: str, distance_km: float, skill_name: str | None) -> str:
+    """The call-out SMS (also what the coordinator's preview shows, with its segment count)."""
+    return render(
+        "alert", language, code=incident.code, kind=incident.kind, title=incident.title,
+        place=approximate_place(incident), distance_km=round(distance_km, 1), skill_name=skill_name,
+        drill=incident.drill,
+    )
 
 
 def approximate_place(incident: Incident) -> str:

@@ -35,7 +35,9 @@ from .models import OutboxMessage, Volunteer
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 120
+# A claim is a lease: after a crash its rows go back to the pool this long after the claim.
+# Claims are small (about two seconds of sending at the paced rate), so this stays short.
+LEASE_S = 20
 MAX_ATTEMPTS = 30
 BACKOFF_BASE_S = 2.0
 BACKOFF_MAX_S = 300.0
@@ -99,7 +101,7 @@ class Pacer:
 class SendOutcome:
     message_id: int
     alert_id: int | None
-    outcome: str  # sent | retry | failed | cancelled
+    outcome: str  # sent | retry | failed | cancelled | lease_lost
 
 
 def claim_due(limit: int) -> list[int]:
@@ -143,6 +145,10 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     been filled or closed since it was queued (returns the reason to cancel).
     """
     message = db.session.get(OutboxMessage, message_id)
+    if message.status != "sending" or message.claimed_until is None or message.claimed_until < utcnow():
+        # Our lease ran out (a slow provider): the row may belong to another sender now.
+        db.session.commit()
+        return SendOutcome(message.id, message.alert_id, "lease_lost")
     volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
     cancel = _why_not_send(message, volunteer) or (still_wanted(message) if still_wanted else None)
     if cancel:

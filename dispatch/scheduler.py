@@ -14,7 +14,7 @@ from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,7 @@ def start_embedded(app: Flask) -> BackgroundScheduler:
     _add_tick(scheduler, app)
     scheduler.start()
     app.extensions["scheduler"] = scheduler
-    _wake_after_commit(scheduler)
+    _wake_after_commit(scheduler, app)
     log.info("embedded scheduler started, tick every %ss", app.config["SCHEDULER_TICK_S"])
     return scheduler
 
@@ -56,7 +56,7 @@ def run_forever(app: Flask) -> None:
     scheduler.start()
 
 
-def _wake_after_commit(scheduler) -> None:
+def _wake_after_commit(scheduler, app: Flask) -> None:
     """Run the tick at once after any commit that queued an SMS, not up to a tick later."""
 
     @event.listens_for(Session, "after_flush")
@@ -66,7 +66,11 @@ def _wake_after_commit(scheduler) -> None:
 
     @event.listens_for(Session, "after_commit")
     def wake(session):
-        if session.info.pop("outbox_dirty", False):
-            job = scheduler.get_job(JOB_ID)
-            if job is not None:
-                job.modify(next_run_time=datetime.now())
+        if not session.info.pop("outbox_dirty", False):
+            return
+        # Sessions of other apps in this process (tests, tools) are not ours to wake for.
+        if not (has_app_context() and current_app._get_current_object() is app and scheduler.running):
+            return
+        job = scheduler.get_job(JOB_ID)
+        if job is not None:
+            job.modify(next_run_time=datetime.now())

@@ -4,10 +4,12 @@ from __future__ import annotations
 from collections import Counter
 
 from geo import Point
+from notifications.texts import count_segments
 
-from .. import matching
+from .. import alerting, geocoding, matching
 from ..auth import require_role
 from ..errors import ValidationFailed
+from ..models import LANGUAGES, Incident
 from ..skills import SkillCatalogue
 from . import bp
 from .parsing import json_body
@@ -49,4 +51,21 @@ def preview_candidates():
     }
     if excluded is not None:
         body["excluded"] = dict(Counter(e.reason for e in excluded))
+    if data.kind and data.title:
+        body["sms_preview"] = sms_preview(data, catalogue, candidates)
     return body
+
+
+def sms_preview(data: CandidatesIn, catalogue: SkillCatalogue, candidates) -> list[dict]:
+    """The alert as each language would read it, at the farthest candidate's distance, with
+    its segment count (the code is a placeholder until the incident is posted)."""
+    draft = Incident(code="000", kind=data.kind, title=data.title, lat=data.lat, lon=data.lon,
+                     place=geocoding.place_name(Point(data.lat, data.lon)), drill=data.drill)
+    distance = max((c.distance_km for c in candidates), default=data.radius_km)
+    preview = []
+    for language in LANGUAGES:
+        text = alerting.alert_text(draft, language, distance,
+                                   catalogue.name(data.skill, language) if data.skill else None)
+        count = count_segments(text)
+        preview.append({"language": language, "text": text, "segments": count.segments, "encoding": count.encoding})
+    return preview

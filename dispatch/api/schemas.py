@@ -20,6 +20,7 @@ DistanceKm = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
 Language = Literal["kk", "ru", "en"]
 SkillCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 Severity = Literal["minor", "moderate", "severe", "extreme"]
+IncidentKind = Literal["fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other"]
 
 
 def checked_area(value: dict | None) -> dict | None:
@@ -84,6 +85,10 @@ class CandidatesIn(Body):
     severity: Severity = "severe"
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     explain: bool = False
+    # With kind and title, the answer also previews the alert SMS in each language.
+    kind: IncidentKind | None = None
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    drill: bool = False
 
     @field_validator("area")
     @classmethod
@@ -92,9 +97,6 @@ class CandidatesIn(Body):
 
     def area_shape(self) -> Area | None:
         return parse_geojson_area(self.area) if self.area is not None else None
-
-
-IncidentKind = Literal["fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other"]
 
 
 class NeedIn(Body):

@@ -64,3 +64,16 @@ def test_bad_previews_are_400(client, auth):
         response = post(client, auth, **body)
         assert response.status_code == 400, body
         assert field in response.get_json()["error"]["details"]["fields"], response.get_json()
+
+
+def test_the_preview_shows_the_alert_sms_and_its_segments_in_each_language(client, auth):
+    volunteer(3, skills=("water_rescue",))
+    body = post(client, auth, lat=ASTANA[0], lon=ASTANA[1], radius_km=10, skill="water_rescue",
+                kind="flood", title="Flood on the Ishim embankment", drill=True).get_json()
+    preview = {p["language"]: p for p in body["sms_preview"]}
+    assert set(preview) == {"kk", "ru", "en"}
+    assert preview["en"]["encoding"] == "GSM-7" and preview["ru"]["encoding"] == "UCS-2"
+    assert all(1 <= p["segments"] <= 2 for p in preview.values())
+    assert preview["en"]["text"].startswith("DRILL") and "3 km" in preview["en"]["text"]
+    assert "Спасение на воде" in preview["ru"]["text"]
+    assert "sms_preview" not in post(client, auth, lat=ASTANA[0], lon=ASTANA[1], radius_km=10).get_json()
