@@ -44,21 +44,22 @@ def _geocoder() -> Geocoder | None:
 
 def resolve(lat: float | None, lon: float | None, address: str | None) -> tuple[Point, str | None]:
     """(point, short place name for SMS): from coordinates, or from an address."""
-    geocoder = _geocoder()
-    if lat is None:
-        if geocoder is None:
-            raise ValidationFailed("Addresses need a geocoder (GEOCODER=nominatim); give lat and lon.",
-                                   {"fields": {"address": "no geocoder configured"}})
-        try:
-            found = geocoder.geocode(address)
-        except GeocodingUnavailable:
-            raise GeocoderUnavailable() from None
-        if found is None:
-            raise AddressNotFound(details={"address": address})
-        point = found.point
-    else:
-        point = Point(lat, lon)
+    point = locate(address) if lat is None else Point(lat, lon)
     return point, place_name(point)
+
+
+def locate(address: str) -> Point:
+    geocoder = _geocoder()
+    if geocoder is None:
+        raise ValidationFailed("Addresses need a geocoder (GEOCODER=nominatim); give lat and lon.",
+                               {"fields": {"address": "no geocoder configured"}})
+    try:
+        found = geocoder.geocode(address)
+    except GeocodingUnavailable:
+        raise GeocoderUnavailable() from None
+    if found is None:
+        raise AddressNotFound(details={"address": address})
+    return found.point
 
 
 def place_name(point: Point) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 
 from notifications.phones import InvalidPhone, normalize_phone
 
-from .api.schemas import VolunteerIn
+from .api.schemas import VolunteerRow
 from .clock import utcnow
 from .errors import DispatchError
 from .extensions import db
@@ -128,7 +128,7 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
         record.pop("organization", None)
     record["skills"] = [s for s in (part.strip() for part in record.get("skills", "").split(";")) if s]
     try:
-        data = VolunteerIn.model_validate(record)
+        data = VolunteerRow.model_validate(record)
     except ValidationError as exc:
         return "; ".join(_describe(err) for err in exc.errors(include_url=False)), {}
     try:

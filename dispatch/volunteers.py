@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from geo import Point, bounding_box, nearest_within
 from notifications.phones import InvalidPhone, normalize_phone
 
-from .clock import utcnow
+from .clock import quiet_minutes, utcnow
 from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
 from .matching import bbox_clause
@@ -36,16 +36,16 @@ def checked_skill_mask(codes: list[str], catalogue: SkillCatalogue) -> int:
     return catalogue.mask_of(codes)
 
 
-def register_volunteer(data, catalogue: SkillCatalogue) -> Volunteer:
-    """`data` is a validated VolunteerIn."""
+def register_volunteer(data, catalogue: SkillCatalogue, home: Point) -> Volunteer:
+    """`data` is a validated VolunteerIn; `home` its coordinates (given, or geocoded)."""
     phone = checked_phone(data.phone)
     if db.session.scalar(select(Volunteer.id).where(Volunteer.phone == phone)) is not None:
         raise DuplicatePhone(details={"phone": phone})
     volunteer = Volunteer(
         name=data.name,
         phone=phone,
-        lat=data.lat,
-        lon=data.lon,
+        lat=home.lat,
+        lon=home.lon,
         skill_mask=checked_skill_mask(data.skills, catalogue),
         language=data.language,
         organization=data.organization or None,
@@ -54,6 +54,7 @@ def register_volunteer(data, catalogue: SkillCatalogue) -> Volunteer:
     )
     if data.max_distance_km is not None:
         volunteer.max_distance_km = data.max_distance_km
+    volunteer.quiet_from_min, volunteer.quiet_to_min = quiet_minutes(data.quiet_hours)
     db.session.add(volunteer)
     db.session.commit()
     return volunteer
@@ -66,10 +67,16 @@ def get_volunteer(volunteer_id: int) -> Volunteer:
     return volunteer
 
 
-def update_volunteer(volunteer_id: int, patch, catalogue: SkillCatalogue) -> Volunteer:
-    """`patch` is a validated VolunteerPatch; only the fields it sets change."""
+def update_volunteer(volunteer_id: int, patch, catalogue: SkillCatalogue, home: Point | None = None) -> Volunteer:
+    """`patch` is a validated VolunteerPatch; only the fields it sets change. `home`: a
+    geocoded address, which replaces lat and lon."""
     volunteer = get_volunteer(volunteer_id)
     changes = patch.model_dump(exclude_unset=True)
+    changes.pop("address", None)
+    if home is not None:
+        changes["lat"], changes["lon"] = home.lat, home.lon
+    if "quiet_hours" in changes:
+        volunteer.quiet_from_min, volunteer.quiet_to_min = quiet_minutes(changes.pop("quiet_hours"))
     if volunteer.erased_at is not None:
         raise ValidationFailed("This volunteer was deleted and their personal data erased.")
     for required in ("name", "phone", "lat", "lon", "language", "max_distance_km", "skills", "available"):

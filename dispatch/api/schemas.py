@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from geo import Area, GeoError, parse_geojson_area
 
-from ..clock import isoformat, to_utc_naive, utcnow
+from ..clock import isoformat, quiet_hours_text, quiet_minutes, to_utc_naive, utcnow
 from ..models import Volunteer
 from ..skills import SkillCatalogue
 
@@ -38,20 +38,52 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class VolunteerIn(Body):
+QuietHours = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+
+
+class Placed(Body):
+    """A body that says where: lat and lon, or an address to geocode."""
+
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    address: Address | None = None
+
+    @model_validator(mode="after")
+    def somewhere(self):
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or an address")
+        if self.lat is None and self.address is None:
+            raise ValueError("give lat and lon (or an address, when a geocoder is configured)")
+        return self
+
+
+class VolunteerIn(Placed):
     name: Name
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    lat: Latitude
-    lon: Longitude
     skills: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(max_length=32)
     language: Language
     max_distance_km: DistanceKm | None = None
     organization: Organization | None = None
+    quiet_hours: QuietHours | None = None
 
     @field_validator("skills")
     @classmethod
     def no_repeats(cls, skills: list[str]) -> list[str]:
         return list(dict.fromkeys(skills))
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def valid_quiet_hours(cls, value: str | None) -> str | None:
+        quiet_minutes(value)
+        return value
+
+
+class VolunteerRow(VolunteerIn):
+    """A CSV import row: coordinates are required (a 200,000-row file cannot wait on a geocoder)."""
+
+    lat: Latitude
+    lon: Longitude
 
 
 class VolunteerPatch(Body):
@@ -59,6 +91,7 @@ class VolunteerPatch(Body):
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
+    address: Address | None = None
     skills: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] | None = Field(
         default=None, max_length=32
     )
@@ -68,6 +101,13 @@ class VolunteerPatch(Body):
     available: bool | None = None
     busy_until: datetime | None = None
     status: Literal["active", "inactive"] | None = None
+    quiet_hours: QuietHours | None = None
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def valid_quiet_hours(cls, value: str | None) -> str | None:
+        quiet_minutes(value)
+        return value
 
     @field_validator("busy_until")
     @classmethod
@@ -104,13 +144,10 @@ class NeedIn(Body):
     count: Annotated[int, Field(ge=1, le=500)]
 
 
-class IncidentIn(Body):
+class IncidentIn(Placed):
     kind: IncidentKind
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
-    lat: Latitude | None = None
-    lon: Longitude | None = None
-    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)] | None = None
     area: dict | None = None
     radius_km: DistanceKm | None = None
     max_radius_km: DistanceKm | None = None
@@ -123,14 +160,6 @@ class IncidentIn(Body):
     @classmethod
     def valid_area(cls, value: dict | None) -> dict | None:
         return checked_area(value)
-
-    @model_validator(mode="after")
-    def somewhere(self) -> "IncidentIn":
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or an address")
-        if self.lat is None and self.address is None:
-            raise ValueError("give lat and lon (or an address, when a geocoder is configured)")
-        return self
 
 
 class BroadcastIn(Body):
@@ -167,6 +196,7 @@ def volunteer_json(volunteer: Volunteer, catalogue: SkillCatalogue, distance_km:
         "available_now": available_now(volunteer),
         "busy_until": isoformat(volunteer.busy_until),
         "phone_problem": volunteer.phone_problem,
+        "quiet_hours": quiet_hours_text(volunteer.quiet_from_min, volunteer.quiet_to_min),
         "created_at": isoformat(volunteer.created_at),
         "updated_at": isoformat(volunteer.updated_at),
     }

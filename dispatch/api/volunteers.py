@@ -5,7 +5,7 @@ import io
 
 from flask import current_app, request
 
-from .. import volunteers
+from .. import geocoding, volunteers
 from ..auth import require_role
 from ..errors import UnsupportedMediaType
 from ..models import VOLUNTEER_STATUSES
@@ -33,8 +33,9 @@ def list_skills():
 @require_role("coordinator")
 def create_volunteer():
     data = json_body(VolunteerIn)
+    home, _ = geocoding.resolve(data.lat, data.lon, data.address)
     catalogue = SkillCatalogue.load()
-    volunteer = volunteers.register_volunteer(data, catalogue)
+    volunteer = volunteers.register_volunteer(data, catalogue, home)
     return volunteer_json(volunteer, catalogue), 201
 
 
@@ -71,8 +72,9 @@ def get_volunteer(volunteer_id: int):
 @require_role("coordinator")
 def patch_volunteer(volunteer_id: int):
     patch = json_body(VolunteerPatch)
+    home = geocoding.locate(patch.address) if patch.address else None
     catalogue = SkillCatalogue.load()
-    return volunteer_json(volunteers.update_volunteer(volunteer_id, patch, catalogue), catalogue)
+    return volunteer_json(volunteers.update_volunteer(volunteer_id, patch, catalogue, home), catalogue)
 
 
 @bp.delete("/volunteers/<int:volunteer_id>")

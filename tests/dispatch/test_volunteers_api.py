@@ -80,14 +80,32 @@ def test_each_validation_error_is_400_with_its_field_and_changes_nothing(client,
     assert count_volunteers() == 0
 
 
-@pytest.mark.parametrize("missing", ["name", "phone", "lat", "lon", "skills", "language"])
-def test_missing_required_fields_are_named(client, auth, missing):
+@pytest.mark.parametrize(
+    ("missing", "field"),
+    [("name", "name"), ("phone", "phone"), ("skills", "skills"), ("language", "language"),
+     # Coordinates may be replaced by an address, so their absence is a body-level error.
+     ("lat", "body"), ("lon", "body")],
+)
+def test_missing_required_fields_are_named(client, auth, missing, field):
     data = body()
     del data[missing]
     response = client.post("/api/v1/volunteers", json=data, headers=auth("coordinator"))
     assert response.status_code == 400
-    assert missing in response.get_json()["error"]["details"]["fields"]
+    fields = response.get_json()["error"]["details"]["fields"]
+    assert field in fields
+    if field == "body":
+        assert "lat and lon" in fields["body"]
     assert count_volunteers() == 0
+
+
+def test_quiet_hours_are_kept_and_validated(client, auth):
+    volunteer = create(client, auth, quiet_hours="22:30-07:00").get_json()
+    assert volunteer["quiet_hours"] == "22:30-07:00"
+    url = f"/api/v1/volunteers/{volunteer['id']}"
+    assert client.patch(url, json={"quiet_hours": "25:00-07:00"}, headers=auth("coordinator")).status_code == 400
+    assert client.patch(url, json={"quiet_hours": "late"}, headers=auth("coordinator")).status_code == 400
+    patched = client.patch(url, json={"quiet_hours": None}, headers=auth("coordinator")).get_json()
+    assert patched["quiet_hours"] is None
 
 
 def test_malformed_json_and_wrong_content_type(client, auth):
