@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -22,6 +23,9 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    # Row ids in URLs: <id:...> is a positive 32-bit integer; anything else is a 404, never
+    # an overflow deep in the database driver.
+    app.url_map.converters["id"] = RowIdConverter
     register_extensions(app)
     from .errors import register_error_handlers
     from .health import register_health
@@ -42,6 +46,11 @@ def create_app(config: Config | None = None) -> Flask:
     if app.config["SCHEDULER_EMBEDDED"]:
         start_embedded(app)
     return app
+
+
+class RowIdConverter(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, min=1, max=2**31 - 1)
 
 
 def register_extensions(app: Flask) -> None:

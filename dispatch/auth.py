@@ -14,6 +14,11 @@ def current_user() -> User:
     return g.user
 
 
+def actor() -> str:
+    """Who is acting, as the audit trail writes it."""
+    return f"user:{g.user.id}"
+
+
 def require_role(role: str):
     """viewer < coordinator < admin: 401 without a valid token, 403 when the role is too low."""
 

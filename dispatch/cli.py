@@ -57,7 +57,7 @@ def import_command(path: str, dry_run: bool) -> None:
     """Import volunteers from a CSV file (same rules as POST /api/v1/volunteers/import)."""
     with open(path, encoding="utf-8-sig", newline="") as lines:
         try:
-            report = import_volunteers(lines, current_app.config["DEFAULT_PHONE_REGION"], dry_run=dry_run)
+            report = import_volunteers(lines, current_app.config["DEFAULT_PHONE_REGION"], "cli", dry_run=dry_run)
         except DispatchError as exc:
             _fail(exc)
     click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))

@@ -16,6 +16,7 @@ from sqlalchemy import insert, select, update
 
 from notifications.phones import InvalidPhone, normalize_phone
 
+from . import audit
 from .api.schemas import VolunteerRow
 from .clock import utcnow
 from .errors import DispatchError
@@ -67,7 +68,7 @@ class _Row:
     values: dict
 
 
-def import_volunteers(lines: Iterable[str], region: str, dry_run: bool = False) -> ImportReport:
+def import_volunteers(lines: Iterable[str], region: str, actor: str, dry_run: bool = False) -> ImportReport:
     """`lines` is the CSV text, read lazily (an open file, a decoded request stream)."""
     catalogue = SkillCatalogue.load()
     report = ImportReport(dry_run=dry_run)
@@ -85,6 +86,8 @@ def import_volunteers(lines: Iterable[str], region: str, dry_run: bool = False) 
     if dry_run:
         db.session.rollback()
     else:
+        audit.record(actor, "volunteers_imported", details={
+            "created": report.created, "updated": report.updated, "rejected": report.rejected_total})
         db.session.commit()
     return report
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from geo import Point, bounding_box, nearest_within
 from notifications.phones import InvalidPhone, normalize_phone
 
+from . import audit
 from .clock import quiet_minutes, utcnow
 from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
@@ -36,7 +37,7 @@ def checked_skill_mask(codes: list[str], catalogue: SkillCatalogue) -> int:
     return catalogue.mask_of(codes)
 
 
-def register_volunteer(data, catalogue: SkillCatalogue, home: Point) -> Volunteer:
+def register_volunteer(data, catalogue: SkillCatalogue, home: Point, actor: str) -> Volunteer:
     """`data` is a validated VolunteerIn; `home` its coordinates (given, or geocoded)."""
     phone = checked_phone(data.phone)
     if db.session.scalar(select(Volunteer.id).where(Volunteer.phone == phone)) is not None:
@@ -56,6 +57,8 @@ def register_volunteer(data, catalogue: SkillCatalogue, home: Point) -> Voluntee
         volunteer.max_distance_km = data.max_distance_km
     volunteer.quiet_from_min, volunteer.quiet_to_min = quiet_minutes(data.quiet_hours)
     db.session.add(volunteer)
+    db.session.flush()
+    audit.record(actor, "volunteer_registered", volunteer_id=volunteer.id)
     db.session.commit()
     return volunteer
 
@@ -67,7 +70,8 @@ def get_volunteer(volunteer_id: int) -> Volunteer:
     return volunteer
 
 
-def update_volunteer(volunteer_id: int, patch, catalogue: SkillCatalogue, home: Point | None = None) -> Volunteer:
+def update_volunteer(volunteer_id: int, patch, catalogue: SkillCatalogue, actor: str,
+                     home: Point | None = None) -> Volunteer:
     """`patch` is a validated VolunteerPatch; only the fields it sets change. `home`: a
     geocoded address, which replaces lat and lon."""
     volunteer = get_volunteer(volunteer_id)
@@ -101,11 +105,14 @@ def update_volunteer(volunteer_id: int, patch, catalogue: SkillCatalogue, home: 
         volunteer.status = status
     for name, value in changes.items():
         setattr(volunteer, name, value)
+    # Which fields changed, not their values: the trail must not become a copy of personal data.
+    audit.record(actor, "volunteer_updated", volunteer_id=volunteer.id,
+                 details={"fields": sorted(patch.model_dump(exclude_unset=True))})
     db.session.commit()
     return volunteer
 
 
-def erase_volunteer(volunteer_id: int) -> None:
+def erase_volunteer(volunteer_id: int, actor: str) -> None:
     """Deactivate and erase what identifies the person; their anonymous history stays."""
     volunteer = get_volunteer(volunteer_id)
     volunteer.name = None
@@ -115,7 +122,9 @@ def erase_volunteer(volunteer_id: int) -> None:
     volunteer.organization = None
     volunteer.status = "inactive"
     volunteer.available = False
-    volunteer.erased_at = volunteer.erased_at or utcnow()
+    if volunteer.erased_at is None:
+        volunteer.erased_at = utcnow()
+        audit.record(actor, "volunteer_erased", volunteer_id=volunteer.id)
     db.session.commit()
 
 

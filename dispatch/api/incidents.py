@@ -30,46 +30,46 @@ def list_incidents():
     return {"items": [incident_json(i, counts[i.id], detail=False) for i in found]}
 
 
-@bp.get("/incidents/<int:incident_id>")
+@bp.get("/incidents/<id:incident_id>")
 @require_role("viewer")
 def get_incident(incident_id: int):
     return incident_json(incidents.get_incident(incident_id))
 
 
-@bp.get("/incidents/<int:incident_id>/alerts")
+@bp.get("/incidents/<id:incident_id>/alerts")
 @require_role("viewer")
 def incident_alerts(incident_id: int):
     incidents.get_incident(incident_id)
     return {"items": alerts_json(incident_id)}
 
 
-@bp.get("/incidents/<int:incident_id>/audit")
+@bp.get("/incidents/<id:incident_id>/audit")
 @require_role("coordinator")
 def incident_audit(incident_id: int):
     incidents.get_incident(incident_id)
     return {"items": audit.incident_trail(incident_id)}
 
 
-@bp.post("/incidents/<int:incident_id>/close")
+@bp.post("/incidents/<id:incident_id>/close")
 @require_role("coordinator")
 def close_incident(incident_id: int):
     return incident_json(incidents.end_incident(incident_id, "closed", current_user()))
 
 
-@bp.post("/incidents/<int:incident_id>/cancel")
+@bp.post("/incidents/<id:incident_id>/cancel")
 @require_role("coordinator")
 def cancel_incident(incident_id: int):
     return incident_json(incidents.end_incident(incident_id, "cancelled", current_user()))
 
 
-@bp.post("/incidents/<int:incident_id>/messages")
+@bp.post("/incidents/<id:incident_id>/messages")
 @require_role("coordinator")
 def broadcast(incident_id: int):
     data = json_body(BroadcastIn)
     return {"queued": incidents.broadcast(incident_id, data.body, data.to, current_user())}
 
 
-@bp.post("/incidents/<int:incident_id>/alerts")
+@bp.post("/incidents/<id:incident_id>/alerts")
 @require_role("coordinator")
 def manual_alert(incident_id: int):
     data = json_body(ManualAlertIn)

@@ -168,7 +168,7 @@ class BroadcastIn(Body):
 
 
 class ManualAlertIn(Body):
-    volunteer_ids: list[Annotated[int, Field(ge=1)]] = Field(min_length=1, max_length=200)
+    volunteer_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=200)
 
 
 def available_now(volunteer: Volunteer, now: datetime | None = None) -> bool:

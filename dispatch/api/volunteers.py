@@ -6,7 +6,7 @@ import io
 from flask import current_app, request
 
 from .. import geocoding, volunteers
-from ..auth import require_role
+from ..auth import actor, require_role
 from ..errors import UnsupportedMediaType
 from ..models import VOLUNTEER_STATUSES
 from ..skills import SkillCatalogue
@@ -35,7 +35,7 @@ def create_volunteer():
     data = json_body(VolunteerIn)
     home, _ = geocoding.resolve(data.lat, data.lon, data.address)
     catalogue = SkillCatalogue.load()
-    volunteer = volunteers.register_volunteer(data, catalogue, home)
+    volunteer = volunteers.register_volunteer(data, catalogue, home, actor())
     return volunteer_json(volunteer, catalogue), 201
 
 
@@ -62,25 +62,25 @@ def list_volunteers():
     }
 
 
-@bp.get("/volunteers/<int:volunteer_id>")
+@bp.get("/volunteers/<id:volunteer_id>")
 @require_role("viewer")
 def get_volunteer(volunteer_id: int):
     return volunteer_json(volunteers.get_volunteer(volunteer_id), SkillCatalogue.load())
 
 
-@bp.patch("/volunteers/<int:volunteer_id>")
+@bp.patch("/volunteers/<id:volunteer_id>")
 @require_role("coordinator")
 def patch_volunteer(volunteer_id: int):
     patch = json_body(VolunteerPatch)
     home = geocoding.locate(patch.address) if patch.address else None
     catalogue = SkillCatalogue.load()
-    return volunteer_json(volunteers.update_volunteer(volunteer_id, patch, catalogue, home), catalogue)
+    return volunteer_json(volunteers.update_volunteer(volunteer_id, patch, catalogue, actor(), home), catalogue)
 
 
-@bp.delete("/volunteers/<int:volunteer_id>")
+@bp.delete("/volunteers/<id:volunteer_id>")
 @require_role("coordinator")
 def delete_volunteer(volunteer_id: int):
-    volunteers.erase_volunteer(volunteer_id)
+    volunteers.erase_volunteer(volunteer_id, actor())
     return "", 204
 
 
@@ -92,5 +92,5 @@ def import_csv():
     dry_run = bool(query_bool("dry_run"))
     # Streamed: the body is decoded and parsed as it arrives, never held whole in memory.
     text = io.TextIOWrapper(io.BufferedReader(request.stream), encoding="utf-8-sig", newline="")
-    report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"], dry_run=dry_run)
+    report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"], actor(), dry_run=dry_run)
     return report.as_json()

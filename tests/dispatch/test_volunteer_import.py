@@ -133,3 +133,14 @@ def test_the_cli_import_uses_the_same_rules(app, tmp_path):
     assert set(volunteers()) == {"+77011112233"}
     result = app.test_cli_runner().invoke(args=["volunteers", "import", "--dry-run", str(path)])
     assert '"created": 0' in result.output and '"updated": 1' in result.output
+
+
+def test_an_import_is_audited_and_a_dry_run_is_not(client, auth):
+    from dispatch.models import AuditEvent
+
+    post_csv(client, auth, HEADER + GOOD_1 + BAD_LAT, "?dry_run=true")
+    assert db.session.scalars(select(AuditEvent)).all() == []
+    post_csv(client, auth, HEADER + GOOD_1 + BAD_LAT)
+    event = db.session.scalars(select(AuditEvent)).one()
+    assert event.event == "volunteers_imported"
+    assert event.details == {"created": 1, "updated": 0, "rejected": 1}

@@ -237,3 +237,21 @@ def test_skill_catalogue_has_names_in_three_languages(client, auth):
     first_aid = next(s for s in skills if s["code"] == "first_aid")
     assert first_aid["name"] == "Первая помощь"
     assert set(first_aid["names"]) == {"en", "ru", "kk"}
+
+
+def test_coordinator_actions_on_volunteers_are_audited_without_personal_data(client, auth, tokens):
+    from dispatch.models import AuditEvent, User
+
+    volunteer = create(client, auth).get_json()
+    url = f"/api/v1/volunteers/{volunteer['id']}"
+    client.patch(url, json={"name": "New Name", "available": False}, headers=auth("coordinator"))
+    client.delete(url, headers=auth("coordinator"))
+    coordinator = db.session.scalar(select(User).where(User.role == "coordinator"))
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.event, e.volunteer_id) for e in events] == [
+        (f"user:{coordinator.id}", "volunteer_registered", volunteer["id"]),
+        (f"user:{coordinator.id}", "volunteer_updated", volunteer["id"]),
+        (f"user:{coordinator.id}", "volunteer_erased", volunteer["id"]),
+    ]
+    assert events[1].details == {"fields": ["available", "name"]}
+    assert "New Name" not in str([e.details for e in events])
