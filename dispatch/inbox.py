@@ -5,6 +5,7 @@ the webhook itself answers an empty TwiML document.
 """
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -22,10 +23,17 @@ from .extensions import db
 from .models import OPEN_INCIDENT_STATUSES, PENDING_ALERT_STATUSES, Alert, InboundMessage, Incident, OutboxMessage, Volunteer
 from .outbox import enqueue, enqueue_to_number
 
+log = logging.getLogger(__name__)
+
 # A bare YES/NO with nothing pending still means the most recent call-out within this time.
 RECENT_ALERT = timedelta(hours=12)
 # Strangers get one polite answer a day, so two auto-responders cannot ping-pong through us.
 STRANGER_ANSWER_EVERY = timedelta(hours=24)
+# A volunteer's texts are always stored and acted on, but automatic answers to one number are
+# capped: a phone stuck in a loop (an auto-reply, a broken app) must not run up SMS costs or
+# crowd out call-outs. Confirmations of YES are not automatic answers and are never capped.
+MAX_ANSWERS_PER_HOUR = 10
+ANSWER_KINDS = ("help", "hint", "no_pending", "which_incident", "busy", "available", "opted_in", "opted_out")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
@@ -75,6 +83,16 @@ def _answer_stranger(phone: str, body: str) -> None:
 
 
 def _say(volunteer: Volunteer, template: str, **values) -> None:
+    answered = db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.volunteer_id == volunteer.id, OutboxMessage.kind.in_(ANSWER_KINDS),
+            OutboxMessage.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    if answered >= MAX_ANSWERS_PER_HOUR:
+        log.warning("volunteer %s: %d automatic answers this hour; not answering %s", volunteer.id, answered,
+                    template)
+        return
     enqueue(volunteer, template, render(template, volunteer.language, **values))
 
 

@@ -289,3 +289,30 @@ def test_inbound_messages_are_stored_with_their_outcome(client, auth, text_in, r
     message = db.session.scalars(select(InboundMessage)).one()
     assert (message.intent, message.outcome, message.needs_attention) == ("unknown", "not_understood", True)
     assert len(run_outbox()) == 1  # the hint
+
+
+def test_logs_never_carry_a_whole_phone_number(client, auth, text_in, sms, app, caplog):
+    import logging
+
+    from notifications.gateway import ConsoleGateway
+    from notifications.phones import local_forms
+
+    caplog.set_level(logging.DEBUG)
+    people = swimmers(4)
+    saved = app.extensions["sms_gateway"]
+    app.extensions["sms_gateway"] = ConsoleGateway()
+    try:
+        incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
+        jobs.send_outbox()
+        text_in(people[0].phone, "YES 15")
+        text_in(people[1].phone, "what?")
+        text_in("+77779990011", "hello")
+        jobs.send_outbox()
+    finally:
+        app.extensions["sms_gateway"] = saved
+    assert by_status(incident["id"], "accepted") == [people[0].id]
+    logged = caplog.text
+    assert "SMS to" in logged
+    for phone in [v.phone for v in people] + ["+77779990011"]:
+        for form in local_forms(phone):
+            assert form not in logged, form

@@ -142,3 +142,13 @@ def test_a_carrier_opt_out_marks_the_volunteer(client, auth, run_outbox, status_
     first = run_outbox()[0]
     status_in(first.provider_id, "failed", "21610")
     assert db.session.get(Volunteer, people[0].id).status == "opted_out"
+
+
+def test_a_number_stuck_in_a_loop_is_heard_but_answered_at_most_ten_times_an_hour(text_in, run_outbox):
+    from dispatch.inbox import MAX_ANSWERS_PER_HOUR
+
+    person = volunteer(1)
+    for i in range(MAX_ANSWERS_PER_HOUR + 5):
+        assert text_in(person.phone, f"auto-reply number {i}").status_code == 200
+    assert count(InboundMessage) == MAX_ANSWERS_PER_HOUR + 5  # every text is kept for coordinators
+    assert len(run_outbox()) == MAX_ANSWERS_PER_HOUR
