@@ -25,27 +25,22 @@ def json_body(model: type[M]) -> M:
 
 
 def query_int(name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _bad_query(name, "must be a whole number") from None
-    if not minimum <= value <= maximum:
-        raise _bad_query(name, f"must be between {minimum} and {maximum}")
-    return value
+    return _query_number(name, default, minimum, maximum, int, "must be a whole number")
 
 
 def query_float(name: str, default: float | None, minimum: float, maximum: float) -> float | None:
+    return _query_number(name, default, minimum, maximum, float, "must be a number")
+
+
+def _query_number(name, default, minimum, maximum, parse, problem):
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise _bad_query(name, "must be a number") from None
-    if not minimum <= value <= maximum:
+        raise _bad_query(name, problem) from None
+    if not minimum <= value <= maximum:  # NaN fails this too
         raise _bad_query(name, f"must be between {minimum} and {maximum}")
     return value
 
