@@ -82,6 +82,16 @@ def _text(raw: str) -> str:
     return raw.strip()
 
 
+def _tile_url(raw: str) -> str:
+    """A slippy-map tile template (`https://tile.example/{z}/{x}/{y}.png`); empty means no tiles."""
+    value = raw.strip()
+    if not value:
+        return ""
+    if not value.startswith(("http://", "https://")) or not all(p in value for p in ("{z}", "{x}", "{y}")):
+        raise ValueError(f"must be an http(s) URL with {{z}}, {{x}} and {{y}} in it, got {raw!r}")
+    return value
+
+
 # name -> (parser, default). A default of None means "unset unless given".
 SETTINGS: dict[str, tuple] = {
     "DISPATCH_ENV": (_choice(ENVIRONMENTS), "development"),
@@ -103,6 +113,8 @@ SETTINGS: dict[str, tuple] = {
     "GEOCODER": (_choice(GEOCODERS), "none"),
     "NOMINATIM_URL": (_text, None),
     "IMPORT_MAX_BYTES": (_positive_int, str(64 * 1024 * 1024)),
+    "MAP_TILE_URL": (_tile_url, ""),
+    "MAP_TILE_ATTRIBUTION": (_text, ""),
 }
 
 

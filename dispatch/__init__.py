@@ -35,6 +35,7 @@ def create_app(config: Config | None = None) -> Flask:
     from .scheduler import start_embedded
     from .sms import register_sms
     from .webhooks import register_webhooks
+    from .web import register_web
 
     register_error_handlers(app)
     register_sms(app)
@@ -42,6 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_health(app)
     register_api(app)
     register_webhooks(app)
+    register_web(app)
     register_cli(app)
     if app.config["SCHEDULER_EMBEDDED"]:
         start_embedded(app)

@@ -1,0 +1,237 @@
+"""Read-only queries behind the web pages: the public board, an incident's live picture, the
+inbox of texts nobody understood, the SMS simulator's threads and the pre-send preview.
+
+Nothing here writes: the pages change state only through the use cases (incidents, inbox,
+volunteer_import), exactly as the API does.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from geo import Area, Point
+from notifications.texts import count_segments
+
+from . import alerting, incidents, matching
+from .api.presenters import alert_counts, alerts_json, public_incident_json, responders_json
+from .extensions import db
+from .models import LANGUAGES, InboundMessage, Incident, OutboxMessage, User, Volunteer
+from .skills import SkillCatalogue
+
+# What the simulator shows as "arrived on the phone".
+DELIVERED_OUTBOX = ("sent", "delivered")
+PREVIEW_LISTED = 10
+PREVIEW_SEARCHED = 500
+
+
+# -- public --------------------------------------------------------------------------------
+
+def public_status() -> dict:
+    """The open incidents as anyone may see them: the same rule as GET /api/v1/status."""
+    open_incidents = incidents.list_incidents("open")
+    counts = alert_counts([i.id for i in open_incidents])
+    return {"incidents": [public_incident_json(i, counts[i.id]) for i in open_incidents]}
+
+
+# -- an incident, live ---------------------------------------------------------------------
+
+@dataclass
+class IncidentPicture:
+    incident: Incident
+    counts: dict[str, int]
+    responders: list[dict]
+    alerts: list[dict]
+    messages: list[dict]
+
+
+def incident_picture(incident_id: int) -> IncidentPicture:
+    incident = incidents.get_incident(incident_id)
+    return IncidentPicture(
+        incident=incident,
+        counts=alert_counts([incident.id])[incident.id],
+        responders=responders_json(incident.id),
+        alerts=alerts_json(incident.id),
+        messages=_messages(InboundMessage.incident_id == incident.id, limit=200),
+    )
+
+
+def recent_incidents(limit: int = 50) -> tuple[list[Incident], dict[int, dict[str, int]]]:
+    """Open incidents first (newest first), then the most recently ended."""
+    found = incidents.list_incidents(None, limit=limit)
+    found.sort(key=lambda i: (not i.is_open, -i.id))
+    return found, alert_counts([i.id for i in found])
+
+
+# -- inbound texts ---------------------------------------------------------------------------
+
+def needs_attention(limit: int = 200) -> list[dict]:
+    """Replies the service did not understand, newest first, for a coordinator to read."""
+    return _messages(InboundMessage.needs_attention.is_(True), limit)
+
+
+def _messages(where, limit: int) -> list[dict]:
+    rows = db.session.execute(
+        select(InboundMessage, Volunteer.name, Incident.code)
+        .outerjoin(Volunteer, Volunteer.id == InboundMessage.volunteer_id)
+        .outerjoin(Incident, Incident.id == InboundMessage.incident_id)
+        .where(where)
+        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+        .limit(limit)
+    )
+    return [
+        {"id": m.id, "volunteer_id": m.volunteer_id, "name": name, "from_phone": m.from_phone, "body": m.body,
+         "intent": m.intent, "outcome": m.outcome, "incident_id": m.incident_id, "incident_code": code,
+         "received_at": m.received_at}
+        for m, name, code in rows
+    ]
+
+
+# -- the SMS simulator -------------------------------------------------------------------------
+
+@dataclass
+class Thread:
+    volunteer: Volunteer
+    # Newest first: {"direction": "out"|"in", "body", "at", "status"}.
+    messages: list[dict]
+    waiting: int  # SMS still in the outbox, not yet on the phone
+
+
+def simulator_inboxes(limit: int = 100) -> list[dict]:
+    """Volunteers who have received SMS, the most recent first."""
+    last = (
+        select(OutboxMessage.to_phone, func.max(OutboxMessage.id).label("last_id"), func.count().label("n"))
+        .where(OutboxMessage.status.in_(DELIVERED_OUTBOX))
+        .group_by(OutboxMessage.to_phone)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Volunteer, last.c.n, OutboxMessage.body, OutboxMessage.sent_at)
+        .join(last, last.c.to_phone == Volunteer.phone)
+        .join(OutboxMessage, OutboxMessage.id == last.c.last_id)
+        .order_by(last.c.last_id.desc())
+        .limit(limit)
+    )
+    return [{"volunteer": v, "count": n, "last_body": body, "last_at": at} for v, n, body, at in rows]
+
+
+def volunteer_by_phone(phone: str) -> Volunteer | None:
+    return db.session.scalar(select(Volunteer).where(Volunteer.phone == phone))
+
+
+def simulator_thread(volunteer: Volunteer, limit: int = 100) -> Thread:
+    """What this volunteer's phone shows: SMS sent to their number and their own replies."""
+    outbox = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_phone == volunteer.phone)
+        .order_by(OutboxMessage.id.desc()).limit(limit)
+    ).all()
+    inbound = db.session.scalars(
+        select(InboundMessage).where(InboundMessage.volunteer_id == volunteer.id)
+        .order_by(InboundMessage.id.desc()).limit(limit)
+    ).all()
+    messages = [{"direction": "out", "body": m.body, "at": m.sent_at or m.created_at, "status": m.status}
+                for m in outbox if m.status in DELIVERED_OUTBOX]
+    messages += [{"direction": "in", "body": m.body, "at": m.received_at, "status": m.outcome} for m in inbound]
+    messages.sort(key=lambda m: m["at"], reverse=True)
+    waiting = sum(1 for m in outbox if m.status in ("pending", "sending"))
+    return Thread(volunteer=volunteer, messages=messages[:limit], waiting=waiting)
+
+
+# -- registry ---------------------------------------------------------------------------------
+
+def organizations() -> list[str]:
+    return list(db.session.scalars(
+        select(Volunteer.organization).where(Volunteer.organization.is_not(None))
+        .group_by(Volunteer.organization).order_by(Volunteer.organization)
+    ))
+
+
+def registry_extent() -> tuple[float, float, float, float] | None:
+    """(min_lat, min_lon, max_lat, max_lon) of active volunteers: where a new incident's map opens."""
+    row = db.session.execute(
+        select(func.min(Volunteer.lat), func.min(Volunteer.lon), func.max(Volunteer.lat), func.max(Volunteer.lon))
+        .where(Volunteer.status == "active", Volunteer.lat.is_not(None))
+    ).one()
+    return None if row[0] is None else tuple(row)
+
+
+def user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+# -- preview before posting ---------------------------------------------------------------------
+
+@dataclass
+class NeedPreview:
+    skill: str | None
+    count: int
+    eligible: int  # within the radius now (up to PREVIEW_SEARCHED)
+    first_wave: int
+    nearest: list[dict]
+    excluded: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class SmsPreview:
+    language: str
+    text: str
+    segments: int
+    encoding: str
+
+
+@dataclass
+class Preview:
+    needs: list[NeedPreview]
+    sms: list[SmsPreview]
+
+
+def preview_incident(data, area: Area | None, now: datetime | None = None) -> Preview:
+    """Who the first wave would text for each need (by the dispatch's own rules) and the alert
+    SMS in every language with its segment count. `data` is a validated IncidentIn with lat/lon."""
+    catalogue = SkillCatalogue.load()
+    acceptance = current_app.config["EXPECTED_ACCEPTANCE"]
+    radius = data.radius_km or incidents.DEFAULT_RADIUS_KM
+    merged: Counter = Counter()
+    for need in data.needs:
+        merged[need.skill] += need.count
+    needs = []
+    for skill, count in merged.items():
+        search = matching.Search(
+            point=Point(data.lat, data.lon), radius_km=radius,
+            skill_bit=catalogue.bits[skill] if skill else None, area=area,
+            exclude_inside_area=data.exclude_inside_area, severity=data.severity, limit=PREVIEW_SEARCHED,
+        )
+        found, excluded = matching.explain(search, now)
+        needs.append(NeedPreview(
+            skill=skill, count=count, eligible=len(found),
+            first_wave=min(len(found), math.ceil(count / acceptance)),
+            nearest=_named(found[:PREVIEW_LISTED]),
+            excluded=dict(Counter(e.reason for e in excluded).most_common()),
+        ))
+    return Preview(needs=needs, sms=_sms_preview(data, needs, catalogue, radius))
+
+
+def _named(candidates: list) -> list[dict]:
+    names = dict(db.session.execute(
+        select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_([c.volunteer_id for c in candidates]))
+    ).all())
+    return [{"volunteer_id": c.volunteer_id, "name": names.get(c.volunteer_id), "distance_km": c.distance_km,
+             "reason": c.reason} for c in candidates]
+
+
+def _sms_preview(data, needs: list[NeedPreview], catalogue: SkillCatalogue, radius: float) -> list[SmsPreview]:
+    # A draft that is never added to the session: the same alert_text the dispatch sends, with
+    # a placeholder reply code of the same length, at the farthest distance anyone would read.
+    draft = Incident(code="000", kind=data.kind, title=data.title, lat=data.lat, lon=data.lon, drill=data.drill)
+    farthest = max((c["distance_km"] for n in needs for c in n.nearest), default=radius)
+    skill = next((n.skill for n in needs if n.skill), None)
+    out = []
+    for language in LANGUAGES:
+        text = alerting.alert_text(draft, language, farthest, catalogue.name(skill, language) if skill else None)
+        segments = count_segments(text)
+        out.append(SmsPreview(language, text, segments.segments, segments.encoding))
+    return out

@@ -1,0 +1,31 @@
+"""Web pages: the public status board (`/`), the coordinators' console (`/console`), the SMS
+simulator (`/console/simulator`, console backend only) and signing in (`/login`).
+
+Pages call the same use cases as the JSON API; the read-only queries they need live in
+dispatch/dashboard.py. Templates and static files (no inline script: see security.py) are here.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    from ..api import bp as api_bp
+    from ..webhooks import bp as webhooks_bp
+    from . import registry  # noqa: F401  (its routes attach to the console blueprint)
+    from .account import register_account
+    from .console import bp as console_bp
+    from .i18n import register_i18n
+    from .public import register_public
+    from .security import exempt_from_csrf, register_security
+    from .simulator import bp as simulator_bp
+    from .simulator import enabled as simulator_enabled
+
+    register_security(app)
+    exempt_from_csrf(api_bp, webhooks_bp)
+    register_i18n(app)
+    register_account(app)
+    register_public(app)
+    app.register_blueprint(console_bp)
+    app.register_blueprint(simulator_bp)
+    app.jinja_env.globals["simulator_enabled"] = simulator_enabled

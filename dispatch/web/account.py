@@ -1,0 +1,115 @@
+"""Signing in to the console (Flask-Login sessions), signing out, and the coordinator's preferences.
+
+The session remembers the user by id and a fingerprint of their password hash, so changing
+a password ends every session that was opened with the old one.
+"""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import dashboard, users
+from ..extensions import db
+from ..models import User
+from .i18n import LANGUAGES, TIMEZONES, remember_language, select_timezone, valid_timezone
+
+bp = Blueprint("account", __name__, template_folder="templates")
+bp.before_request(remember_language)
+login_manager = LoginManager()
+# Checked against when the email is unknown, so a wrong email costs the same time as a wrong password.
+_NOBODY_HASH = generate_password_hash("no such user")
+
+
+class SessionUser(UserMixin):
+    """Flask-Login's view of a User (the model stays free of web concerns)."""
+
+    def __init__(self, user: User):
+        self.user = user
+
+    def get_id(self) -> str:
+        return f"{self.user.id}.{_fingerprint(self.user)}"
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    def has_role(self, role: str) -> bool:
+        return self.user.has_role(role)
+
+
+def _fingerprint(user: User) -> str:
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> SessionUser | None:
+    user_id, _, fingerprint = session_id.partition(".")
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if user is None or not user.password_hash or fingerprint != _fingerprint(user):
+        return None
+    return SessionUser(user)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site: never an open redirect to somewhere else."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("console.incident_list")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
+    error = None
+    email = request.form.get("email", "").strip()
+    if request.method == "POST":
+        user = dashboard.user_by_email(email) if email else None
+        password = request.form.get("password", "")
+        if user is None or not user.password_hash:
+            check_password_hash(_NOBODY_HASH, password)
+        elif users.check_password(user, password):
+            kept = {k: session[k] for k in ("lang", "tz") if k in session}
+            session.clear()  # nothing from before signing in carries over, the CSRF token neither
+            g.pop("csrf_token", None)
+            session.update(kept)
+            login_user(SessionUser(user))
+            return redirect(_safe_next(request.args.get("next")))
+        error = _("Wrong email or password.")
+    status = 401 if error else 200
+    return render_template("account/login.html", error=error, email=email), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash(_("You are signed out."))
+    return redirect(url_for("account.login"))
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    if request.method == "POST":
+        tz = valid_timezone(request.form.get("timezone"))
+        lang = request.form.get("language")
+        if tz is None or lang not in LANGUAGES:
+            flash(_("Choose a language and a time zone from the lists."), "error")
+        else:
+            session["tz"], session["lang"] = tz, lang
+            return redirect(url_for("account.preferences", saved=1))
+    return render_template("account/preferences.html", timezones=TIMEZONES, timezone=select_timezone(),
+                           saved=request.args.get("saved") == "1")
+
+
+def register_account(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "account.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    app.register_blueprint(bp)

@@ -1,0 +1,134 @@
+"""The coordinators' console: incidents (list, post with a preview, the live incident page,
+close / cancel / broadcast). Routes are thin: read the form, one use case, render.
+
+Every route of this blueprint needs a signed-in coordinator (checked once, before any view).
+"""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_login import current_user
+from pydantic import ValidationError
+
+from geo import parse_geojson_area
+
+from .. import dashboard, geocoding, incidents
+from ..api.schemas import BroadcastIn
+from ..errors import DispatchError
+from ..models import INCIDENT_KINDS, SEVERITIES
+from .account import login_manager
+from .i18n import remember_language, skill_names
+from .incident_form import empty_form, read_incident_form
+from .live import conditional
+from .pages import map_settings
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+
+
+@bp.before_request
+def coordinators_only():
+    remember_language()
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.has_role("coordinator"):
+        return render_template("error.html", status=403,
+                               message=_("The console is for coordinators; your account is a viewer.")), 403
+    return None
+
+
+@bp.errorhandler(DispatchError)
+def dispatch_error(exc: DispatchError):
+    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+
+def by() -> object:
+    """The signed-in User, as the use cases take it."""
+    return current_user.user
+
+
+@bp.get("/")
+def incident_list():
+    found, counts = dashboard.recent_incidents()
+    return render_template("console/incidents.html", incidents=found, counts=counts)
+
+
+@bp.get("/live")
+def incidents_live():
+    found, counts = dashboard.recent_incidents()
+    return conditional(render_template("console/_incidents_live.html", incidents=found, counts=counts), "text/html")
+
+
+def _form_page(form, preview=None, status: int = 200):
+    extent = dashboard.registry_extent()
+    bounds = ((extent[0], extent[1]), (extent[2], extent[3])) if extent else None
+    page_data = {"map": map_settings(bounds)}
+    return render_template("console/new_incident.html", form=form, preview=preview, kinds=INCIDENT_KINDS,
+                           severities=SEVERITIES, skills=skill_names(), page_data=page_data), status
+
+
+@bp.get("/incidents/new")
+def new_incident():
+    return _form_page(empty_form())
+
+
+@bp.post("/incidents/new")
+def post_incident():
+    form = read_incident_form(request.form)
+    if form.data is None:
+        return _form_page(form, status=400)
+    try:
+        area = parse_geojson_area(form.data.area) if form.data.area else None
+        if request.form.get("action") != "send" or request.form.get("previewed") != form.digest:
+            if request.form.get("action") == "send":
+                flash(_("The form changed after the preview: check the preview again, then send."), "error")
+            return _form_page(form, preview=dashboard.preview_incident(form.data, area))
+        point, place = geocoding.resolve(form.data.lat, form.data.lon, None)
+        placement = incidents.Placement(point.lat, point.lon, place, None)
+        incident = incidents.report_incident(form.data, placement, reported_by=by())
+    except DispatchError as exc:
+        form.errors.update({k: str(v) for k, v in exc.details.get("fields", {}).items()} or {"lat": exc.message})
+        return _form_page(form, status=exc.status)
+    flash(_("Incident posted: alerting has started. Reply code %(code)s.", code=incident.code))
+    return redirect(url_for("console.incident", incident_id=incident.id))
+
+
+@bp.get("/incidents/<int:incident_id>")
+def incident(incident_id: int):
+    picture = dashboard.incident_picture(incident_id)
+    page_data = {"map": map_settings(), "incident": {
+        "lat": picture.incident.lat, "lon": picture.incident.lon, "radius_km": picture.incident.current_radius_km,
+        "area": picture.incident.area_geojson}}
+    return render_template("console/incident.html", p=picture, skills=skill_names(), page_data=page_data)
+
+
+@bp.get("/incidents/<int:incident_id>/live")
+def incident_live(incident_id: int):
+    picture = dashboard.incident_picture(incident_id)
+    return conditional(render_template("console/_incident_live.html", p=picture, skills=skill_names()), "text/html")
+
+
+@bp.post("/incidents/<int:incident_id>/close")
+def close_incident(incident_id: int):
+    incidents.end_incident(incident_id, "closed", by())
+    flash(_("Incident closed: responders and pending volunteers are being told by SMS."))
+    return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<int:incident_id>/cancel")
+def cancel_incident(incident_id: int):
+    incidents.end_incident(incident_id, "cancelled", by())
+    flash(_("Incident cancelled: responders and pending volunteers are being told by SMS."))
+    return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<int:incident_id>/broadcast")
+def broadcast(incident_id: int):
+    try:
+        data = BroadcastIn.model_validate({"body": request.form.get("body", ""), "to": request.form.get("to", "")})
+    except ValidationError:
+        flash(_("Write a message (up to 600 characters) and choose who gets it."), "error")
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    sent = incidents.broadcast(incident_id, data.body, data.to, by())
+    flash(ngettext("Message queued for %(num)d volunteer.", "Message queued for %(num)d volunteers.", sent))
+    return redirect(url_for("console.incident", incident_id=incident_id))

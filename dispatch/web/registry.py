@@ -1,0 +1,91 @@
+"""Console pages on the volunteer registry (search, filters, CSV import with its error report)
+and the inbox of replies the service did not understand."""
+from __future__ import annotations
+
+import io
+
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from .. import dashboard
+from ..api.schemas import available_now
+from ..errors import DispatchError
+from ..models import VOLUNTEER_STATUSES
+from ..skills import SkillCatalogue
+from ..volunteer_import import COLUMNS, import_volunteers
+from ..volunteers import VolunteerFilter, list_volunteers
+from .console import bp
+from .i18n import skill_names
+
+PER_PAGE = 50
+
+
+def _filter_from_query() -> tuple[VolunteerFilter, dict]:
+    catalogue = SkillCatalogue.load()
+    args = request.args
+    chosen = {
+        "skill": args.get("skill") if args.get("skill") in catalogue.bits else "",
+        "available": args.get("available") if args.get("available") in ("yes", "no") else "",
+        "status": args.get("status") if args.get("status") in VOLUNTEER_STATUSES else "",
+        "organization": args.get("organization", "").strip(),
+    }
+    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    flt = VolunteerFilter(
+        skill=chosen["skill"] or None,
+        available={"yes": True, "no": False}.get(chosen["available"]),
+        status=chosen["status"] or None,
+        organization=chosen["organization"] or None,
+        page=page, per_page=PER_PAGE,
+    )
+    return flt, chosen
+
+
+@bp.get("/volunteers")
+def volunteers():
+    flt, chosen = _filter_from_query()
+    catalogue = SkillCatalogue.load()
+    found = list_volunteers(flt, catalogue)
+    pages = max(1, -(-found.total // PER_PAGE))
+    names = skill_names()
+    skills_of = {v.id: [names[code] for code in catalogue.codes_of(v.skill_mask)] for v in found.items}
+    return render_template("console/volunteers.html", page=found, pages=pages, chosen=chosen,
+                           skills_of=skills_of, available_now=available_now,
+                           skills=skill_names(), organizations=dashboard.organizations(),
+                           statuses=VOLUNTEER_STATUSES, columns=COLUMNS)
+
+
+@bp.post("/volunteers/import")
+def import_csv():
+    upload = request.files.get("file")
+    dry_run = request.form.get("dry_run") == "on"
+    report, error = None, None
+    if upload is None or not upload.filename:
+        error = _("Choose a CSV file to import.")
+    else:
+        text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
+        try:
+            report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"],
+                                       f"user:{current_user.user.id}", dry_run=dry_run)
+        except DispatchError as exc:
+            error = f"{exc.message} {_describe(exc.details)}".strip()
+    return render_template("console/import.html", report=report, error=error, columns=COLUMNS,
+                           dry_run=dry_run), 400 if error else 200
+
+
+def _describe(details: dict) -> str:
+    parts = []
+    for key in ("missing", "unknown"):
+        if details.get(key):
+            parts.append(f"{key}: {', '.join(details[key])}")
+    return "; ".join(parts)
+
+
+@bp.get("/volunteers/import")
+def import_form():
+    return render_template("console/import.html", report=None, error=None, columns=COLUMNS, dry_run=False)
+
+
+@bp.get("/inbox")
+def inbox():
+    return render_template("console/inbox.html", messages=dashboard.needs_attention())

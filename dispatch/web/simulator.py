@@ -1,0 +1,79 @@
+"""The SMS simulator (SMS_BACKEND=console only; 404 otherwise): each volunteer's phone as the
+console backend "delivered" it, and a box to answer as that volunteer.
+
+An answer goes through inbox.receive_sms, the very code path of a real inbound SMS, with a
+generated MessageSid; instead of the provider's signature it needs a coordinator's session
+and the form's CSRF token.
+"""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from notifications.phones import InvalidPhone, normalize_phone
+
+from .. import dashboard, inbox
+from ..errors import DispatchError
+from ..volunteers import get_volunteer
+from .console import coordinators_only, dispatch_error
+from .live import conditional
+
+bp = Blueprint("simulator", __name__, url_prefix="/console/simulator", template_folder="templates")
+MAX_REPLY_CHARS = 1600
+
+
+def enabled() -> bool:
+    return current_app.config["SMS_BACKEND"] == "console"
+
+
+@bp.before_request
+def console_backend_only():
+    if not enabled():
+        abort(404)
+    return coordinators_only()
+
+
+bp.register_error_handler(DispatchError, dispatch_error)
+
+
+@bp.get("/")
+def index():
+    found = None
+    phone = request.args.get("phone", "").strip()
+    if phone:
+        try:
+            found = dashboard.volunteer_by_phone(normalize_phone(phone, current_app.config["DEFAULT_PHONE_REGION"]))
+        except InvalidPhone:
+            found = None
+        if found is not None:
+            return redirect(url_for("simulator.thread", volunteer_id=found.id))
+        flash(_("No volunteer has that number."), "error")
+    return render_template("simulator/index.html", inboxes=dashboard.simulator_inboxes(), phone=phone)
+
+
+@bp.get("/<int:volunteer_id>")
+def thread(volunteer_id: int):
+    volunteer = get_volunteer(volunteer_id)
+    return render_template("simulator/thread.html", t=dashboard.simulator_thread(volunteer))
+
+
+@bp.get("/<int:volunteer_id>/live")
+def thread_live(volunteer_id: int):
+    volunteer = get_volunteer(volunteer_id)
+    return conditional(render_template("simulator/_thread_live.html", t=dashboard.simulator_thread(volunteer)),
+                       "text/html")
+
+
+@bp.post("/<int:volunteer_id>/reply")
+def reply(volunteer_id: int):
+    volunteer = get_volunteer(volunteer_id)
+    body = request.form.get("body", "").strip()
+    if not body or volunteer.phone is None:
+        flash(_("Write the text the volunteer sends."), "error")
+    else:
+        inbox.receive_sms(f"SIM{uuid.uuid4().hex}", volunteer.phone, body[:MAX_REPLY_CHARS])
+        flash(_("Sent as %(name)s. The service's answer appears here once the outbox sends it.",
+                name=volunteer.name or volunteer.id))
+    return redirect(url_for("simulator.thread", volunteer_id=volunteer_id))

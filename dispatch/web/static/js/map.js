@@ -1,0 +1,26 @@
+// Shared map set-up: tiles only when MAP_TILE_URL is set, and a layer of city names so the
+// map is readable (and a point can be placed) with no tiles at all.
+(function () {
+  "use strict";
+  function pageData() {
+    var node = document.getElementById("page-data");
+    return node ? JSON.parse(node.textContent) : {};
+  }
+
+  function createMap(elementId, settings) {
+    var map = L.map(elementId, { zoomSnap: 0.5 });
+    if (settings.tileUrl) {
+      L.tileLayer(settings.tileUrl, { attribution: settings.attribution || "", maxZoom: 19 }).addTo(map);
+    }
+    var cities = L.layerGroup().addTo(map);
+    settings.cities.forEach(function (city) {
+      L.circleMarker([city.lat, city.lon], { radius: 3, color: "#39434f", weight: 1, fillOpacity: 0.8, interactive: false })
+        .bindTooltip(city.name, { permanent: true, direction: "right", className: "city-label" })
+        .addTo(cities);
+    });
+    map.fitBounds(settings.bounds, { padding: [20, 20], maxZoom: 12 });
+    return map;
+  }
+
+  window.DispatchMap = { pageData: pageData, createMap: createMap };
+})();
