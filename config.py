@@ -61,6 +61,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError(f"must be a whole number 0 or more, got {raw!r}")
+    return value
+
+
 def _fraction(raw: str) -> float:
     value = float(raw)
     if not 0 < value <= 1:
@@ -113,6 +120,7 @@ SETTINGS: dict[str, tuple] = {
     "GEOCODER": (_choice(GEOCODERS), "none"),
     "NOMINATIM_URL": (_text, None),
     "IMPORT_MAX_BYTES": (_positive_int, str(64 * 1024 * 1024)),
+    "TRUSTED_PROXY_HOPS": (_non_negative_int, "0"),
     "MAP_TILE_URL": (_tile_url, ""),
     "MAP_TILE_ATTRIBUTION": (_text, ""),
 }

@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -26,6 +27,9 @@ def create_app(config: Config | None = None) -> Flask:
     # Row ids in URLs: <id:...> is a positive 32-bit integer; anything else is a 404, never
     # an overflow deep in the database driver.
     app.url_map.converters["id"] = RowIdConverter
+    if app.config["TRUSTED_PROXY_HOPS"]:
+        # Behind N proxies: the client's address (sign-in lockouts, logs) comes from X-Forwarded-For.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
     register_extensions(app)
     from .errors import register_error_handlers
     from .health import register_health

@@ -4,16 +4,26 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import utcnow
-from .errors import DuplicateEmail, ValidationFailed
+from .errors import DispatchError, DuplicateEmail, ValidationFailed
 from .extensions import db
-from .models import ROLES, ApiToken, User
+from .models import ROLES, ApiToken, AuditEvent, User
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# Password guessing: this many failures for one email, or from one address, in the window
+# locks sign-in for them until the window has passed (counted in the database: all workers agree).
+LOGIN_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_ADDRESS = 20
+
+
+class TooManyAttempts(DispatchError):
+    status, code, message = 429, "RATE_LIMITED", "Too many failed sign-ins; wait 15 minutes and try again."
 
 
 def hash_token(token: str) -> str:
@@ -70,3 +80,22 @@ def _new_token(user: User, label: str | None) -> str:
     token = secrets.token_urlsafe(32)
     db.session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), label=label, created_at=utcnow()))
     return token
+
+
+def check_login_allowed(email: str, address: str | None) -> None:
+    """Raise TooManyAttempts while this email or this client address is locked out."""
+    since = utcnow() - LOGIN_WINDOW
+    for actor, limit in ((f"email:{email.strip().lower()}", MAX_FAILURES_PER_EMAIL),
+                         (f"address:{address}", MAX_FAILURES_PER_ADDRESS)):
+        failures = db.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.event == "login_failed", AuditEvent.actor == actor, AuditEvent.at > since)
+        )
+        if failures >= limit:
+            raise TooManyAttempts()
+
+
+def record_login_failure(email: str, address: str | None) -> None:
+    for actor in (f"email:{email.strip().lower()}"[:64], f"address:{address}"[:64]):
+        db.session.add(AuditEvent(at=utcnow(), actor=actor, event="login_failed"))
+    db.session.commit()

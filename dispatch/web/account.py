@@ -69,6 +69,11 @@ def login():
     error = None
     email = request.form.get("email", "").strip()
     if request.method == "POST":
+        try:
+            users.check_login_allowed(email, request.remote_addr)
+        except users.TooManyAttempts:
+            error = _("Too many failed sign-ins; wait 15 minutes and try again.")
+            return render_template("account/login.html", error=error, email=email), 429
         user = dashboard.user_by_email(email) if email else None
         password = request.form.get("password", "")
         if user is None or not user.password_hash:
@@ -80,6 +85,7 @@ def login():
             session.update(kept)
             login_user(SessionUser(user))
             return redirect(_safe_next(request.args.get("next")))
+        users.record_login_failure(email, request.remote_addr)
         error = _("Wrong email or password.")
     status = 401 if error else 200
     return render_template("account/login.html", error=error, email=email), status

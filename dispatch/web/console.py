@@ -93,7 +93,7 @@ def post_incident():
     return redirect(url_for("console.incident", incident_id=incident.id))
 
 
-@bp.get("/incidents/<int:incident_id>")
+@bp.get("/incidents/<id:incident_id>")
 def incident(incident_id: int):
     picture = dashboard.incident_picture(incident_id)
     page_data = {"map": map_settings(), "incident": {
@@ -102,27 +102,27 @@ def incident(incident_id: int):
     return render_template("console/incident.html", p=picture, skills=skill_names(), page_data=page_data)
 
 
-@bp.get("/incidents/<int:incident_id>/live")
+@bp.get("/incidents/<id:incident_id>/live")
 def incident_live(incident_id: int):
     picture = dashboard.incident_picture(incident_id)
     return conditional(render_template("console/_incident_live.html", p=picture, skills=skill_names()), "text/html")
 
 
-@bp.post("/incidents/<int:incident_id>/close")
+@bp.post("/incidents/<id:incident_id>/close")
 def close_incident(incident_id: int):
     incidents.end_incident(incident_id, "closed", by())
     flash(_("Incident closed: responders and pending volunteers are being told by SMS."))
     return redirect(url_for("console.incident", incident_id=incident_id))
 
 
-@bp.post("/incidents/<int:incident_id>/cancel")
+@bp.post("/incidents/<id:incident_id>/cancel")
 def cancel_incident(incident_id: int):
     incidents.end_incident(incident_id, "cancelled", by())
     flash(_("Incident cancelled: responders and pending volunteers are being told by SMS."))
     return redirect(url_for("console.incident", incident_id=incident_id))
 
 
-@bp.post("/incidents/<int:incident_id>/broadcast")
+@bp.post("/incidents/<id:incident_id>/broadcast")
 def broadcast(incident_id: int):
     try:
         data = BroadcastIn.model_validate({"body": request.form.get("body", ""), "to": request.form.get("to", "")})

@@ -53,20 +53,20 @@ def index():
     return render_template("simulator/index.html", inboxes=dashboard.simulator_inboxes(), phone=phone)
 
 
-@bp.get("/<int:volunteer_id>")
+@bp.get("/<id:volunteer_id>")
 def thread(volunteer_id: int):
     volunteer = get_volunteer(volunteer_id)
     return render_template("simulator/thread.html", t=dashboard.simulator_thread(volunteer))
 
 
-@bp.get("/<int:volunteer_id>/live")
+@bp.get("/<id:volunteer_id>/live")
 def thread_live(volunteer_id: int):
     volunteer = get_volunteer(volunteer_id)
     return conditional(render_template("simulator/_thread_live.html", t=dashboard.simulator_thread(volunteer)),
                        "text/html")
 
 
-@bp.post("/<int:volunteer_id>/reply")
+@bp.post("/<id:volunteer_id>/reply")
 def reply(volunteer_id: int):
     volunteer = get_volunteer(volunteer_id)
     body = request.form.get("body", "").strip()
