@@ -1,8 +1,16 @@
 """Who is eligible for a need, and in what order.
 
-An indexed bounding box prefilters in SQL and reads plain rows (never ORM entities: 5-25x
-slower at this volume); geo decides exact distances; alert history (fatigue, accepted
-elsewhere, already called for this incident) is checked only for the few at the front.
+`find_candidates` searches outward, one SQL query a step: the volunteers in a small box
+around the need first (2 km, 5 km with a skill), nearest first by a cheap lower bound of
+their distance and at most about 2 × limit of them; it reads more (a bigger cap or box)
+only until the `limit` best are certain: the last of them a whole tie step (TIE_KM) nearer
+than anyone unread can be. The partial covering index ix_volunteers_reachable answers each
+step on its own (a (lat, lon) range over the volunteers who can be texted and are
+available, with every column a decision reads: no table lookups). Rows are read plain
+(never ORM entities: 5-25x slower at this volume); geo decides exact distances and who is
+within the radius; alert history (fatigue, accepted elsewhere, already called for this
+incident) is asked only for the few at the front, in one query. `explain` reads the whole
+radius, for coordinators and as the reference the tests hold find_candidates to.
 
 The rules, in the order `exclusion_reason` reports them:
   inactive / opted_out / phone_problem  the person cannot be texted
@@ -18,14 +26,18 @@ Among equally near candidates (same 100 m), whoever was alerted least recently g
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import DateTime, Float, Integer, and_, any_, bindparam, column, or_, select, text
+from sqlalchemy.dialects import postgresql
 
-from geo import Area, BoundingBox, Point, bounding_box, nearest_within
+from geo import Area, BoundingBox, Point, bounding_box, fast_error_km, nearest_within
+from geo.distance import WGS84_A_KM, WGS84_F
 
 from .clock import utcnow
 from .extensions import db
@@ -35,6 +47,25 @@ MAX_ALERTS_PER_HOUR = 3
 TIE_KM = 0.1
 LOCAL_TZ = ZoneInfo("Asia/Almaty")
 _NEVER = datetime(1970, 1, 1)
+# The smallest meridional radius of curvature (at the equator), a·(1 - e²).
+_MERIDIAN_RADIUS_MIN_KM = WGS84_A_KM * (1 - WGS84_F * (2 - WGS84_F))
+# The outward search: the first box (km around the point or the area; a skill thins the
+# crowd, so its first box is bigger), and how much more than `limit` the next box aims to
+# hold (history and the local rules drop some).
+FIRST_RADIUS_KM = 2.0
+FIRST_RADIUS_SKILL_KM = 5.0
+_HEADROOM = 1.3
+# Rows read per step at most, per candidate wanted (nearest first; more where dense).
+_CAP_PER_CANDIDATE = 2
+_NO_CAP_ABOVE = 100_000
+# The partial covering index the prefilter reads (migration 0003, Volunteer.__table_args__):
+# its WHERE is the constant part of eligible_now_clause, written here as each dialect's
+# planner must see it to prove that the index applies (constants, not bound parameters).
+REACHABLE_INDEX = "ix_volunteers_reachable"
+REACHABLE_WHERE = {
+    "sqlite": "status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1",
+    "postgresql": "status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available",
+}
 
 # The columns a decision needs, read as plain rows.
 _COLUMNS = (
@@ -89,7 +120,10 @@ def bbox_clause(box: BoundingBox):
 
 
 def eligible_now_clause(now: datetime):
-    """The row-local rules, in SQL: can be texted, available, not busy."""
+    """The row-local rules, in SQL: can be texted, available, not busy.
+
+    find_candidates states the same rules as text (REACHABLE_WHERE and busy_until), in the
+    form its index needs; see _prefilter_statement."""
     return and_(
         Volunteer.status == "active",
         Volunteer.phone.is_not(None),
@@ -100,15 +134,38 @@ def eligible_now_clause(now: datetime):
 
 
 def find_candidates(search: Search, now: datetime | None = None) -> list[Candidate]:
-    """The best `search.limit` eligible volunteers, nearest first."""
+    """The best `search.limit` eligible volunteers, nearest first.
+
+    Outward, each step one query: the rows of a box (FIRST_RADIUS_KM around the point or the
+    area, then wider), nearest first by a bound that never exceeds the true distance, at
+    most `cap` of them; everyone nearer than the reach of that read (the box's radius, or the
+    bound of its last row when capped) is then known. Exact distances, the rules, and the
+    history of the front-runners follow. It stops once `limit` are chosen and the last of
+    them is a whole TIE_KM nearer than the reach: no one unread can come before them, not
+    even on a tie. Else it reads more (a bigger cap, or a bigger box) up to the full radius.
+    """
     now = now or utcnow()
-    query = select(*_COLUMNS).where(bbox_clause(_box(search)), eligible_now_clause(now))
-    if search.skill_bit is not None:
-        query = query.where(Volunteer.skill_mask.op("&")(1 << search.skill_bit) != 0)
-    rows = db.session.execute(query).all()
-    ranked = [(row, d) for row, d in _within(search, rows) if _local_reason(search, row, d, now) is None]
-    ranked.sort(key=lambda item: (round(item[1] / TIE_KM), item[0].last_alerted_at or _NEVER, item[0].id))
-    return _drop_by_history(search, ranked, now)
+    minute = _local_minute(now)
+    history: dict[int, str | None] = {}
+    radius = FIRST_RADIUS_KM if search.skill_bit is None else FIRST_RADIUS_SKILL_KM
+    radius = search.radius_km if radius >= 0.7 * search.radius_km else radius
+    cap = _CAP_PER_CANDIDATE * search.limit + 20
+    while True:
+        rows, reach = _prefilter(search, radius, now, cap)
+        ranked = _ranked(search, rows, minute)
+        if reach >= search.radius_km:
+            return _take(search, ranked, history, now)
+        sure = reach - TIE_KM - _edge_margin_km(reach)
+        # Fewer than `limit` certain before history is asked: no answer from it can do; read on.
+        if sum(1 for item in ranked if item[3] <= sure) >= search.limit:
+            chosen = _take(search, ranked, history, now)
+            if len(chosen) >= search.limit and chosen[-1].distance_km <= sure:
+                return chosen
+        if len(rows) >= cap:
+            cap *= 4  # a dense box: more of it
+        else:
+            inside = sum(1 for item in ranked if item[3] <= radius and history.get(item[2]) is None)
+            radius = _next_radius(search, radius, inside)
 
 
 def explain(search: Search, now: datetime | None = None) -> tuple[list[Candidate], list[Exclusion]]:
@@ -129,7 +186,7 @@ def explain(search: Search, now: datetime | None = None) -> tuple[list[Candidate
             candidates.append((row, distance))
         else:
             exclusions.append(Exclusion(row.id, distance, reason))
-    candidates.sort(key=lambda item: (round(item[1] / TIE_KM), item[0].last_alerted_at or _NEVER, item[0].id))
+    candidates.sort(key=_order)
     return [_candidate(search, row, d) for row, d in candidates[: search.limit]], exclusions
 
 
@@ -154,88 +211,261 @@ def exclusion_reason(search: Search, row, distance_km: float, now: datetime, his
 
 
 def _box(search: Search) -> BoundingBox:
-    if search.area is not None:
-        return search.area.bounding_box(search.radius_km)
-    return bounding_box(search.point, search.radius_km)
+    return _box_at(search, search.radius_km)
 
 
 def _within(search: Search, rows):
-    """(row, distance_km) for rows within the radius (of the point, or of the area)."""
+    """(row, distance_km) for rows within the radius (of the point, or of the area).
+
+    rows are (id, lat, lon, ...): _COLUMNS' order."""
     if not rows:
         return []
     if search.area is None:
-        by_id = {row.id: row for row in rows}
-        hits = nearest_within(search.point, [(r.id, r.lat, r.lon) for r in rows], search.radius_km)
-        return [(by_id[i], d) for i, d in hits]
-    lats = np.fromiter((r.lat for r in rows), dtype=float, count=len(rows))
-    lons = np.fromiter((r.lon for r in rows), dtype=float, count=len(rows))
+        by_id = dict(zip((row[0] for row in rows), rows))
+        return [(by_id[i], d) for i, d in nearest_within(search.point, rows, search.radius_km)]
+    lats = np.fromiter((r[1] for r in rows), dtype=float, count=len(rows))
+    lons = np.fromiter((r[2] for r in rows), dtype=float, count=len(rows))
     distances = search.area.distances_km(lats, lons)
     return [(row, float(d)) for row, d in zip(rows, distances) if d <= search.radius_km]
 
 
-def _local_reason(search: Search, row, distance_km: float, now: datetime) -> str | None:
+def _local_reason(search: Search, row, distance_km: float, now: datetime, minute: int | None = None) -> str | None:
     """Rules decided by the row and the distance alone (after the SQL ones)."""
     if distance_km > row.max_distance_km:
         return "beyond_own_max_distance"
     if search.exclude_inside_area and search.area is not None and distance_km == 0.0:
         return "inside_area"
-    if search.severity != "extreme" and _in_quiet_hours(row, now):
+    if search.severity != "extreme" and _in_quiet_hours(
+        row.quiet_from_min, row.quiet_to_min, _local_minute(now) if minute is None else minute
+    ):
         return "quiet_hours"
     return None
 
 
-def _in_quiet_hours(row, now: datetime) -> bool:
-    start, end = row.quiet_from_min, row.quiet_to_min
+def _local_minute(now: datetime) -> int:
+    local = now.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
+    return local.hour * 60 + local.minute
+
+
+def _in_quiet_hours(start: int | None, end: int | None, minute: int) -> bool:
     if start is None or end is None or start == end:
         return False
-    local = now.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
-    minute = local.hour * 60 + local.minute
     return start <= minute < end if start < end else minute >= start or minute < end
 
 
-def _drop_by_history(search: Search, ranked: list, now: datetime) -> list[Candidate]:
-    """Take from the front, checking alert history a window at a time."""
+def _box_at(search: Search, radius_km: float) -> BoundingBox:
+    if search.area is not None:
+        return search.area.bounding_box(radius_km)
+    return bounding_box(search.point, radius_km)
+
+
+def _prefilter(search: Search, radius_km: float, now: datetime, cap: int | None) -> tuple[list, float]:
+    """Rows in the box of radius_km that pass the SQL rules, read from the covering index, and
+    the reach of the read: every such row whose distance is below it has been read.
+
+    With a cap, the rows come nearest first by a lower bound of their distance (see
+    _bound_scales), at most cap of them; when the cap is reached the reach is the bound of
+    the last row read, as everyone unread has a bound, so a distance, at least that."""
+    box = _box_at(search, radius_km)
+    parts = box.split()
+    params: dict = {"now": now}
+    for i, part in enumerate(parts):
+        params.update({f"s{i}": part.min_lat, f"n{i}": part.max_lat, f"w{i}": part.min_lon, f"e{i}": part.max_lon})
+    if search.skill_bit is not None:
+        params["skill"] = 1 << search.skill_bit
+    scales = _bound_scales(search, box) if cap is not None and cap < _NO_CAP_ABOVE else None
+    if scales is not None:
+        params.update(scales)
+        params["cap"] = cap
+    connection = db.session.connection()
+    statement = _prefilter_statement(
+        connection.dialect.name, len(parts), search.skill_bit is not None, scales is not None
+    )
+    rows = connection.execute(statement, params).all()
+    if scales is None or len(rows) < cap:
+        return rows, radius_km
+    # Ties at the last bound may continue past the cap: only what lies strictly below is known.
+    return rows, min(radius_km, rows[-1].reach_km * (1 - 1e-12))
+
+
+def _bound_scales(search: Search, box: BoundingBox) -> dict | None:
+    """The inner bounds (the point, or the area's bounds) and km per degree for the distance
+    bound, or None where the box is no plain rectangle (a pole or the antimeridian).
+
+    A path of length d changes latitude by at most d / M_min (M_min: the smallest meridional
+    radius, at the equator) and longitude by at most d / (a·cos φ), φ the highest latitude
+    it reaches. Anyone within radius_km of the inner bounds is inside the box, and so is the
+    path to them, so φ is at most the box's highest |latitude|. Hence, for them, (degrees
+    north or south of the inner bounds) × M_min and (degrees east or west) × a·cos φ_box,
+    in km per degree, are each at most their distance: the larger is a lower bound of it."""
+    if search.area is not None:
+        inner = search.area.bounding_box(0.0)
+    else:
+        inner = BoundingBox(search.point.lat, search.point.lat, search.point.lon, search.point.lon)
+    if (
+        box.crosses_antimeridian
+        or inner.crosses_antimeridian
+        or box.min_lat <= -90.0
+        or box.max_lat >= 90.0
+        or box.max_lon - box.min_lon >= 360.0
+    ):
+        return None
+    phi_max = math.radians(max(abs(box.min_lat), abs(box.max_lat)))
+    per_degree = math.pi / 180 * (1 - 1e-9)  # rounding slack, on the safe side
+    return {
+        "in_s": inner.min_lat, "in_n": inner.max_lat, "in_w": inner.min_lon, "in_e": inner.max_lon,
+        "km_lat": _MERIDIAN_RADIUS_MIN_KM * per_degree,
+        "km_lon": WGS84_A_KM * math.cos(phi_max) * per_degree,
+    }
+
+
+@lru_cache(maxsize=None)
+def _prefilter_statement(dialect: str, boxes: int, skill: bool, capped: bool):
+    """eligible_now_clause and bbox_clause as SQL text, for one reason: SQLite's planner,
+    without ANALYZE statistics, prefers ix_volunteers_status (status = 'active' matches most
+    of the table) and SQLAlchemy renders no index hint for SQLite, so the text names the index
+    (INDEXED BY also fails loudly, rather than running slowly, should the index not apply)."""
+    indexed = f" INDEXED BY {REACHABLE_INDEX}" if dialect == "sqlite" else ""
+    greatest = "max" if dialect == "sqlite" else "GREATEST"
+    where = " OR ".join(f"(lat BETWEEN :s{i} AND :n{i} AND lon BETWEEN :w{i} AND :e{i})" for i in range(boxes))
+    columns = ", ".join(c.key for c in _COLUMNS)
+    if capped:
+        columns += (
+            f", {greatest}({greatest}(:in_s - lat, lat - :in_n, 0) * :km_lat,"
+            f" {greatest}(:in_w - lon, lon - :in_e, 0) * :km_lon) AS reach_km"
+        )
+    sql = (
+        f"SELECT {columns} FROM volunteers{indexed}"
+        f" WHERE ({where}) AND {REACHABLE_WHERE.get(dialect, REACHABLE_WHERE['postgresql'])}"
+        " AND (busy_until IS NULL OR busy_until <= :now)"
+    )
+    if skill:
+        sql += " AND (skill_mask & :skill) <> 0"
+    if capped:
+        sql += " ORDER BY reach_km LIMIT :cap"
+    statement = text(sql).bindparams(bindparam("now", type_=DateTime()))
+    if capped:
+        return statement.columns(*_COLUMNS, column("reach_km", Float()))
+    return statement.columns(*_COLUMNS)
+
+
+def _ranked(search: Search, rows, minute: int) -> list[tuple]:
+    """(bucket, last alerted, id, distance, row) for the rows within the search radius that
+    pass the local rules, in candidate order (the tuples sort as _order does).
+
+    Membership is always against search.radius_km, whatever box the rows came from, so a row
+    gets the same distance whichever step of the outward search reads it. The rules are
+    _local_reason's, inlined: this runs for every row read, explain's path for few."""
+    quiet = search.severity != "extreme"
+    inside_out = search.exclude_inside_area and search.area is not None
+    ranked = []
+    for row, distance in _within(search, rows):
+        if distance > row[3]:  # max_distance_km
+            continue
+        if inside_out and distance == 0.0:
+            continue
+        if quiet and row[6] is not None and _in_quiet_hours(row[6], row[7], minute):  # quiet_from/to_min
+            continue
+        ranked.append((round(distance / TIE_KM), row[5] or _NEVER, row[0], distance, row))
+    ranked.sort()
+    return ranked
+
+
+def _order(item) -> tuple:
+    row, distance = item
+    return (round(distance / TIE_KM), row.last_alerted_at or _NEVER, row.id)
+
+
+def _take(search: Search, ranked: list[tuple], history: dict[int, str | None], now: datetime) -> list[Candidate]:
+    """The first `limit` of ranked whom alert history does not rule out.
+
+    history caches volunteer id -> reason (None: clear) across the steps of one search. The
+    first window asks for a few more than `limit` (most are clear); later ones for more."""
     chosen: list[Candidate] = []
-    window = max(search.limit * 2, 20)
-    for start in range(0, len(ranked), window):
+    start, window = 0, search.limit + 10
+    while start < len(ranked) and len(chosen) < search.limit:
         part = ranked[start : start + window]
-        history = _history([row.id for row, _ in part], search, now)
-        for row, distance in part:
-            if row.id not in history:
+        unknown = [item[2] for item in part if item[2] not in history]
+        if unknown:
+            found = _history(unknown, search, now)
+            for vid in unknown:
+                history[vid] = found.get(vid)
+        for _, _, vid, distance, row in part:
+            if history[vid] is None:
                 chosen.append(_candidate(search, row, distance))
                 if len(chosen) >= search.limit:
-                    return chosen
+                    break
+        start += len(part)
+        window = max(search.limit * 2, 20)
     return chosen
 
 
+def _edge_margin_km(radius_km: float) -> float:
+    """How far inside the searched radius a computed distance may read for someone outside
+    it: the fast formula's error, and the area distance's chord error (< 1 m)."""
+    return float(fast_error_km(radius_km)) + 0.002
+
+
+def _next_radius(search: Search, radius_km: float, inside: int) -> float:
+    """The next box: big enough, by the density seen so far, to hold limit × headroom."""
+    if inside == 0:
+        grown = radius_km * 4
+    else:
+        grown = radius_km * math.sqrt(search.limit * _HEADROOM / inside) * 1.1
+    grown = max(grown, radius_km * 1.5) + TIE_KM
+    # Nearly all of it anyway: read it all, and spare one more round.
+    return search.radius_km if grown >= 0.7 * search.radius_km else grown
+
+
 def _history(volunteer_ids: list[int], search: Search, now: datetime) -> dict[int, str]:
-    """volunteer_id -> the alert-history rule that excludes them, for those it does."""
+    """volunteer_id -> the alert-history rule that excludes them, for those it does.
+
+    One query per 500 volunteers reads the alerts that can matter (of the last hour, accepted,
+    or for this incident); the rules are decided here. Where several apply, the first in the
+    module docstring's order wins (accepted_elsewhere, then alert_limit, then already_alerted).
+    """
     if not volunteer_ids:
         return {}
+    connection = db.session.connection()
+    statement = _history_statement(connection.dialect.name)
+    since = now - timedelta(hours=1)
+    params = {"since": since, "incident_id": search.incident_id if search.incident_id is not None else -1}
     reasons: dict[int, str] = {}
+    recent: dict[int, int] = {}
     for chunk in (volunteer_ids[i : i + 500] for i in range(0, len(volunteer_ids), 500)):
-        if search.incident_id is not None:
-            for (vid,) in db.session.execute(
-                select(Alert.volunteer_id).where(Alert.incident_id == search.incident_id, Alert.volunteer_id.in_(chunk))
-            ):
+        for vid, incident_id, status, created_at, incident_status in connection.execute(statement, {**params, "ids": chunk}):
+            if status == "accepted" and incident_status in OPEN_INCIDENT_STATUSES and incident_id != search.incident_id:
+                reasons[vid] = "accepted_elsewhere"
+            if created_at > since:
+                recent[vid] = recent.get(vid, 0) + 1
+                if recent[vid] >= MAX_ALERTS_PER_HOUR and reasons.get(vid) != "accepted_elsewhere":
+                    reasons[vid] = "alert_limit"
+            if incident_id == search.incident_id:
                 reasons.setdefault(vid, "already_alerted")
-        for vid, count in db.session.execute(
-            select(Alert.volunteer_id, func.count())
-            .where(Alert.volunteer_id.in_(chunk), Alert.created_at > now - timedelta(hours=1))
-            .group_by(Alert.volunteer_id)
-        ):
-            if count >= MAX_ALERTS_PER_HOUR:
-                reasons[vid] = "alert_limit"
-        accepted = select(Alert.volunteer_id).join(Incident, Incident.id == Alert.incident_id).where(
-            Alert.volunteer_id.in_(chunk),
-            Alert.status == "accepted",
-            Incident.status.in_(OPEN_INCIDENT_STATUSES),
-        )
-        if search.incident_id is not None:
-            accepted = accepted.where(Alert.incident_id != search.incident_id)
-        for (vid,) in db.session.execute(accepted):
-            reasons[vid] = "accepted_elsewhere"
     return reasons
+
+
+@lru_cache(maxsize=None)
+def _history_statement(dialect: str):
+    """The alerts the history rules read, built once (building costs more than running it).
+
+    On PostgreSQL the ids go as one array (`= ANY(:ids)`): one text for any number of them."""
+    if dialect == "postgresql":
+        among = Alert.volunteer_id == any_(bindparam("ids", type_=postgresql.ARRAY(Integer)))
+    else:
+        among = Alert.volunteer_id.in_(bindparam("ids", expanding=True))
+    return (
+        select(Alert.volunteer_id, Alert.incident_id, Alert.status, Alert.created_at, Incident.status)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(
+            among,
+            or_(
+                Alert.created_at > bindparam("since", type_=DateTime()),
+                Alert.status == "accepted",
+                Alert.incident_id == bindparam("incident_id", type_=Integer()),
+            ),
+        )
+    )
 
 
 def _candidate(search: Search, row, distance_km: float) -> Candidate:

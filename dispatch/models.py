@@ -99,6 +99,15 @@ class Volunteer(db.Model):
     __table_args__ = (
         # The proximity prefilter: a bounding box on (lat, lon).
         Index("ix_volunteers_lat_lon", "lat", "lon"),
+        # Matching's prefilter (dispatch/matching.py, migration 0003): only volunteers who can
+        # be texted and are available, with every column a decision reads (index-only scans).
+        Index(
+            "ix_volunteers_reachable",
+            "lat", "lon", "skill_mask", "busy_until", "max_distance_km", "last_alerted_at", "quiet_from_min",
+            "quiet_to_min", "id",
+            sqlite_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1"),
+            postgresql_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available"),
+        ),
         CheckConstraint("status IN ('active', 'opted_out', 'inactive')", name="status"),
         CheckConstraint("language IN ('kk', 'ru', 'en')", name="language"),
         CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
