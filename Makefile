@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-postgres lint bench bench-import clean
+.PHONY: run test test-postgres lint bench bench-import bench-geo clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,10 +41,22 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
-bench: bench-import
+bench: bench-import bench-geo
 
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.import_bench $(BENCH_ARGS)
 
+# Candidate queries at national scale (SQLite, or BENCH_DATABASE_URL; BENCH_ARGS="--rows N" applies to
+# both benches, BENCH_GEO_ARGS="--queries N --naive N" to this one); see bench/geo_bench.py.
+bench-geo: $(STAMP)
+	$(BIN)/python -m bench.geo_bench $(BENCH_ARGS) $(BENCH_GEO_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Mass-event load test on PostgreSQL (bench/load_test.py): 200,000 volunteers, 50 incidents in a
+# minute, gunicorn -w 4 and a scheduler, SMS to a loopback fake Twilio; bounded, stops by itself,
+# exits non-zero when a check fails. LOAD_DATABASE_URL names the database it creates and drops.
+.PHONY: load
+load: $(STAMP)
+	$(BIN)/python -m bench.load_test $(LOAD_ARGS)

@@ -1,0 +1,539 @@
+"""Mass-event load test: the production stack under a national emergency, on PostgreSQL.
+
+    make load                                    # full size, about 5-10 minutes
+    LOAD_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/dispatch_load make load
+    .venv/bin/python -m bench.load_test --volunteers 20000 --incidents 5   # a quick smoke run
+
+What it does, all on 127.0.0.1 and all bounded (a fixed number of incidents, at most
+--max-replies replies, a hard time limit; it stops by itself):
+  1. (re)creates the database named by LOAD_DATABASE_URL (default dispatch_load), migrates it
+     and bulk-inserts the bench/registry.py volunteers (200,000: 60% around the 16 largest
+     cities) with COPY, then VACUUM ANALYZE (a freshly loaded table has no visibility map yet);
+  2. starts `gunicorn -w 4` and one `flask --app wsgi scheduler`, DISPATCH_ENV=production,
+     SMS_BACKEND=twilio pointed at a FakeTwilio running in this process, SMS_MAX_PER_SECOND=200,
+     ALERT_TIMEOUT_S=36000 (no expiries to muddy the counts);
+  3. opens 50 incidents within a minute (one every 1.2 s, from 8 client threads), spread over the
+     16 cities, each needing 44 people of any skill, 17 first aiders and 9 4x4 drivers:
+     ceil(44/.35) + ceil(17/.35) + ceil(9/.35) = 201 alerts in the first wave, about 10,050 in
+     all, plus the few replacements for those who decline (silent volunteers keep their slots);
+  4. answers as the volunteers would: every other alert that reaches the fake Twilio (chosen by
+     a seeded hash) is answered 2-20 s later, YES (80%) or NO, in the language of the SMS and
+     with the incident's code, signed like Twilio, from a pool of 16 threads at a steady
+     --reply-rate per second: about 5,000 replies;
+  5. waits until every SMS is out and every reply answered, then checks: every alert SMS sent
+     exactly once (provider messages per outbox row and per alert), no need over-filled (filled
+     <= count, accepted alerts == filled), no reply lost (every inbound MessageSid stored once),
+     nothing left unsent; prints a table and exits 1 if a check fails.
+The database is dropped at the end (--keep-db keeps it for a look).
+"""
+from __future__ import annotations
+
+import argparse
+import heapq
+import math
+import os
+import queue
+import random
+import re
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zlib
+from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+from sqlalchemy import text
+
+from config import normalize_database_url
+from tests.fakes.twilio_server import FakeTwilio
+from tests.production.stack import ProductionStack, create_postgres_database, drop_postgres_database, is_postgres_url
+
+from .registry import CITIES, volunteers
+
+DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/dispatch_load"
+NEEDS = [(None, 44), ("first_aid", 17), ("driver_4x4", 9)]
+KINDS = ["flood", "fire", "earthquake", "storm", "search_rescue", "missing_person"]
+ACCEPTANCE = 0.35
+# "... YES 482 / NO 482" and its Russian and Kazakh forms end every alert SMS.
+_ALERT = re.compile(r"(YES|ДА|ИӘ) (\d{3,4}) / (NO|НЕТ|ЖОҚ) \2")
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    low, high = math.floor(k), math.ceil(k)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def best_rate(times: list[float], window_s: float) -> float:
+    """The most events in any window_s-long window, per second."""
+    ordered, best, start = sorted(times), 0, 0
+    for end, at in enumerate(ordered):
+        while at - ordered[start] > window_s:
+            start += 1
+        best = max(best, end - start + 1)
+    return best / window_s
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a live process has used (Linux /proc), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle + iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / hz, sum(ticks[:8]) / hz
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class TappedTwilio(FakeTwilio):
+    """FakeTwilio that also reports each message it creates, as it creates it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.created: queue.Queue = queue.Queue()
+
+    def _decide(self, req):
+        status, body, delay_s = super()._decide(req)
+        if status == 201:
+            self.created.put((time.monotonic(), body["sid"], body["to"], body["body"]))
+        return status, body, delay_s
+
+
+# -- setup -----------------------------------------------------------------------------------
+
+def seed_registry(stack: ProductionStack, count: int) -> float:
+    """COPY `count` registry volunteers in; returns seconds. Then VACUUM ANALYZE."""
+    started = time.perf_counter()
+    bits = dict(stack.query("SELECT code, bit FROM skills"))
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    raw = stack.engine.raw_connection()
+    try:
+        connection = raw.driver_connection
+        with connection.cursor() as cursor:
+            columns = ("name, phone, lat, lon, skill_mask, language, max_distance_km, organization, available, "
+                       "status, created_at, updated_at")
+            with cursor.copy(f"COPY volunteers ({columns}) FROM STDIN") as copy:
+                for v in volunteers(count):
+                    mask = sum(1 << bits[s] for s in v["skills"])
+                    copy.write_row((v["name"], v["phone"], v["lat"], v["lon"], mask, v["language"],
+                                    v["max_distance_km"], v["organization"], True, "active", now, now))
+        connection.commit()
+    finally:
+        raw.close()
+    with stack.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM ANALYZE volunteers"))
+    return time.perf_counter() - started
+
+
+def incident_plan(count: int, seed: int = 7) -> list[dict]:
+    """`count` incidents over the 16 cities (the largest first), a couple of km off centre."""
+    rng = random.Random(seed)
+    by_size = sorted(CITIES, key=lambda c: -c[3])
+    plan = []
+    for i in range(count):
+        name, lat, lon, _ = by_size[i % len(by_size)]
+        lat += rng.gauss(0, 2) / 111.32
+        lon += rng.gauss(0, 2) / (111.32 * math.cos(math.radians(lat)))
+        plan.append({
+            "kind": KINDS[i % len(KINDS)], "title": f"{name}: mass event #{i + 1}", "lat": round(lat, 5),
+            "lon": round(lon, 5), "radius_km": 10, "max_radius_km": 50, "severity": "severe",
+            "needs": [{"skill": skill, "count": n} for skill, n in NEEDS],
+        })
+    return plan
+
+
+# -- the event -------------------------------------------------------------------------------
+
+@dataclass
+class Posted:
+    index: int
+    started: float
+    seconds: float
+    status: int
+    incident_id: int | None = None
+    code: str | None = None
+
+
+@dataclass
+class Reply:
+    sid: str
+    to: str
+    body: str
+    code: str
+    yes: bool
+    started: float = 0.0
+    seconds: float = 0.0
+    status: int | None = None
+    error: str | None = None
+
+
+@dataclass
+class Event:
+    stack: ProductionStack
+    fake: TappedTwilio
+    args: argparse.Namespace
+    deadline: float
+    posted: list[Posted] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    created: list[tuple[float, str, str, str]] = field(default_factory=list)  # every SMS the fake created
+    alert_arrivals: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    skipped_replies: int = 0
+
+    def __post_init__(self) -> None:
+        self._due: list[tuple[float, int, Reply]] = []
+        self._due_lock = threading.Lock()
+        self._sequence = 0
+        self._in_flight = 0
+        self._stop = threading.Event()
+        self._replies_pool = ThreadPoolExecutor(self.args.reply_threads, thread_name_prefix="reply")
+        self._incidents_pool = ThreadPoolExecutor(8, thread_name_prefix="incident")
+
+    # The volunteers: each alert SMS that arrives may be answered a little later.
+    def _tap(self) -> None:
+        while not self._stop.is_set() or not self.fake.created.empty():
+            try:
+                at, sid, to, body = self.fake.created.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.created.append((at, sid, to, body))
+            match = _ALERT.search(body)
+            if match is None:
+                continue
+            yes_word, code, no_word = match.groups()
+            self.alert_arrivals[code].append(at)
+            rng = random.Random(zlib.crc32(f"{to}/{code}".encode()))
+            if rng.random() >= self.args.reply_share:
+                continue
+            if len(self.replies) >= self.args.max_replies:
+                self.skipped_replies += 1
+                continue
+            yes = rng.random() < self.args.yes_share
+            words = f"{yes_word} {code}" + (f" {rng.choice((10, 15, 30))}" if yes and rng.random() < 0.3 else "")
+            reply = Reply("SM" + uuid.uuid4().hex, to, words if yes else f"{no_word} {code}", code, yes)
+            self.replies.append(reply)
+            with self._due_lock:
+                self._sequence += 1
+                heapq.heappush(self._due, (at + rng.uniform(2, 20), self._sequence, reply))
+
+    def _send_replies(self) -> None:
+        """Releases due replies to the pool, at most --reply-rate a second (a steady stream)."""
+        interval = 1.0 / self.args.reply_rate
+        next_free = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            with self._due_lock:
+                ready = self._due and self._due[0][0] <= now and next_free <= now
+                reply = heapq.heappop(self._due)[2] if ready else None
+                if reply is not None:
+                    self._in_flight += 1
+            if reply is None:
+                time.sleep(0.005)
+                continue
+            next_free = max(next_free + interval, now - 1.0)  # may catch up for at most 1 s
+            self._replies_pool.submit(self._reply, reply)
+
+    def _reply(self, reply: Reply) -> None:
+        params = {"MessageSid": reply.sid, "AccountSid": self.fake.account_sid, "From": reply.to,
+                  "To": "+15005550006", "Body": reply.body, "NumMedia": "0"}
+        reply.started = time.monotonic()
+        try:
+            response = self.stack.signed_post("/sms/inbound", params, timeout_s=60)
+            reply.status = response.status_code
+        except requests.RequestException as exc:
+            reply.error = type(exc).__name__
+        finally:
+            reply.seconds = time.monotonic() - reply.started
+            with self._due_lock:
+                self._in_flight -= 1
+
+    def _post_incident(self, index: int, body: dict) -> None:
+        started = time.monotonic()
+        try:
+            response = self.stack.api("POST", "/api/v1/incidents", self.stack.token, json=body, timeout_s=120)
+            status = response.status_code
+            data = response.json() if status == 201 else {}
+        except requests.RequestException:
+            status, data = 0, {}
+        self.posted.append(Posted(index, started, time.monotonic() - started, status, data.get("id"),
+                                  data.get("code")))
+
+    def idle(self) -> bool:
+        with self._due_lock:
+            waiting = bool(self._due) or self._in_flight > 0
+        return not waiting and self.fake.created.empty()
+
+    def run(self, plan: list[dict]) -> float:
+        """Post the plan over --window-s, answer as alerts arrive, until everything is quiet."""
+        threads = [threading.Thread(target=self._tap, name="tap", daemon=True),
+                   threading.Thread(target=self._send_replies, name="replies", daemon=True)]
+        for thread in threads:
+            thread.start()
+        self.started = time.monotonic()
+        self.cpu_at_start = {"machine": machine_cpu(), "self": own_cpu(), "web": self._web_cpu(),
+                             "scheduler": self._scheduler_cpu()}
+        step = self.args.window_s / max(1, len(plan))
+        for index, body in enumerate(plan):
+            time.sleep(max(0.0, self.started + index * step - time.monotonic()))
+            self._incidents_pool.submit(self._post_incident, index, body)
+        self._incidents_pool.shutdown(wait=True)
+        self.posted_by = time.monotonic()
+        quiet_since, last_count = None, -1
+        while time.monotonic() < self.deadline:
+            time.sleep(1.0)
+            outbox_busy = self.stack.scalar("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')")
+            count = len(self.created)
+            if outbox_busy == 0 and self.idle() and count == last_count:
+                quiet_since = quiet_since or time.monotonic()
+                if time.monotonic() - quiet_since >= 3.0:
+                    break
+            else:
+                quiet_since = None
+            last_count = count
+            self._progress(outbox_busy)
+        finished = time.monotonic()
+        self.cpu_at_end = {"machine": machine_cpu(), "self": own_cpu(), "web": self._web_cpu(),
+                           "scheduler": self._scheduler_cpu()}
+        self._stop.set()
+        for thread in threads:
+            thread.join(5)
+        self._replies_pool.shutdown(wait=True, cancel_futures=True)
+        return finished
+
+    def _web_cpu(self) -> float:
+        master = self.stack.web.pid
+        return cpu_seconds(master) + sum(cpu_seconds(pid) for pid in self.stack.worker_pids())
+
+    def _scheduler_cpu(self) -> float:
+        return sum(cpu_seconds(proc.pid) for proc in self.stack.schedulers)
+
+    def cpu_used(self) -> dict[str, float]:
+        """CPU seconds used during the event, by component, and the machine's busy share."""
+        start, end = self.cpu_at_start, self.cpu_at_end
+        busy = end["machine"][0] - start["machine"][0]
+        total = end["machine"][1] - start["machine"][1]
+        used = {k: end[k] - start[k] for k in ("web", "scheduler", "self")}
+        used["machine_busy_share"] = busy / total if total else float("nan")
+        used["other"] = busy - sum(used[k] for k in ("web", "scheduler", "self"))
+        return used
+
+    def _progress(self, outbox_busy: int) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_last_progress", 0) >= 10:
+            self._last_progress = now
+            answered = sum(1 for r in self.replies if r.status is not None or r.error)
+            print(f"  t={now - self.started:5.0f}s  incidents {len(self.posted)}/{len(self.args.plan)}  "
+                  f"SMS at provider {len(self.created)}  outbox waiting {outbox_busy}  "
+                  f"replies {answered}/{len(self.replies)}", flush=True)
+
+
+# -- checks and the report -------------------------------------------------------------------
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def run_checks(stack: ProductionStack, event: Event, finished_in_time: bool) -> list[Check]:
+    checks = [Check("finished within the time limit", finished_in_time, f"--time-limit-s {event.args.time_limit_s}")]
+    bad_posts = [p for p in event.posted if p.status != 201]
+    checks.append(Check("every incident created (201)", not bad_posts and len(event.posted) == len(event.args.plan),
+                        f"{len(event.posted) - len(bad_posts)}/{len(event.args.plan)}"))
+
+    rows = stack.query("SELECT id, kind, to_phone, provider_id, status, alert_id, ambiguous_attempts FROM outbox")
+    left = Counter(r.status for r in rows if r.status in ("pending", "sending", "failed"))
+    checks.append(Check("no SMS left unsent or failed", not left, dict(left) and str(dict(left)) or "0 left"))
+    at_provider = Counter(sid for _, sid, _, _ in event.created)
+    by_sid = {r.provider_id: r for r in rows if r.provider_id}
+    strays = [sid for sid in at_provider if sid not in by_sid]
+    missing = [sid for sid in by_sid if sid not in at_provider]
+    checks.append(Check("every SMS at the provider is one outbox row, and back", not strays and not missing,
+                        f"{len(at_provider)} messages, {len(by_sid)} rows sent, {len(strays)} unrecorded, "
+                        f"{len(missing)} recorded but absent"))
+    alert_rows = [r for r in by_sid.values() if r.kind == "alert"]
+    per_alert = Counter(r.alert_id for r in alert_rows)
+    per_volunteer_incident = Counter((to, m.group(2)) for _, _, to, body in event.created
+                                     if (m := _ALERT.search(body)))
+    sent_alerts = stack.scalar("SELECT count(*) FROM alerts WHERE sent_at IS NOT NULL")
+    twice = sum(1 for n in per_alert.values() if n > 1) + sum(1 for n in per_volunteer_incident.values() if n > 1)
+    checks.append(Check("every alert sent exactly once",
+                        twice == 0 and len(alert_rows) == sent_alerts == sum(per_volunteer_incident.values()),
+                        f"{len(alert_rows)} alert SMS, {sent_alerts} alerts sent, {twice} doubled"))
+    ambiguous = sum(r.ambiguous_attempts for r in rows)
+    checks.append(Check("no ambiguous send attempt", ambiguous == 0, str(ambiguous)))
+
+    needs = stack.query("SELECT n.id, n.count, n.filled, (SELECT count(*) FROM alerts a WHERE a.filled_need_id = n.id "
+                        "AND a.status = 'accepted') AS accepted FROM needs n")
+    over = [n.id for n in needs if n.filled > n.count or n.filled < 0]
+    mismatch = [n.id for n in needs if n.accepted != n.filled]
+    checks.append(Check("no need over-filled (filled <= count)", not over,
+                        f"{sum(n.filled for n in needs)} filled of {sum(n.count for n in needs)} places"))
+    checks.append(Check("accepted alerts == filled, per need", not mismatch, f"{len(mismatch)} needs differ"))
+
+    stored = Counter(sid for (sid,) in stack.query("SELECT message_sid FROM inbound"))
+    answered = [r for r in event.replies if r.status == 200]
+    failed = [r for r in event.replies if r.status != 200]
+    lost = [r.sid for r in answered if stored[r.sid] != 1]
+    checks.append(Check("every reply answered 200", not failed,
+                        f"{len(answered)}/{len(event.replies)}" + (f", {Counter(r.status or r.error for r in failed)}"
+                                                                  if failed else "")))
+    checks.append(Check("no reply lost (each MessageSid stored once)", not lost and len(stored) == len(answered),
+                        f"{len(stored)} stored, {len(lost)} lost"))
+    return checks
+
+
+def report(stack: ProductionStack, event: Event, finished: float, setup: dict, checks: list[Check]) -> None:
+    posts = [p for p in event.posted if p.status == 201]
+    replies = [r for r in event.replies if r.status is not None]
+    created_at = [at for at, _, _, _ in event.created]
+    kinds = Counter(k for (k,) in stack.query("SELECT kind FROM outbox WHERE provider_id IS NOT NULL"))
+    alerts = Counter(s for (s,) in stack.query("SELECT status FROM alerts"))
+    incidents = Counter(s for (s,) in stack.query("SELECT status FROM incidents"))
+    intents = Counter(o for (o,) in stack.query("SELECT outcome FROM inbound"))
+    staffed = stack.query("SELECT i.id, EXTRACT(EPOCH FROM (min(e.at) - i.created_at)) FROM incidents i "
+                          "JOIN audit_events e ON e.incident_id = i.id AND e.event = 'incident_staffed' "
+                          "GROUP BY i.id, i.created_at")
+    first_wave = sum(math.ceil(n / ACCEPTANCE) for _, n in NEEDS)
+    by_code = {p.code: p for p in posts}
+    to_first, to_wave = [], []
+    for code, arrivals in event.alert_arrivals.items():
+        if code in by_code:
+            arrivals = sorted(arrivals)
+            to_first.append(arrivals[0] - by_code[code].started)
+            if len(arrivals) >= first_wave:
+                to_wave.append(arrivals[first_wave - 1] - by_code[code].started)
+    span = lambda xs: (max(xs) - min(xs)) if len(xs) > 1 else float("nan")  # noqa: E731
+    reply_span = span([r.started for r in replies])
+    ms = lambda xs, p: percentile(xs, p) * 1000  # noqa: E731
+    cpu = event.cpu_used()
+
+    line = "-" * 78
+    print(f"\n{line}\nMass-event load test: {setup['workers']} gunicorn workers + 1 scheduler, PostgreSQL, "
+          f"{os.cpu_count()} cores\n{line}")
+    rows = [
+        ("volunteers (COPY + VACUUM ANALYZE)", f"{setup['volunteers']:,} in {setup['seed_s']:.1f} s"),
+        ("incidents opened", f"{len(posts)} in {span([p.started for p in posts]):.1f} s "
+                             f"({len(posts) / max(1e-9, span([p.started for p in posts])):.2f}/s)"),
+        ("  POST /incidents latency p50 / p99 / max",
+         f"{ms([p.seconds for p in posts], 50):.0f} / {ms([p.seconds for p in posts], 99):.0f} / "
+         f"{max((p.seconds for p in posts), default=0) * 1000:.0f} ms"),
+        ("  POST -> first alert at provider p50 / p99", f"{percentile(to_first, 50):.2f} / {percentile(to_first, 99):.2f} s"),
+        (f"  POST -> first wave ({first_wave}) out p50 / p99",
+         f"{percentile(to_wave, 50):.1f} / {percentile(to_wave, 99):.1f} s ({len(to_wave)} incidents)"),
+        ("  POST -> staffed p50 / p99",
+         f"{percentile([float(s) for _, s in staffed], 50):.1f} / {percentile([float(s) for _, s in staffed], 99):.1f} s "
+         f"({len(staffed)} staffed)"),
+        ("alerts", f"{sum(alerts.values()):,}: " + ", ".join(f"{k} {v}" for k, v in alerts.most_common())),
+        ("SMS sent", f"{sum(kinds.values()):,}: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common())),
+        ("  SMS throughput, mean / best 10 s", f"{len(created_at) / max(1e-9, span(created_at)):.0f} / "
+                                              f"{best_rate(created_at, 10):.0f} per s over {span(created_at):.0f} s "
+                                              f"(SMS_MAX_PER_SECOND {event.args.sms_rate:g})"),
+        ("replies (/sms/inbound, signed)", f"{len(replies):,} in {reply_span:.0f} s ({len(replies) / max(1e-9, reply_span):.1f}/s), "
+                                           f"{sum(r.yes for r in replies)} YES"),
+        ("  inbound latency p50 / p99 / max",
+         f"{ms([r.seconds for r in replies], 50):.0f} / {ms([r.seconds for r in replies], 99):.0f} / "
+         f"{max((r.seconds for r in replies), default=0) * 1000:.0f} ms"),
+        ("  outcomes", ", ".join(f"{k} {v}" for k, v in intents.most_common())),
+        ("incidents", ", ".join(f"{k} {v}" for k, v in incidents.most_common())),
+        ("event (first POST to all quiet)", f"{finished - event.started:.0f} s"),
+        ("CPU s in the event: web / scheduler", f"{cpu['web']:.0f} / {cpu['scheduler']:.0f}"),
+        ("  load generator + fake Twilio / rest", f"{cpu['self']:.0f} / {cpu['other']:.0f} (rest: PostgreSQL and "
+                                                  f"anything else running); machine {cpu['machine_busy_share']:.0%} busy"),
+    ]
+    if event.skipped_replies:
+        rows.append(("replies not sent (--max-replies)", str(event.skipped_replies)))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+    print(line)
+    for check in checks:
+        print(f"{'PASS' if check.ok else 'FAIL'}  {check.name:<{width - 6}}  {check.detail}")
+    print(line)
+
+
+# -- main ------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--volunteers", type=int, default=200_000)
+    parser.add_argument("--incidents", type=int, default=50)
+    parser.add_argument("--window-s", type=float, default=60.0, help="open the incidents within this many seconds")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--sms-rate", type=float, default=200.0, help="SMS_MAX_PER_SECOND")
+    parser.add_argument("--reply-share", type=float, default=0.5, help="share of alerted volunteers who answer")
+    parser.add_argument("--yes-share", type=float, default=0.8, help="share of answers that are YES")
+    parser.add_argument("--reply-rate", type=float, default=50.0, help="replies per second at most")
+    parser.add_argument("--reply-threads", type=int, default=16)
+    parser.add_argument("--max-replies", type=int, default=8_000)
+    parser.add_argument("--time-limit-s", type=float, default=840.0, help="the whole run, set-up included")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    args = parser.parse_args(argv)
+    run_started = time.monotonic()
+    deadline = run_started + args.time_limit_s
+
+    url = os.environ.get("LOAD_DATABASE_URL") or DEFAULT_DATABASE_URL
+    if not is_postgres_url(url):
+        parser.error("LOAD_DATABASE_URL must be a PostgreSQL URL (the load test runs 4 workers and a scheduler)")
+    name = urlsplit(normalize_database_url(url)).path.lstrip("/")
+    logs = Path(tempfile.mkdtemp(prefix="dispatch-load-"))
+    print(f"database {name} (dropped and created), logs in {logs}", flush=True)
+    url = create_postgres_database(url, name)
+    ok = False
+    try:
+        with TappedTwilio() as fake:
+            stack = ProductionStack(url, fake, logs, workers=args.workers, sms_per_second=args.sms_rate, tick_s=0.5,
+                                    ALERT_TIMEOUT_S="36000")
+            try:
+                stack.migrate()
+                print(f"seeding {args.volunteers:,} volunteers ...", flush=True)
+                seed_s = seed_registry(stack, args.volunteers)
+                stack.token = stack.create_user("load@bench.local", "coordinator")
+                stack.start_web()
+                stack.start_scheduler()
+                args.plan = incident_plan(args.incidents)
+                print(f"opening {args.incidents} incidents over {args.window_s:g} s; setup took "
+                      f"{time.monotonic() - run_started:.0f} s", flush=True)
+                event = Event(stack, fake, args, deadline)
+                finished = event.run(args.plan)
+                checks = run_checks(stack, event, finished < deadline)
+                report(stack, event, finished,
+                       {"workers": args.workers, "volunteers": args.volunteers, "seed_s": seed_s}, checks)
+                ok = all(c.ok for c in checks)
+            finally:
+                stack.stop()
+    finally:
+        if not args.keep_db:
+            drop_postgres_database(url, name)
+    print(f"total {time.monotonic() - run_started:.0f} s; {'all checks passed' if ok else 'CHECKS FAILED'}"
+          + ("" if ok else f"; logs kept in {logs}"))
+    if ok:
+        shutil.rmtree(logs, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
