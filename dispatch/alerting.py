@@ -18,7 +18,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from geo import Point, parse_geojson_area
 from notifications.texts import render
@@ -290,13 +290,18 @@ def withdraw_pending(volunteer_id: int, actor: str) -> int:
 def alert_sms_sent(alert_id: int, now: datetime | None = None) -> None:
     """The alert SMS was handed to the provider: its reply clock starts now."""
     now = now or utcnow()
+    expires_at = now + timedelta(seconds=current_app.config["ALERT_TIMEOUT_S"])
+    # The common case needs no incident lock: only a queued alert becomes sent.
+    started = db.session.execute(
+        update(Alert).where(Alert.id == alert_id, Alert.status == "queued")
+        .values(status="sent", sent_at=now, expires_at=expires_at)
+    ).rowcount
+    if started:
+        return
     alert = db.session.get(Alert, alert_id)
     incident = lock_incident(alert.incident_id)
     db.session.refresh(alert)
-    if alert.status == "queued":
-        alert.status, alert.sent_at = "sent", now
-        alert.expires_at = now + timedelta(seconds=current_app.config["ALERT_TIMEOUT_S"])
-    elif alert.status == "stood_down" and alert.sent_at is None:
+    if alert.status == "stood_down" and alert.sent_at is None:
         # Stood down while its SMS was in flight: they got the alert, so they get the stand-down.
         alert.sent_at = now
         tell(alert.volunteer_id, incident, "stand_down" if incident.is_open else incident.status)

@@ -137,7 +137,7 @@ def simulator_thread(volunteer: Volunteer, limit: int = 100) -> Thread:
                 for m in outbox if m.status in DELIVERED_OUTBOX]
     messages += [{"direction": "in", "body": m.body, "at": m.received_at, "status": m.outcome} for m in inbound]
     messages.sort(key=lambda m: m["at"], reverse=True)
-    waiting = sum(1 for m in outbox if m.status in ("pending", "sending"))
+    waiting = sum(1 for m in outbox if m.status in ("pending", "claimed", "sending"))
     return Thread(volunteer=volunteer, messages=messages[:limit], waiting=waiting)
 
 

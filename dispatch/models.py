@@ -225,7 +225,9 @@ class Alert(db.Model):
     )
 
 
-OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
+# claimed: leased by a sender, not yet handed over; sending: the HTTP call has started, so
+# after a crash it may or may not have gone out.
+OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
 
 
 class OutboxMessage(db.Model):
@@ -238,6 +240,8 @@ class OutboxMessage(db.Model):
     body: Mapped[str] = mapped_column(String(1600))
     kind: Mapped[str] = mapped_column(String(24))
     segments: Mapped[int] = mapped_column(Integer, default=1)
+    # 0 goes first: call-outs and confirmations; 1 stand-downs and endings; 2 everything else.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=2)
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), index=True)
@@ -255,7 +259,7 @@ class OutboxMessage(db.Model):
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
         CheckConstraint(f"status IN {OUTBOX_STATUSES}", name="status"),
     )
 

@@ -46,6 +46,9 @@ BACKOFF_MAX_S = 300.0
 _SENT_EVEN_IF_OPTED_OUT = {"opted_out", "help"}
 # Provider statuses in the order they can follow each other; the last three are final.
 _PROVIDER_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
+# Who waits when the provider is the bottleneck: a call-out or a confirmation never queues
+# behind stand-downs and acknowledgements.
+PRIORITY = {"alert": 0, "confirmation": 0, "stand_down": 1, "closed": 1, "cancelled": 1, "broadcast": 1, "standby": 1}
 # PostgreSQL advisory lock key: one outbox sender at a time keeps pacing global.
 _SENDER_LOCK_KEY = 0x5D15_0B0C
 
@@ -69,6 +72,7 @@ def enqueue_to_number(phone: str, kind: str, body: str, *, volunteer_id: int | N
         body=body,
         kind=kind,
         segments=count_segments(body).segments,
+        priority=PRIORITY.get(kind, 2),
         volunteer_id=volunteer_id,
         incident_id=incident_id,
         alert_id=alert_id,
@@ -109,19 +113,20 @@ def claim_due(limit: int) -> list[int]:
     now = utcnow()
     due = or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == "sending", OutboxMessage.claimed_until < now),
+        and_(OutboxMessage.status.in_(("claimed", "sending")), OutboxMessage.claimed_until < now),
     )
     ids = list(
         db.session.scalars(
             select(OutboxMessage.id)
             .where(due)
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )
     if ids:
-        # A row found `sending` was claimed by a sender that died: that attempt may have gone out.
+        # Found `sending`: a sender died during the HTTP call, so that attempt may have gone
+        # out. (Found `claimed`: it died before sending; nothing went out.)
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
@@ -130,8 +135,7 @@ def claim_due(limit: int) -> list[int]:
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids))
-            .values(status="sending", claimed_until=now + timedelta(seconds=LEASE_S),
-                    attempts=OutboxMessage.attempts + 1)
+            .values(status="claimed", claimed_until=now + timedelta(seconds=LEASE_S))
         )
     db.session.commit()
     return ids
@@ -145,7 +149,7 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     been filled or closed since it was queued (returns the reason to cancel).
     """
     message = db.session.get(OutboxMessage, message_id)
-    if message.status != "sending" or message.claimed_until is None or message.claimed_until < utcnow():
+    if message.status != "claimed" or message.claimed_until is None or message.claimed_until < utcnow():
         # Our lease ran out (a slow provider): the row may belong to another sender now.
         db.session.commit()
         return SendOutcome(message.id, message.alert_id, "lease_lost")
@@ -156,6 +160,8 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
         db.session.commit()
         return SendOutcome(message.id, message.alert_id, "cancelled")
     to, body, segments, kind = message.to_phone, message.body, message.segments, message.kind
+    message.status = "sending"  # from here on, a crash leaves it unknown whether it went out
+    message.attempts += 1
     db.session.commit()  # no transaction stays open across the HTTP call
     if pacer is not None:
         pacer.wait(segments)
@@ -260,15 +266,17 @@ def record_status(provider_id: str, status: str, error_code: int | None) -> Outb
 @contextmanager
 def sender_slot() -> Iterator[bool]:
     """True when this process may send now: one sender at a time across processes (PostgreSQL
-    advisory lock), so SMS_MAX_PER_SECOND holds for the whole service, not per process."""
+    advisory lock), so SMS_MAX_PER_SECOND holds for the whole service, not per process.
+
+    The lock is held on its own AUTOCOMMIT connection: never idle in a transaction, so a
+    server's idle_in_transaction_session_timeout cannot end it (and free the lock) mid-send."""
     if db.engine.dialect.name != "postgresql":
         yield True
         return
-    with db.engine.connect() as connection:
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _SENDER_LOCK_KEY}).scalar()
         try:
             yield bool(got)
         finally:
             if got:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SENDER_LOCK_KEY})
-            connection.commit()

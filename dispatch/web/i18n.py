@@ -44,7 +44,7 @@ LABELS = {
     # volunteer statuses
     "active": _l("Active"), "opted_out": _l("Opted out"), "inactive": _l("Inactive"),
     # outbox statuses
-    "pending": _l("Waiting to send"), "sending": _l("Sending"), "undelivered": _l("Undelivered"),
+    "pending": _l("Waiting to send"), "claimed": _l("Sending"), "sending": _l("Sending"), "undelivered": _l("Undelivered"),
     # why matching left a volunteer out (dispatch.matching)
     "phone_problem": _l("number does not work"), "unavailable": _l("unavailable"), "busy": _l("busy"),
     "lacks_skill": _l("lacks the skill"), "beyond_own_max_distance": _l("farther than they travel"),

@@ -143,6 +143,7 @@ def upgrade():
     sa.Column('body', sa.String(length=1600), nullable=False),
     sa.Column('kind', sa.String(length=24), nullable=False),
     sa.Column('segments', sa.Integer(), nullable=False),
+    sa.Column('priority', sa.SmallInteger(), nullable=False),
     sa.Column('volunteer_id', sa.Integer(), nullable=True),
     sa.Column('incident_id', sa.Integer(), nullable=True),
     sa.Column('alert_id', sa.Integer(), nullable=True),
@@ -157,7 +158,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('sent_at', sa.DateTime(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled')", name=op.f('ck_outbox_status')),
+    sa.CheckConstraint("status IN ('pending', 'claimed', 'sending', 'sent', 'delivered', 'undelivered', 'failed', 'cancelled')", name=op.f('ck_outbox_status')),
     sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_outbox_alert_id_alerts'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_outbox_incident_id_incidents'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['volunteer_id'], ['volunteers.id'], name=op.f('fk_outbox_volunteer_id_volunteers')),
@@ -166,7 +167,7 @@ def upgrade():
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbox_alert_id'), ['alert_id'], unique=False)
-        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_due', ['status', 'priority', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_incident_id'), ['incident_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_volunteer_id'), ['volunteer_id'], unique=False)
 

@@ -122,7 +122,7 @@ def test_a_crash_between_claim_and_send_loses_nothing(client, auth, twilio):
     people = swimmers(1)
     report(client, auth, [{"skill": "water_rescue", "count": 1}])
     claimed = outbox.claim_due(10)  # ... and the process dies here
-    assert claimed and messages()[0].status == "sending"
+    assert claimed and messages()[0].status == "claimed"
     jobs.send_outbox()
     assert twilio.messages == []  # the lease still holds
     db.session.execute(update(OutboxMessage).values(claimed_until=utcnow() - timedelta(seconds=1)))
@@ -130,7 +130,35 @@ def test_a_crash_between_claim_and_send_loses_nothing(client, auth, twilio):
     jobs.send_outbox()
     db.session.expire_all()
     assert sent_to(twilio) == [people[0].phone]
+    # Nothing had gone out before the crash, and the row says so.
+    assert messages()[0].status == "sent" and messages()[0].ambiguous_attempts == 0
+
+
+def test_a_crash_during_the_http_call_is_counted_as_a_possible_duplicate(client, auth, twilio):
+    people = swimmers(1)
+    report(client, auth, [{"skill": "water_rescue", "count": 1}])
+    outbox.claim_due(10)
+    db.session.execute(update(OutboxMessage).values(
+        status="sending", claimed_until=utcnow() - timedelta(seconds=1)))  # died mid-call, lease over
+    db.session.commit()
+    jobs.send_outbox()
+    db.session.expire_all()
+    assert sent_to(twilio) == [people[0].phone]
     assert messages()[0].status == "sent" and messages()[0].ambiguous_attempts == 1
+
+
+def test_call_outs_go_before_acknowledgements(client, auth, twilio, text_in):
+    people = swimmers(6)
+    first = report(client, auth, [{"skill": "water_rescue", "count": 1}])
+    jobs.send_outbox()
+    text_in(people[1].phone, "HELP")  # an acknowledgement, queued first
+    second = report(client, auth, [{"skill": None, "count": 1}], title="Second call-out")
+    twilio.reset()
+    jobs.send_outbox()
+    kinds = [db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.provider_id == m["sid"])).one()
+             for m in twilio.messages]
+    assert kinds[0] == "alert" and kinds[-1] == "help", kinds
+    assert first["id"] != second["id"]
 
 
 def test_21610_opts_out_and_is_not_retried(client, auth, twilio):
