@@ -33,12 +33,12 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import DateTime, Float, Integer, and_, any_, bindparam, column, or_, select, text
+from sqlalchemy import DateTime, Integer, any_, bindparam, or_, select
 from sqlalchemy.dialects import postgresql
 
 from geo import Area, BoundingBox, Point, bounding_box, fast_error_km, nearest_within
-from geo.distance import WGS84_A_KM, WGS84_F
 
+from . import prefilter
 from .clock import utcnow
 from .extensions import db
 from .models import OPEN_INCIDENT_STATUSES, Alert, Incident, Volunteer
@@ -47,8 +47,6 @@ MAX_ALERTS_PER_HOUR = 3
 TIE_KM = 0.1
 LOCAL_TZ = ZoneInfo("Asia/Almaty")
 _NEVER = datetime(1970, 1, 1)
-# The smallest meridional radius of curvature (at the equator), a·(1 - e²).
-_MERIDIAN_RADIUS_MIN_KM = WGS84_A_KM * (1 - WGS84_F * (2 - WGS84_F))
 # The outward search: the first box (km around the point or the area; a skill thins the
 # crowd, so its first box is bigger), and how much more than `limit` the next box aims to
 # hold (history and the local rules drop some).
@@ -57,28 +55,6 @@ FIRST_RADIUS_SKILL_KM = 5.0
 _HEADROOM = 1.3
 # Rows read per step at most, per candidate wanted (nearest first; more where dense).
 _CAP_PER_CANDIDATE = 2
-_NO_CAP_ABOVE = 100_000
-# The partial covering index the prefilter reads (migration 0003, Volunteer.__table_args__):
-# its WHERE is the constant part of eligible_now_clause, written here as each dialect's
-# planner must see it to prove that the index applies (constants, not bound parameters).
-REACHABLE_INDEX = "ix_volunteers_reachable"
-REACHABLE_WHERE = {
-    "sqlite": "status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1",
-    "postgresql": "status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available",
-}
-
-# The columns a decision needs, read as plain rows.
-_COLUMNS = (
-    Volunteer.id,
-    Volunteer.lat,
-    Volunteer.lon,
-    Volunteer.max_distance_km,
-    Volunteer.skill_mask,
-    Volunteer.last_alerted_at,
-    Volunteer.quiet_from_min,
-    Volunteer.quiet_to_min,
-)
-
 
 @dataclass(frozen=True)
 class Search:
@@ -107,30 +83,6 @@ class Exclusion:
     volunteer_id: int
     distance_km: float
     reason: str
-
-
-def bbox_clause(box: BoundingBox):
-    """WHERE clause for the (lat, lon) index: one box, or two across the antimeridian."""
-    return or_(
-        *(
-            and_(Volunteer.lat.between(part.min_lat, part.max_lat), Volunteer.lon.between(part.min_lon, part.max_lon))
-            for part in box.split()
-        )
-    )
-
-
-def eligible_now_clause(now: datetime):
-    """The row-local rules, in SQL: can be texted, available, not busy.
-
-    find_candidates states the same rules as text (REACHABLE_WHERE and busy_until), in the
-    form its index needs; see _prefilter_statement."""
-    return and_(
-        Volunteer.status == "active",
-        Volunteer.phone.is_not(None),
-        Volunteer.phone_problem.is_(None),
-        Volunteer.available.is_(True),
-        or_(Volunteer.busy_until.is_(None), Volunteer.busy_until <= now),
-    )
 
 
 def find_candidates(search: Search, now: datetime | None = None) -> list[Candidate]:
@@ -175,8 +127,8 @@ def explain(search: Search, now: datetime | None = None) -> tuple[list[Candidate
     it is slower than `find_candidates`; it is for coordinators' eyes and for tests.
     """
     now = now or utcnow()
-    query = select(*_COLUMNS, Volunteer.status, Volunteer.phone, Volunteer.phone_problem, Volunteer.available,
-                   Volunteer.busy_until).where(bbox_clause(_box(search)))
+    query = select(*prefilter.COLUMNS, Volunteer.status, Volunteer.phone, Volunteer.phone_problem, Volunteer.available,
+                   Volunteer.busy_until).where(prefilter.bbox_clause(_box(search)))
     rows = db.session.execute(query).all()
     history = _history([row.id for row in rows], search, now)
     candidates, exclusions = [], []
@@ -217,7 +169,7 @@ def _box(search: Search) -> BoundingBox:
 def _within(search: Search, rows):
     """(row, distance_km) for rows within the radius (of the point, or of the area).
 
-    rows are (id, lat, lon, ...): _COLUMNS' order."""
+    rows are (id, lat, lon, ...): prefilter.COLUMNS' order."""
     if not rows:
         return []
     if search.area is None:
@@ -260,93 +212,13 @@ def _box_at(search: Search, radius_km: float) -> BoundingBox:
 
 
 def _prefilter(search: Search, radius_km: float, now: datetime, cap: int | None) -> tuple[list, float]:
-    """Rows in the box of radius_km that pass the SQL rules, read from the covering index, and
-    the reach of the read: every such row whose distance is below it has been read.
-
-    With a cap, the rows come nearest first by a lower bound of their distance (see
-    _bound_scales), at most cap of them; when the cap is reached the reach is the bound of
-    the last row read, as everyone unread has a bound, so a distance, at least that."""
-    box = _box_at(search, radius_km)
-    parts = box.split()
-    params: dict = {"now": now}
-    for i, part in enumerate(parts):
-        params.update({f"s{i}": part.min_lat, f"n{i}": part.max_lat, f"w{i}": part.min_lon, f"e{i}": part.max_lon})
-    if search.skill_bit is not None:
-        params["skill"] = 1 << search.skill_bit
-    scales = _bound_scales(search, box) if cap is not None and cap < _NO_CAP_ABOVE else None
-    if scales is not None:
-        params.update(scales)
-        params["cap"] = cap
-    connection = db.session.connection()
-    statement = _prefilter_statement(
-        connection.dialect.name, len(parts), search.skill_bit is not None, scales is not None
-    )
-    rows = connection.execute(statement, params).all()
-    if scales is None or len(rows) < cap:
-        return rows, radius_km
-    # Ties at the last bound may continue past the cap: only what lies strictly below is known.
-    return rows, min(radius_km, rows[-1].reach_km * (1 - 1e-12))
-
-
-def _bound_scales(search: Search, box: BoundingBox) -> dict | None:
-    """The inner bounds (the point, or the area's bounds) and km per degree for the distance
-    bound, or None where the box is no plain rectangle (a pole or the antimeridian).
-
-    A path of length d changes latitude by at most d / M_min (M_min: the smallest meridional
-    radius, at the equator) and longitude by at most d / (a·cos φ), φ the highest latitude
-    it reaches. Anyone within radius_km of the inner bounds is inside the box, and so is the
-    path to them, so φ is at most the box's highest |latitude|. Hence, for them, (degrees
-    north or south of the inner bounds) × M_min and (degrees east or west) × a·cos φ_box,
-    in km per degree, are each at most their distance: the larger is a lower bound of it."""
+    """The rows of the box of radius_km around the point or the area, and the reach of the
+    read (see prefilter.read_box)."""
     if search.area is not None:
         inner = search.area.bounding_box(0.0)
     else:
         inner = BoundingBox(search.point.lat, search.point.lat, search.point.lon, search.point.lon)
-    if (
-        box.crosses_antimeridian
-        or inner.crosses_antimeridian
-        or box.min_lat <= -90.0
-        or box.max_lat >= 90.0
-        or box.max_lon - box.min_lon >= 360.0
-    ):
-        return None
-    phi_max = math.radians(max(abs(box.min_lat), abs(box.max_lat)))
-    per_degree = math.pi / 180 * (1 - 1e-9)  # rounding slack, on the safe side
-    return {
-        "in_s": inner.min_lat, "in_n": inner.max_lat, "in_w": inner.min_lon, "in_e": inner.max_lon,
-        "km_lat": _MERIDIAN_RADIUS_MIN_KM * per_degree,
-        "km_lon": WGS84_A_KM * math.cos(phi_max) * per_degree,
-    }
-
-
-@lru_cache(maxsize=None)
-def _prefilter_statement(dialect: str, boxes: int, skill: bool, capped: bool):
-    """eligible_now_clause and bbox_clause as SQL text, for one reason: SQLite's planner,
-    without ANALYZE statistics, prefers ix_volunteers_status (status = 'active' matches most
-    of the table) and SQLAlchemy renders no index hint for SQLite, so the text names the index
-    (INDEXED BY also fails loudly, rather than running slowly, should the index not apply)."""
-    indexed = f" INDEXED BY {REACHABLE_INDEX}" if dialect == "sqlite" else ""
-    greatest = "max" if dialect == "sqlite" else "GREATEST"
-    where = " OR ".join(f"(lat BETWEEN :s{i} AND :n{i} AND lon BETWEEN :w{i} AND :e{i})" for i in range(boxes))
-    columns = ", ".join(c.key for c in _COLUMNS)
-    if capped:
-        columns += (
-            f", {greatest}({greatest}(:in_s - lat, lat - :in_n, 0) * :km_lat,"
-            f" {greatest}(:in_w - lon, lon - :in_e, 0) * :km_lon) AS reach_km"
-        )
-    sql = (
-        f"SELECT {columns} FROM volunteers{indexed}"
-        f" WHERE ({where}) AND {REACHABLE_WHERE.get(dialect, REACHABLE_WHERE['postgresql'])}"
-        " AND (busy_until IS NULL OR busy_until <= :now)"
-    )
-    if skill:
-        sql += " AND (skill_mask & :skill) <> 0"
-    if capped:
-        sql += " ORDER BY reach_km LIMIT :cap"
-    statement = text(sql).bindparams(bindparam("now", type_=DateTime()))
-    if capped:
-        return statement.columns(*_COLUMNS, column("reach_km", Float()))
-    return statement.columns(*_COLUMNS)
+    return prefilter.read_box(_box_at(search, radius_km), inner, search.skill_bit, now, cap, radius_km)
 
 
 def _ranked(search: Search, rows, minute: int) -> list[tuple]:

@@ -13,7 +13,7 @@ from . import audit
 from .clock import quiet_minutes, utcnow
 from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
-from .matching import bbox_clause
+from .prefilter import bbox_clause
 from .models import Volunteer
 from .skills import SkillCatalogue
 

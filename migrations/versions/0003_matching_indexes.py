@@ -6,7 +6,7 @@ Create Date: 2026-11-26
 
 dispatch.matching reads, for a box of (lat, lon), the volunteers who can be texted and are
 available, and a few columns of theirs. This index holds exactly those rows (its WHERE is
-the constant part of matching.eligible_now_clause, spelled as each dialect's planner must
+the constant part of prefilter.eligible_now_clause, spelled as each dialect's planner must
 see it) and exactly those columns, so the prefilter is an index-only range scan.
 """
 from alembic import op

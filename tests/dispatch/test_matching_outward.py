@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from dispatch import matching
+from dispatch import matching, prefilter
+from geo import BoundingBox
 from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import Volunteer
@@ -116,6 +117,10 @@ def test_outward_with_an_area(app, small_steps):
         assert ids(matching.find_candidates(s)) == whole_radius(s)
 
 
+def point_box(point) -> BoundingBox:
+    return BoundingBox(point.lat, point.lat, point.lon, point.lon)
+
+
 def test_the_prefilter_reads_the_covering_index(app):
     """On SQLite the statement names it (INDEXED BY fails if the index cannot serve it); on
     PostgreSQL the planner must be able to use it: its WHERE matches the query's constants."""
@@ -126,7 +131,7 @@ def test_the_prefilter_reads_the_covering_index(app):
         assert len(rows) == 1
     if db.engine.dialect.name == "postgresql":
         # On a one-row table any plan will do; leave the planner only ours to pick, if it can.
-        statement = matching._prefilter_statement("postgresql", 1, True, True)
+        statement = prefilter._statement("postgresql", 1, True, True)
         db.session.execute(text("DROP INDEX ix_volunteers_status"))  # undone by the rollback below
         db.session.execute(text("DROP INDEX ix_volunteers_lat_lon"))
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
@@ -134,10 +139,10 @@ def test_the_prefilter_reads_the_covering_index(app):
         sql = str(statement.compile(dialect=db.engine.dialect))
         box = matching._box_at(s, 10.0)
         params = {"s0": box.min_lat, "n0": box.max_lat, "w0": box.min_lon, "e0": box.max_lon, "now": utcnow(),
-                  "skill": 1, "cap": 10, **matching._bound_scales(s, box)}
+                  "skill": 1, "cap": 10, **prefilter._bound_scales(point_box(s.point), box)}
         plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + sql, params))
         db.session.rollback()
-        assert matching.REACHABLE_INDEX in plan, plan
+        assert prefilter.REACHABLE_INDEX in plan, plan
 
 
 @pytest.mark.parametrize("origin", [ASTANA, (43.2220, 76.8512), (69.5, 33.0), (-33.9, 18.4)])
@@ -148,7 +153,7 @@ def test_the_distance_bound_never_exceeds_the_distance(origin):
     rng = random.Random(23)
     for radius in (0.5, 5.0, 50.0):
         s = matching.Search(point=Point(*origin), radius_km=radius)
-        scales = matching._bound_scales(s, bounding_box(s.point, radius))
+        scales = prefilter._bound_scales(point_box(s.point), bounding_box(s.point, radius))
         for _ in range(400):
             km = radius * rng.random() ** 0.5
             lat, lon = point_at(origin, km, rng.uniform(0, 360))

@@ -83,3 +83,30 @@ def test_password_guessing_is_locked_out_per_email(app, client):
         assert attempt("wrong guess").status_code == 401
     # Locked now, even with the right password: guessing on cannot find it.
     assert attempt("the right password").status_code == 429
+
+
+def test_every_console_page_needs_a_signed_in_coordinator(app, client):
+    """The page side of the auth matrix: anonymous -> sign-in, viewer -> 403, coordinator -> in.
+    (Every POST is also refused without its CSRF token: test_console.)"""
+    from dispatch.users import create_user
+
+    from .conftest import PASSWORD, sign_in
+
+    pages = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/console") and "GET" in rule.methods:
+            pages.append(re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule))
+    assert len(pages) >= 6
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 302 and "/login" in response.headers["Location"], url
+    create_user("viewer-pages@test.local", "viewer", password=PASSWORD)
+    sign_in(client, "viewer-pages@test.local")
+    for url in pages:
+        assert client.get(url).status_code == 403, url
+    create_user("coord-pages@test.local", "coordinator", password=PASSWORD)
+    fresh = app.test_client()
+    sign_in(fresh, "coord-pages@test.local")
+    for url in pages:
+        # In: the page, or a 404 for an id that does not exist; never the sign-in page or a 403.
+        assert fresh.get(url).status_code in (200, 404), url
