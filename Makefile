@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-postgres lint bench bench-import bench-geo clean
+.PHONY: run test test-postgres lint bench bench-import bench-geo bench-outbox clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ test-postgres: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/lint-imports
 
-bench: bench-import bench-geo
+bench: bench-import bench-geo bench-outbox
 
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.import_bench $(BENCH_ARGS)
@@ -50,6 +50,10 @@ bench-import: $(STAMP)
 # both benches, BENCH_GEO_ARGS="--queries N --naive N" to this one); see bench/geo_bench.py.
 bench-geo: $(STAMP)
 	$(BIN)/python -m bench.geo_bench $(BENCH_ARGS) $(BENCH_GEO_ARGS)
+
+# Outbox throughput against a loopback Twilio per SMS_MAX_PER_SECOND (bench/outbox_bench.py).
+bench-outbox: $(STAMP)
+	$(BIN)/python -m bench.outbox_bench $(BENCH_OUTBOX_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
