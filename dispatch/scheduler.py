@@ -1,8 +1,9 @@
-"""The APScheduler that runs jobs.tick: inside the web process (SCHEDULER_EMBEDDED, for
-`make run`) or as its own process (`flask --app wsgi scheduler`, for production).
+"""The APScheduler that runs jobs.dispatch_tick and jobs.send_tick: inside the web process
+(SCHEDULER_EMBEDDED, for `make run`) or as its own process (`flask --app wsgi scheduler`,
+for production).
 
 Jobs live in APScheduler's in-memory store on purpose: its FAQ warns that a job store must
-not be shared between scheduler processes, and we need none. The only job is "look at the
+not be shared between scheduler processes, and we need none. Both jobs only "look at the
 database"; all due work and its deadlines are rows, claimed atomically, so any number of
 schedulers (one per web worker, two on different hosts, one restarted mid-tick) never
 double-send or skip.
@@ -22,26 +23,34 @@ from . import jobs
 from .models import OutboxMessage
 
 log = logging.getLogger(__name__)
-JOB_ID = "dispatch-tick"
+DISPATCH_JOB = "dispatch-tick"
+SEND_JOB = "outbox-send"
 
 
-def _add_tick(scheduler, app: Flask) -> None:
-    def run_tick():
-        with app.app_context():
-            try:
-                jobs.tick()
-            except Exception:  # the next tick tries again; nothing is lost, everything is a row
-                log.exception("scheduler tick failed")
+def _add_jobs(scheduler, app: Flask) -> None:
+    """Two jobs in their own threads: a long send (a paced batch, a slow provider) never holds
+    up expiries and replacements, and a wave never waits for the outbox to drain."""
 
-    scheduler.add_job(
-        run_tick, "interval", seconds=app.config["SCHEDULER_TICK_S"], id=JOB_ID,
-        max_instances=1, coalesce=True, next_run_time=datetime.now(),
-    )
+    def runner(job):
+        def run():
+            with app.app_context():
+                try:
+                    job()
+                except Exception:  # the next tick tries again; nothing is lost, everything is a row
+                    log.exception("scheduler job %s failed", job.__name__)
+
+        return run
+
+    for job_id, job in ((DISPATCH_JOB, jobs.dispatch_tick), (SEND_JOB, jobs.send_tick)):
+        scheduler.add_job(
+            runner(job), "interval", seconds=app.config["SCHEDULER_TICK_S"], id=job_id,
+            max_instances=1, coalesce=True, next_run_time=datetime.now(),
+        )
 
 
 def start_embedded(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(daemon=True)
-    _add_tick(scheduler, app)
+    _add_jobs(scheduler, app)
     scheduler.start()
     app.extensions["scheduler"] = scheduler
     _wake_after_commit(scheduler, app)
@@ -51,7 +60,7 @@ def start_embedded(app: Flask) -> BackgroundScheduler:
 
 def run_forever(app: Flask) -> None:
     scheduler = BlockingScheduler()
-    _add_tick(scheduler, app)
+    _add_jobs(scheduler, app)
     log.info("scheduler process started, tick every %ss", app.config["SCHEDULER_TICK_S"])
     scheduler.start()
 
@@ -71,6 +80,6 @@ def _wake_after_commit(scheduler, app: Flask) -> None:
         # Sessions of other apps in this process (tests, tools) are not ours to wake for.
         if not (has_app_context() and current_app._get_current_object() is app and scheduler.running):
             return
-        job = scheduler.get_job(JOB_ID)
+        job = scheduler.get_job(SEND_JOB)
         if job is not None:
             job.modify(next_run_time=datetime.now())
