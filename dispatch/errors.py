@@ -23,6 +23,10 @@ class DispatchError(Exception):
         self.message = message or self.message
         self.details = details or {}
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers this error is answered with."""
+        return {}
+
 
 class ValidationFailed(DispatchError):
     status, code, message = 400, "VALIDATION_ERROR", "The request body is not valid."
@@ -56,6 +60,16 @@ class DuplicateEmail(DispatchError):
     status, code, message = 409, "DUPLICATE_EMAIL", "A user with this email already exists."
 
 
+class RateLimited(DispatchError):
+    """Too many requests; `retry_after` (seconds) is sent as the Retry-After header."""
+
+    status, code, message = 429, "RATE_LIMITED", "Too many requests; try again later."
+    retry_after = 60
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 # Codes for the errors Werkzeug raises before our code runs (routing, body size, methods).
 HTTP_CODES = {
     400: "BAD_REQUEST",
@@ -84,7 +98,7 @@ def validation_details(exc: ValidationError) -> dict:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DispatchError)
     def handle_dispatch_error(exc: DispatchError):
-        return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status
+        return jsonify(error_body(exc.code, exc.message, exc.details)), exc.status, exc.headers()
 
     @app.errorhandler(ValidationError)
     def handle_validation_error(exc: ValidationError):

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from notifications.gateway import mask_phone
 from notifications.phones import InvalidPhone, normalize_phone
 from notifications.replies import Intent, Reply, parse_reply
 from notifications.texts import render
@@ -33,12 +34,23 @@ STRANGER_ANSWER_EVERY = timedelta(hours=24)
 # capped: a phone stuck in a loop (an auto-reply, a broken app) must not run up SMS costs or
 # crowd out call-outs. Confirmations of YES are not automatic answers and are never capped.
 MAX_ANSWERS_PER_HOUR = 10
+# Such a loop also texts far faster than any person: past this many texts from one number in
+# the window, a text is still stored (outcome "rate_limited", shown in the coordinators' inbox)
+# but not acted on at all, and the webhook answers 429. A constant next to the answer cap, not
+# a setting: it is a safety net no deployment needs to tune. Counted over the `inbound` rows
+# (index ix_inbound_from_phone_received_at), so every worker agrees.
+MAX_TEXTS_PER_NUMBER = 20
+TEXT_WINDOW = timedelta(minutes=10)
+RATE_LIMITED = "rate_limited"
 ANSWER_KINDS = ("help", "hint", "no_pending", "which_incident", "busy", "available", "opted_in", "opted_out")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
 
 
 def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage | None:
-    """Handle one inbound SMS and commit. None when this MessageSid was handled before."""
+    """Handle one inbound SMS and commit. None when this MessageSid was handled before.
+
+    Over MAX_TEXTS_PER_NUMBER the text is stored with outcome RATE_LIMITED and nothing else happens.
+    """
     inbound = InboundMessage(message_sid=message_sid, from_phone=from_phone[:32], body=body[:1600],
                              received_at=utcnow())
     db.session.add(inbound)
@@ -50,16 +62,35 @@ def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage 
         db.session.rollback()
         return None
     volunteer = _volunteer_by_phone(from_phone)
+    reply = parse_reply(body)
+    texts = _texts_in_window(inbound.from_phone)
+    # STOP is honoured at any rate: an opt-out binds us however it arrives.
+    if texts > MAX_TEXTS_PER_NUMBER and reply.intent is not Intent.STOP:
+        # Kept for a coordinator to read, with whose it is; nothing is done, nothing answered.
+        # Only the first of a burst asks for attention, so a loop cannot bury real replies.
+        inbound.volunteer_id = volunteer.id if volunteer else None
+        inbound.outcome, inbound.needs_attention = RATE_LIMITED, texts == MAX_TEXTS_PER_NUMBER + 1
+        log.warning("inbound sms from %s: over %d texts in %s; stored, not acted on", mask_phone(from_phone),
+                    MAX_TEXTS_PER_NUMBER, TEXT_WINDOW)
+        db.session.commit()
+        return inbound
     if volunteer is None:
         inbound.outcome = "unknown_number"
         _answer_stranger(from_phone, body)
         db.session.commit()
         return inbound
-    reply = parse_reply(body)
     inbound.volunteer_id, inbound.intent = volunteer.id, reply.intent.value
     inbound.outcome = _act(volunteer, reply, inbound)
     db.session.commit()
     return inbound
+
+
+def _texts_in_window(from_phone: str) -> int:
+    """Texts stored from this number in the last TEXT_WINDOW, the one being handled included."""
+    return db.session.scalar(
+        select(func.count()).select_from(InboundMessage).where(
+            InboundMessage.from_phone == from_phone, InboundMessage.received_at > utcnow() - TEXT_WINDOW)
+    )
 
 
 def _volunteer_by_phone(from_phone: str) -> Volunteer | None:

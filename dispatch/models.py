@@ -281,6 +281,11 @@ class InboundMessage(db.Model):
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
+    __table_args__ = (
+        # The per-number limit (inbox.MAX_TEXTS_PER_NUMBER) counts one number's recent texts.
+        Index("ix_inbound_from_phone_received_at", "from_phone", "received_at"),
+    )
+
 
 class AuditEvent(db.Model):
     """Every state change of an incident and an alert: what, who or what caused it, when."""
@@ -295,6 +300,11 @@ class AuditEvent(db.Model):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"))
     details: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        # Sign-in lockouts and the forged-webhook limit count one actor's recent failures.
+        Index("ix_audit_events_actor_event_at", "actor", "event", "at"),
+    )
 
 
 class GeocodeCacheEntry(db.Model):

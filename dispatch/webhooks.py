@@ -2,27 +2,65 @@
 
 Both are signature-checked over PUBLIC_BASE_URL + path (so it holds behind a proxy, where the
 URL Twilio called is not the one this process sees); a bad or missing signature is 403 and
-changes nothing. Answers are TwiML.
+changes nothing but an audit record of the failure. Answers are TwiML.
+
+Two limits, both counted in the database so every worker agrees, both answered 429:
+- forged requests per client address (below): a signed request is never refused by it;
+- texts per sending number (inbox.MAX_TEXTS_PER_NUMBER): over it a text is stored, not acted on.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy import func, select
 
 from notifications.signatures import is_valid_signature, twiml_message
 
-from . import alerting, inbox, outbox
-from .errors import Forbidden, ValidationFailed
+from . import alerting, audit, inbox, outbox
+from .clock import utcnow
+from .errors import Forbidden, RateLimited, ValidationFailed
 from .extensions import db
+from .models import AuditEvent
 
 bp = Blueprint("webhooks", __name__)
 FINAL_FAILURES = ("undelivered", "failed")
+# Forged requests (missing or bad signature): this many from one client address in the window
+# and its further forged requests are 429 and write nothing, so a flood cannot grow the audit
+# table. Like the sign-in lockout (users.py), and counted the same way; constants rather than
+# settings because no deployment needs another value: Twilio's requests are signed, so they are
+# never refused by this, and no honest client sends twenty unsigned requests.
+FORGED_WINDOW = timedelta(minutes=15)
+MAX_FORGED_PER_ADDRESS = 20
+FORGED_EVENT = "webhook_forged"
+
+
+class TooManyForgedRequests(RateLimited):
+    message = "Too many requests without a valid X-Twilio-Signature from this address; try again later."
+    retry_after = int(FORGED_WINDOW.total_seconds())
+
+
+class TextingTooFast(RateLimited):
+    message = "Too many texts from this number; this one is stored but not acted on."
+    retry_after = int(inbox.TEXT_WINDOW.total_seconds())
 
 
 def _check_signature() -> None:
+    """A signed request passes whatever its address has done; else 403 (recorded) or 429."""
     url = current_app.config["PUBLIC_BASE_URL"] + request.full_path.rstrip("?")
     signature = request.headers.get("X-Twilio-Signature")
-    if not is_valid_signature(url, request.form, signature, current_app.config["TWILIO_AUTH_TOKEN"] or ""):
-        raise Forbidden("Missing or invalid X-Twilio-Signature.")
+    if is_valid_signature(url, request.form, signature, current_app.config["TWILIO_AUTH_TOKEN"] or ""):
+        return
+    actor = f"address:{request.remote_addr}"[:64]
+    failures = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.actor == actor, AuditEvent.event == FORGED_EVENT, AuditEvent.at > utcnow() - FORGED_WINDOW)
+    )
+    if failures >= MAX_FORGED_PER_ADDRESS:
+        raise TooManyForgedRequests()
+    audit.record(actor, FORGED_EVENT, details={"path": request.path})
+    db.session.commit()
+    raise Forbidden("Missing or invalid X-Twilio-Signature.")
 
 
 def _required(*names: str) -> list[str]:
@@ -40,7 +78,9 @@ def _twiml(text: str | None = None) -> Response:
 def sms_inbound():
     _check_signature()
     sid, from_phone = _required("MessageSid", "From")
-    inbox.receive_sms(sid, from_phone, request.form.get("Body", ""))
+    inbound = inbox.receive_sms(sid, from_phone, request.form.get("Body", ""))
+    if inbound is not None and inbound.outcome == inbox.RATE_LIMITED:
+        raise TextingTooFast()
     return _twiml()
 
 

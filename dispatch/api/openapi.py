@@ -89,11 +89,16 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("post", "/sms/inbound"): {
         "summary": "SMS provider webhook: a volunteer's text (Twilio form fields; X-Twilio-Signature required)",
         "role": None, "tag": "webhooks", "body": "application/x-www-form-urlencoded", "errors": (400,),
-        "extra_errors": {403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed"}},
+        "extra_errors": {
+            403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed but a record of the failure",
+            429: "RATE_LIMITED (Retry-After): too many forged requests from this address, or over 20 texts "
+                 "from this number in 10 minutes (the text is stored, not acted on)"}},
     ("post", "/sms/status"): {
         "summary": "SMS provider webhook: delivery status callback (X-Twilio-Signature required)",
         "role": None, "tag": "webhooks", "body": "application/x-www-form-urlencoded", "errors": (400,),
-        "extra_errors": {403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed"}},
+        "extra_errors": {
+            403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed but a record of the failure",
+            429: "RATE_LIMITED (Retry-After): too many forged requests from this address"}},
 }
 
 
