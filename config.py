@@ -112,6 +112,7 @@ SETTINGS: dict[str, tuple] = {
     "TWILIO_MESSAGING_SERVICE_SID": (_text, None),
     "TWILIO_API_BASE_URL": (_text, None),
     "SMS_MAX_PER_SECOND": (_positive_float, "1"),
+    "SMS_SEND_CONCURRENCY": (_positive_int, "4"),
     "SCHEDULER_EMBEDDED": (_bool, "false"),
     "SCHEDULER_TICK_S": (_positive_float, "5"),
     "ALERT_TIMEOUT_S": (_positive_int, "600"),
@@ -195,6 +196,9 @@ class TestConfig(Config):
             "SECRET_KEY": "test-secret",
             "SCHEDULER_EMBEDDED": "false",
             "TWILIO_AUTH_TOKEN": "test-auth-token",
+            # One send at a time keeps the order of sends exact for the tests that check it;
+            # the concurrent sender has tests of its own.
+            "SMS_SEND_CONCURRENCY": "1",
         }
         environ.update({k: str(v) for k, v in overrides.items()})
         return cls.from_env(environ)

@@ -84,10 +84,11 @@ def own_cpu() -> float:
 
 
 class TappedTwilio(FakeTwilio):
-    """FakeTwilio that also reports each message it creates, as it creates it."""
+    """FakeTwilio that also reports each message it creates, as it creates it. Connections are
+    kept alive, as the real API keeps them."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(keep_alive=True)
         self.created: queue.Queue = queue.Queue()
 
     def _decide(self, req):

@@ -325,13 +325,13 @@ def alert_sms_failed(alert_id: int, why: str) -> None:
         run_waves(incident, "sms_provider")
 
 
-def alert_still_wanted(message: OutboxMessage) -> str | None:
-    """For the outbox: why an alert SMS should not go out any more (None: send it)."""
+def alert_still_wanted(message) -> str | None:
+    """For the outbox (given the message's row): why an alert SMS should not go out any more."""
     if message.kind != "alert" or message.alert_id is None:
         return None
-    alert = db.session.get(Alert, message.alert_id)
-    if alert is None or alert.status != "queued":
-        return f"alert is {alert.status if alert else 'gone'}"
+    status = db.session.scalar(select(Alert.status).where(Alert.id == message.alert_id))
+    if status != "queued":
+        return f"alert is {status or 'gone'}"
     return None
 
 

@@ -105,6 +105,7 @@ class Pacer:
 class SendOutcome:
     message_id: int
     alert_id: int | None
+    kind: str
     outcome: str  # sent | retry | failed | cancelled | lease_lost
 
 
@@ -148,21 +149,28 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     `still_wanted(message) -> str | None` lets dispatch cancel an alert whose incident has
     been filled or closed since it was queued (returns the reason to cancel).
     """
-    message = db.session.get(OutboxMessage, message_id)
-    if message.status != "claimed" or message.claimed_until is None or message.claimed_until < utcnow():
-        # Our lease ran out (a slow provider): the row may belong to another sender now.
-        db.session.commit()
-        return SendOutcome(message.id, message.alert_id, "lease_lost")
-    volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
-    cancel = _why_not_send(message, volunteer) or (still_wanted(message) if still_wanted else None)
-    if cancel:
-        message.status, message.last_error = "cancelled", cancel
-        db.session.commit()
-        return SendOutcome(message.id, message.alert_id, "cancelled")
-    to, body, segments, kind = message.to_phone, message.body, message.segments, message.kind
-    message.status = "sending"  # from here on, a crash leaves it unknown whether it went out
-    message.attempts += 1
+    # The hot path of a mass call-out: one read (the message and its volunteer), one guarded
+    # write, no ORM objects.
+    message = db.session.execute(
+        select(OutboxMessage.to_phone, OutboxMessage.body, OutboxMessage.segments, OutboxMessage.kind,
+               OutboxMessage.alert_id, OutboxMessage.volunteer_id, Volunteer.status.label("volunteer_status"),
+               Volunteer.phone.label("volunteer_phone"), Volunteer.phone_problem)
+        .outerjoin(Volunteer, Volunteer.id == OutboxMessage.volunteer_id)
+        .where(OutboxMessage.id == message_id)
+    ).one()
+    to, body, segments, kind, alert_id = message.to_phone, message.body, message.segments, message.kind, message.alert_id
+    ours = (OutboxMessage.id == message_id, OutboxMessage.status == "claimed", OutboxMessage.claimed_until >= utcnow())
+    cancel = _why_not_send(message) or (still_wanted(message) if still_wanted else None)
+    # From "sending" on, a crash leaves it unknown whether it went out.
+    values = dict(status="cancelled", last_error=cancel) if cancel else dict(
+        status="sending", attempts=OutboxMessage.attempts + 1)
+    still_ours = db.session.execute(update(OutboxMessage).where(*ours).values(**values)).rowcount
     db.session.commit()  # no transaction stays open across the HTTP call
+    if not still_ours:
+        # Our lease ran out (a slow provider): the row may belong to another sender now.
+        return SendOutcome(message_id, alert_id, kind, "lease_lost")
+    if cancel:
+        return SendOutcome(message_id, alert_id, kind, "cancelled")
     if pacer is not None:
         pacer.wait(segments)
     config = current_app.config
@@ -177,27 +185,26 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
         return _record_permanent(message_id, exc)
     except (SmsRetryable, SmsAmbiguous) as exc:
         return _record_retry(message_id, exc, ambiguous=isinstance(exc, SmsAmbiguous))
-    message = db.session.get(OutboxMessage, message_id)
-    message.status = "sent"
-    message.provider_id = result.provider_id
-    message.provider_status = result.status
-    message.sent_at = utcnow()
-    message.claimed_until = None
-    message.last_error = None
-    log.info("sms %s to %s sent as %s", message.kind, mask_phone(to), result.provider_id)
-    return SendOutcome(message.id, message.alert_id, "sent")
+    # One UPDATE, no reload: the caller commits it together with the alert's bookkeeping.
+    db.session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == message_id).values(
+            status="sent", provider_id=result.provider_id, provider_status=result.status, sent_at=utcnow(),
+            claimed_until=None, last_error=None)
+    )
+    log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
+    return SendOutcome(message_id, alert_id, kind, "sent")
 
 
-def _why_not_send(message: OutboxMessage, volunteer: Volunteer | None) -> str | None:
+def _why_not_send(message) -> str | None:
     # Checked again at send time: an opt-out that arrived after queueing still stops the SMS.
-    if volunteer is None:
+    if message.volunteer_id is None:
         return None
-    if volunteer.status == "opted_out" and message.kind not in _SENT_EVEN_IF_OPTED_OUT:
+    if message.volunteer_status == "opted_out" and message.kind not in _SENT_EVEN_IF_OPTED_OUT:
         return "the volunteer opted out before it was sent"
-    if volunteer.phone != message.to_phone:
+    if message.volunteer_phone != message.to_phone:
         return "the volunteer's number changed or was erased"
-    if volunteer.phone_problem is not None:
-        return f"the number cannot receive SMS ({volunteer.phone_problem})"
+    if message.phone_problem is not None:
+        return f"the number cannot receive SMS ({message.phone_problem})"
     return None
 
 
@@ -211,13 +218,13 @@ def _record_retry(message_id: int, exc, ambiguous: bool) -> SendOutcome:
         message.status = "failed"
         log.error("sms %s to %s given up after %d attempts: %s", message.id, mask_phone(message.to_phone),
                   message.attempts, exc)
-        return SendOutcome(message.id, message.alert_id, "failed")
+        return SendOutcome(message.id, message.alert_id, message.kind, "failed")
     delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (message.attempts - 1))
     message.status = "pending"
     message.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
     log.warning("sms %s to %s will be retried (%s): %s", message.id, mask_phone(message.to_phone),
                 "ambiguous" if ambiguous else "retryable", exc)
-    return SendOutcome(message.id, message.alert_id, "retry")
+    return SendOutcome(message.id, message.alert_id, message.kind, "retry")
 
 
 def _record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
@@ -229,7 +236,7 @@ def _record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
     if volunteer is not None:
         mark_number_problem(volunteer, exc.reason)
     log.warning("sms %s to %s failed for good: %s", message.id, mask_phone(message.to_phone), exc)
-    return SendOutcome(message.id, message.alert_id, "failed")
+    return SendOutcome(message.id, message.alert_id, message.kind, "failed")
 
 
 def mark_number_problem(volunteer: Volunteer, reason: str) -> None:

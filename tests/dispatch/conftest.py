@@ -9,8 +9,9 @@ from dispatch import jobs
 from dispatch.extensions import db
 from dispatch.models import OutboxMessage
 from dispatch.outbox import Pacer
-from notifications.gateway import MemoryGateway
+from notifications.gateway import MemoryGateway, TwilioGateway
 from notifications.signatures import sign
+from tests.fakes.twilio_server import FakeTwilio
 
 _sids = itertools.count(1)
 
@@ -23,6 +24,19 @@ def sms(app):
     app.extensions["sms_gateway"], app.extensions["sms_pacer"] = gateway, Pacer(10_000)
     yield gateway
     app.extensions["sms_gateway"], app.extensions["sms_pacer"] = saved
+
+
+@pytest.fixture
+def twilio(app):
+    """The app sends through TwilioGateway to a FakeTwilio on loopback; no pacing delays."""
+    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"]
+    with FakeTwilio() as fake:
+        app.extensions["sms_gateway"] = TwilioGateway(
+            fake.account_sid, fake.auth_token, from_number="+15005550006", api_base_url=fake.base_url, timeout_s=0.5
+        )
+        app.extensions["sms_pacer"] = Pacer(10_000)
+        yield fake
+        app.extensions["sms_gateway"], app.extensions["sms_pacer"] = saved
 
 
 @pytest.fixture

@@ -18,19 +18,6 @@ from tests.fakes.twilio_server import FakeTwilio, closed_port_url
 from .test_alerting import report, swimmers
 
 
-@pytest.fixture
-def twilio(app):
-    """The app sends through TwilioGateway to a FakeTwilio on loopback; no pacing delays."""
-    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"]
-    with FakeTwilio() as fake:
-        app.extensions["sms_gateway"] = TwilioGateway(
-            fake.account_sid, fake.auth_token, from_number="+15005550006", api_base_url=fake.base_url, timeout_s=0.5
-        )
-        app.extensions["sms_pacer"] = outbox.Pacer(10_000)
-        yield fake
-        app.extensions["sms_gateway"], app.extensions["sms_pacer"] = saved
-
-
 def messages() -> list[OutboxMessage]:
     return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 

@@ -110,8 +110,11 @@ class FakeTwilio:
     """Twilio's Messages API on 127.0.0.1 (a random port), in a daemon thread."""
 
     def __init__(self, account_sid: str = DEFAULT_ACCOUNT_SID,
-                 auth_token: str = DEFAULT_AUTH_TOKEN) -> None:
+                 auth_token: str = DEFAULT_AUTH_TOKEN, *, keep_alive: bool = False) -> None:
+        """keep_alive=False (tests): one request per connection, so each send's connection fate is
+        its own. keep_alive=True (benchmarks): connections are reused, as with the real API."""
         self.account_sid = account_sid
+        self.keep_alive = keep_alive
         self.auth_token = auth_token
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -123,6 +126,8 @@ class FakeTwilio:
         self._opted_out: set[str] = set()
         self._down_mode: str | None = None
         self._server: ThreadingHTTPServer | None = None
+        self._in_flight = 0
+        self.max_in_flight = 0  # the most message requests it was answering at one moment
 
     # --- scripting -------------------------------------------------------------------
 
@@ -171,6 +176,7 @@ class FakeTwilio:
             self._delays_s.clear()
             self._opted_out.clear()
             self._down_mode = None
+            self.max_in_flight = 0
 
     # --- records ---------------------------------------------------------------------
 
@@ -249,8 +255,10 @@ class FakeTwilio:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
-            # HTTP/1.0: one request per connection, so each send's connection fate is its own.
-            protocol_version = "HTTP/1.0"
+            protocol_version = "HTTP/1.1" if fake.keep_alive else "HTTP/1.0"
+            # Headers and body go out in two writes: without this, Nagle holds the body back
+            # for the client's delayed ACK (40 ms a request on a kept-alive connection).
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 fake._handle(self)
@@ -303,17 +311,24 @@ class FakeTwilio:
             form=parse_qs(raw, keep_blank_values=True),
             authorized=self._authorized(handler.headers.get("Authorization")),
         )
-        status, body, delay_s = self._decide(record)
-        record.status = status
-        with self._changed:
-            self._requests.append(record)
-            self._changed.notify_all()
-        if delay_s:
-            self._stopping.wait(delay_s)
-        if status is None:  # outage in "close" mode: read, then hang up without a word
-            handler.close_connection = True
-            return
-        self._send(handler, status, body)
+        with self._lock:
+            self._in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            status, body, delay_s = self._decide(record)
+            record.status = status
+            with self._changed:
+                self._requests.append(record)
+                self._changed.notify_all()
+            if delay_s:
+                self._stopping.wait(delay_s)
+            if status is None:  # outage in "close" mode: read, then hang up without a word
+                handler.close_connection = True
+                return
+            self._send(handler, status, body)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
 
     def _decide(self, req: RecordedRequest) -> tuple[int | None, dict[str, Any], float]:
         """(status, JSON body, delay) for a request; creates the message when it succeeds."""
