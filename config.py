@@ -112,7 +112,7 @@ SETTINGS: dict[str, tuple] = {
     "TWILIO_MESSAGING_SERVICE_SID": (_text, None),
     "TWILIO_API_BASE_URL": (_text, None),
     "SMS_MAX_PER_SECOND": (_positive_float, "1"),
-    "SMS_SEND_CONCURRENCY": (_positive_int, "4"),
+    "SMS_SEND_CONCURRENCY": (_positive_int, "2"),
     "SCHEDULER_EMBEDDED": (_bool, "false"),
     "SCHEDULER_TICK_S": (_positive_float, "5"),
     "ALERT_TIMEOUT_S": (_positive_int, "600"),

@@ -26,8 +26,8 @@ What it does, in one run:
 
 Each timed query runs in a transaction of its own, begun just before the clock starts (as a
 request's is, by the time it asks) and committed after it stops, as dispatching a need
-commits its alerts; for the target need it is also timed rolled back, as the candidates
-preview is (psycopg then drops its prepared statements). Timing targets are printed, not
+commits its alerts and as the candidates preview ends (a rollback would make psycopg drop its
+prepared statements). Timing targets are printed, not
 enforced: they depend on the machine and on what else runs on it; wrong answers are.
 """
 from __future__ import annotations
@@ -197,16 +197,15 @@ def analyze() -> None:
 # --------------------------------------------------------------------------- measuring
 
 
-def timed(fn, end: str = "commit"):
+def timed(fn):
     """fn's result and milliseconds, in a transaction of its own (as one request has one),
-    begun before the clock starts (as a request's is, by its authentication) and ended after
-    it stops: committed, as dispatching a need commits its alerts, or rolled back, as the
-    candidates preview is (psycopg then forgets the statements it had prepared)."""
+    begun before the clock starts (as a request's is, by its authentication) and committed
+    after it stops."""
     db.session.execute(text("SELECT 1"))
     started = time.perf_counter()
     result = fn()
     elapsed = (time.perf_counter() - started) * 1000
-    db.session.commit() if end == "commit" else db.session.rollback()
+    db.session.commit()
     return result, elapsed
 
 
@@ -280,7 +279,6 @@ def run(args) -> int:
 
     failures: list[str] = []
     results = {}
-    preview_ms: list[float] = []
     for radius in RADII:
         for with_skill in (False, True):
             fc_ms, pg_ms, found = [], [], []
@@ -313,13 +311,6 @@ def run(args) -> int:
                     db.session.commit()
             results[(radius, with_skill)] = (fc_ms, pg_ms, found)
 
-    # The target need again, each query rolled back as the preview's are (not interleaved with
-    # the above: a rollback makes psycopg forget its prepared statements for the next query).
-    for q in queries:
-        s = search(q, TARGET[0], TARGET[1])
-        _, ms = timed(lambda: matching.find_candidates(s, NOW), end="rollback")
-        preview_ms.append(ms)
-
     # The naive loop, on the target need; its answers are the ground truth for these queries.
     naive_ms = []
     radius, _ = TARGET
@@ -345,7 +336,7 @@ def run(args) -> int:
         db.session.rollback()
 
     wipe_history()  # so that other benches may empty volunteers in this database
-    print_table(dialect, args, results, naive_ms, use_postgis, preview_ms)
+    print_table(dialect, args, results, naive_ms, use_postgis)
     ok_targets = print_targets(dialect, results, naive_ms, use_postgis)
     checked = sum(len(v[0]) for v in results.values())
     if failures:
@@ -360,8 +351,7 @@ def run(args) -> int:
     return 0
 
 
-def print_table(dialect: str, args, results: dict, naive_ms: list[float], use_postgis: bool,
-                preview_ms: list[float]) -> None:
+def print_table(dialect: str, args, results: dict, naive_ms: list[float], use_postgis: bool) -> None:
     print(f"\n{dialect}, {args.rows:,} volunteers, {args.queries} queries per row, limit {LIMIT}; times in ms;"
           " each query in a transaction of its own, committed")
     head = f"{'radius':>6} {'skill':>5} | {'find_candidates':>17} | {'found':>5}"
@@ -377,8 +367,6 @@ def print_table(dialect: str, args, results: dict, naive_ms: list[float], use_po
         if use_postgis:
             line += f" | {fmt_ms(pg_ms)} | {statistics.median(pg_ms) / statistics.median(fc_ms):7.1f}x"
         print(line)
-    if preview_ms:
-        print(f"{TARGET[0]:>4} km   yes | {fmt_ms(preview_ms)} |        the same, rolled back (the preview's way)")
     if naive_ms:
         fc = statistics.median(results[TARGET][0])
         print(f"naive geodesic loop over every volunteer ({TARGET[0]} km, skill; {len(naive_ms)} queries): "

@@ -332,6 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window-s", type=float, default=60.0, help="open the incidents within this many seconds")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--sms-rate", type=float, default=200.0, help="SMS_MAX_PER_SECOND")
+    parser.add_argument("--sms-concurrency", type=int, default=2, help="SMS_SEND_CONCURRENCY")
     parser.add_argument("--reply-share", type=float, default=0.5, help="share of alerted volunteers who answer")
     parser.add_argument("--yes-share", type=float, default=0.8, help="share of answers that are YES")
     parser.add_argument("--reply-rate", type=float, default=50.0, help="replies per second at most")
@@ -354,7 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with TappedTwilio() as fake:
             stack = ProductionStack(url, fake, logs, workers=args.workers, sms_per_second=args.sms_rate, tick_s=0.5,
-                                    ALERT_TIMEOUT_S="36000")
+                                    ALERT_TIMEOUT_S="36000",
+                                    SMS_SEND_CONCURRENCY=str(args.sms_concurrency))
             try:
                 stack.migrate()
                 print(f"seeding {args.volunteers:,} volunteers ...", flush=True)

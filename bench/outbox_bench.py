@@ -69,7 +69,7 @@ def run(rate: float, concurrency: int, messages: int, url: str) -> tuple[float, 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rates", default="10,25,50,100,200")
-    parser.add_argument("--concurrency", default="1,4", help="SMS_SEND_CONCURRENCY values to compare")
+    parser.add_argument("--concurrency", default="1,2,4", help="SMS_SEND_CONCURRENCY values to compare")
     parser.add_argument("--seconds", type=float, default=4.0, help="sending time per rate at full pace")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -38,9 +38,12 @@ log = logging.getLogger(__name__)
 # A claim is a lease: after a crash its rows go back to the pool this long after the claim.
 # Claims are small (about two seconds of sending at the paced rate), so this stays short.
 LEASE_S = 20
+# Retries back off 2, 4, 8, 16 s, then every 30 s at most: once a provider outage ends, every
+# waiting call-out goes within half a minute. 30 attempts are about 13 minutes of trying,
+# about an alert's reply time (ALERT_TIMEOUT_S): then the alert fails and is replaced.
 MAX_ATTEMPTS = 30
 BACKOFF_BASE_S = 2.0
-BACKOFF_MAX_S = 300.0
+BACKOFF_MAX_S = 30.0
 # Kinds that may still go to a number that has opted out: the confirmation of it, and HELP
 # (carriers require HELP to be answered whatever the opt-out state).
 _SENT_EVEN_IF_OPTED_OUT = {"opted_out", "help"}

@@ -9,6 +9,7 @@ from notifications.texts import count_segments
 from .. import alerting, geocoding, matching
 from ..auth import require_role
 from ..errors import ValidationFailed
+from ..extensions import db
 from ..models import LANGUAGES, Incident
 from ..skills import SkillCatalogue
 from . import bp
@@ -53,6 +54,9 @@ def preview_candidates():
         body["excluded"] = dict(Counter(e.reason for e in excluded))
     if data.kind and data.title:
         body["sms_preview"] = sms_preview(data, catalogue, candidates)
+    # Nothing was written, but end with COMMIT: a ROLLBACK (what closing the session would do)
+    # makes psycopg forget the statements it has prepared, and the next preview plans afresh.
+    db.session.commit()
     return body
 
 

@@ -8,6 +8,7 @@ def test_defaults_are_the_contract():
     assert config.SMS_BACKEND == "console"
     assert config.PUBLIC_BASE_URL == "http://127.0.0.1:5000"
     assert config.SMS_MAX_PER_SECOND == 1
+    assert config.SMS_SEND_CONCURRENCY == 2
     assert config.SCHEDULER_TICK_S == 5
     assert config.ALERT_TIMEOUT_S == 600
     assert config.EXPECTED_ACCEPTANCE == 0.35
@@ -32,9 +33,11 @@ def test_production_requires_a_secret_key():
 
 def test_malformed_values_are_named():
     with pytest.raises(ConfigError) as err:
-        Config.from_env({"EXPECTED_ACCEPTANCE": "1.5", "SMS_MAX_PER_SECOND": "fast", "SCHEDULER_EMBEDDED": "maybe"})
+        Config.from_env({"EXPECTED_ACCEPTANCE": "1.5", "SMS_MAX_PER_SECOND": "fast", "SCHEDULER_EMBEDDED": "maybe",
+                         "SMS_SEND_CONCURRENCY": "0"})
     message = str(err.value)
-    assert "EXPECTED_ACCEPTANCE" in message and "SMS_MAX_PER_SECOND" in message and "SCHEDULER_EMBEDDED" in message
+    for name in ("EXPECTED_ACCEPTANCE", "SMS_MAX_PER_SECOND", "SCHEDULER_EMBEDDED", "SMS_SEND_CONCURRENCY"):
+        assert name in message
 
 
 def test_nominatim_needs_its_url():
