@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-postgres lint bench bench-import bench-geo bench-outbox clean
+.PHONY: run test test-postgres lint audit bench bench-import bench-geo bench-outbox clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ test-postgres: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
+
+# Known vulnerabilities in the pinned requirements. --strict fails when a package could not be
+# checked, so an unreachable vulnerability service is an error, never a silent pass.
+AUDIT_SERVICE ?= pypi
+audit: $(STAMP)
+	$(BIN)/pip-audit --strict --no-deps --disable-pip -r requirements.txt --vulnerability-service $(AUDIT_SERVICE)
 
 bench: bench-import bench-geo bench-outbox
 
