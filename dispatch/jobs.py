@@ -43,7 +43,7 @@ def send_outbox(budget_s: float = SEND_BUDGET_S) -> int:
 def _send_batch(ids: list[int], concurrency: int) -> None:
     """Send a claimed batch, `concurrency` HTTP calls in flight at once under the one pacer.
 
-    Each message is its own short transactions, so a thread is just another sender of the
+    Each message is sent in short transactions of its own, so a thread is just another sender of the
     batch: with its own app context (and so its own session and connection). The pacer hands
     out send times in order, so priority holds between batches and, to within the few calls in
     flight, inside one."""
