@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from sqlalchemy import select
 
-from . import alerting, outbox, sms
+from . import alerting, delivery, outbox, sms
 from .extensions import db
 from .models import Incident
 
@@ -80,6 +80,8 @@ def _send_one(message_id: int, gateway, pacer) -> None:
         elif result.outcome == "failed":
             alerting.alert_sms_failed(result.alert_id, "the SMS could not be sent")
     db.session.commit()
+    if result.provider_id is not None:
+        delivery.apply_held(result.provider_id)  # a status callback may have beaten our commit
 
 
 def expire_alerts() -> int:
@@ -99,7 +101,8 @@ def top_up_waves() -> int:
 
 def dispatch_tick() -> dict:
     """Expire silent alerts and top up waves (they queue SMS; send_outbox sends them)."""
-    done = {"expired": expire_alerts(), "alerted": top_up_waves()}
+    done = {"expired": expire_alerts(), "alerted": top_up_waves(),
+            "forgotten_statuses": delivery.forget_stale_early_statuses()}
     db.session.remove()
     return done
 

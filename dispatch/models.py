@@ -287,6 +287,19 @@ class InboundMessage(db.Model):
     )
 
 
+class EarlyStatus(db.Model):
+    """A status callback that arrived before its send was recorded (a fast provider beats the
+    sender's commit of the MessageSid): kept until the sender records the SID and applies it."""
+
+    __tablename__ = "early_statuses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
 class AuditEvent(db.Model):
     """Every state change of an incident and an alert: what, who or what caused it, when."""
 

@@ -110,6 +110,7 @@ class SendOutcome:
     alert_id: int | None
     kind: str
     outcome: str  # sent | retry | failed | cancelled | lease_lost
+    provider_id: str | None = None  # when sent
 
 
 def claim_due(limit: int) -> list[int]:
@@ -195,7 +196,7 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
             claimed_until=None, last_error=None)
     )
     log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
-    return SendOutcome(message_id, alert_id, kind, "sent")
+    return SendOutcome(message_id, alert_id, kind, "sent", result.provider_id)
 
 
 def _why_not_send(message) -> str | None:

@@ -17,14 +17,13 @@ from sqlalchemy import func, select
 
 from notifications.signatures import is_valid_signature, twiml_message
 
-from . import alerting, audit, inbox, outbox
+from . import audit, delivery, inbox
 from .clock import utcnow
 from .errors import Forbidden, RateLimited, ValidationFailed
 from .extensions import db
 from .models import AuditEvent
 
 bp = Blueprint("webhooks", __name__)
-FINAL_FAILURES = ("undelivered", "failed")
 # Forged requests (missing or bad signature): this many from one client address in the window
 # and its further forged requests are 429 and write nothing, so a flood cannot grow the audit
 # table. Like the sign-in lockout (users.py), and counted the same way; constants rather than
@@ -90,13 +89,7 @@ def sms_status():
     sid, status = _required("MessageSid", "MessageStatus")
     error_code = request.form.get("ErrorCode")
     code = int(error_code) if error_code and error_code.isdigit() else None
-    message = outbox.record_status(sid, status, code)
-    if message is not None and message.alert_id is not None and message.kind == "alert":
-        if message.status == "delivered":
-            alerting.alert_sms_delivered(message.alert_id)
-        elif message.status in FINAL_FAILURES:
-            alerting.alert_sms_failed(message.alert_id, f"provider reported {message.status}")
-    db.session.commit()
+    delivery.status_reported(sid, status, code)
     return _twiml()
 
 

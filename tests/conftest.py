@@ -17,6 +17,7 @@ from dispatch.models import (
     Alert,
     ApiToken,
     AuditEvent,
+    EarlyStatus,
     GeocodeCacheEntry,
     InboundMessage,
     Incident,
@@ -29,7 +30,7 @@ from dispatch.models import (
 ROLES = ("viewer", "coordinator", "admin")
 # Children before parents.
 TABLES_TO_EMPTY = (
-    AuditEvent, InboundMessage, OutboxMessage, Alert, Need, Incident, GeocodeCacheEntry, ApiToken, User, Volunteer,
+    AuditEvent, EarlyStatus, InboundMessage, OutboxMessage, Alert, Need, Incident, GeocodeCacheEntry, ApiToken, User, Volunteer,
 )
 
 
