@@ -7,7 +7,7 @@ import re
 from sqlalchemy import func, select
 
 from dispatch.extensions import db
-from dispatch.inbox import receive_sms
+from dispatch.inbox import MAX_TEXTS_PER_NUMBER, receive_sms
 from dispatch.models import Volunteer
 from tests.dispatch.factories import volunteer
 
@@ -83,3 +83,17 @@ def test_the_inbox_lists_only_what_was_not_understood(console, app):
     html = console.get("/console/inbox").get_data(as_text=True)
     assert "where do I go??" in html and "Confused Volunteer" in html
     assert "HELP" not in html.split('id="attention"', 1)[1]
+
+
+def test_the_inbox_says_which_texts_were_over_the_per_number_limit(console, app):
+    person = volunteer(1, name="Looping Phone")
+    for i in range(MAX_TEXTS_PER_NUMBER):
+        receive_sms(f"SMloop{i}", person.phone, f"auto-reply {i}")
+    receive_sms("SMover", person.phone, "auto-reply over")
+    items = console.get("/console/inbox").get_data(as_text=True).split('id="attention"', 1)[1].split("<li>")
+    over = [item for item in items if "auto-reply over" in item]
+    understood_not = [item for item in items if "auto-reply 0<" in item]
+    assert len(over) == 1 and "stored, not acted on" in over[0]
+    assert len(understood_not) == 1 and "stored, not acted on" not in understood_not[0]
+    russian = console.get("/console/inbox?lang=ru").get_data(as_text=True)
+    assert "сохранено, но не обработано" in russian
