@@ -24,6 +24,8 @@ from .extensions import db
 from .models import AuditEvent
 
 bp = Blueprint("webhooks", __name__)
+# Twilio's SIDs are 34 characters; the columns that keep them hold 64.
+SID_MAX = 64
 # Forged requests (missing or bad signature): this many from one client address in the window
 # and its further forged requests are 429 and write nothing, so a flood cannot grow the audit
 # table. Like the sign-in lockout (users.py), and counted the same way; constants rather than
@@ -66,6 +68,8 @@ def _required(*names: str) -> list[str]:
     missing = [n for n in names if not request.form.get(n)]
     if missing:
         raise ValidationFailed(f"Missing form fields: {', '.join(missing)}.", {"fields": {n: "required" for n in missing}})
+    if len(request.form["MessageSid"]) > SID_MAX:
+        raise ValidationFailed(f"MessageSid is longer than {SID_MAX} characters.", {"fields": {"MessageSid": "too long"}})
     return [request.form[n] for n in names]
 
 

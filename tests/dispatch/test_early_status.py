@@ -9,8 +9,9 @@ from sqlalchemy import func, select, update
 from dispatch import jobs
 from dispatch.clock import utcnow
 from dispatch.extensions import db
-from dispatch.models import EarlyStatus, OutboxMessage
+from dispatch.models import EarlyStatus, InboundMessage, OutboxMessage
 
+from .factories import volunteer
 from .test_alerting import alerts_of, by_status, report, swimmers
 
 
@@ -78,3 +79,11 @@ def test_a_status_for_a_sid_that_never_shows_up_is_forgotten_after_a_day(status_
     db.session.commit()
     assert jobs.dispatch_tick()["forgotten_statuses"] == 1
     assert db.session.scalars(select(EarlyStatus.provider_id)).all() == ["SMnotours000000000000000000000001"]
+
+
+def test_a_sid_longer_than_any_provider_gives_is_a_400_and_changes_nothing(status_in, text_in):
+    assert status_in("SM" + "x" * 200, "delivered").status_code == 400
+    assert held() == 0
+    person = volunteer(1)
+    assert text_in(person.phone, "HELP", sid="SM" + "y" * 200).status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 0
