@@ -18,7 +18,7 @@ from geo import Area, Point
 from notifications.texts import count_segments
 
 from . import alerting, incidents, matching
-from .api.presenters import alert_counts, alerts_json, public_incident_json, responders_json
+from .presenters import alert_counts, alerts_json, public_incident_json, responders_json
 from .extensions import db
 from .models import LANGUAGES, InboundMessage, Incident, OutboxMessage, User, Volunteer
 from .skills import SkillCatalogue

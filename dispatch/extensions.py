@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound to an app in create_app()."""
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -20,3 +21,5 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+# Every browser form; the bearer-token API and the signed webhooks exempt their own blueprints.
+csrf = CSRFProtect()

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select, update
 from notifications.phones import InvalidPhone, normalize_phone
 
 from . import audit
-from .api.schemas import VolunteerRow
+from .schemas import VolunteerRow
 from .clock import utcnow
 from .errors import DispatchError
 from .extensions import db

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -190,4 +191,13 @@ def _nearest_page(query, flt: VolunteerFilter, offset: int) -> VolunteerPage:
         page=flt.page,
         per_page=flt.per_page,
         distances_km=dict(page),
+    )
+
+
+def available_now(volunteer: Volunteer, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return (
+        volunteer.status == "active"
+        and volunteer.available
+        and (volunteer.busy_until is None or volunteer.busy_until <= now)
     )

@@ -14,7 +14,7 @@ from ..models import LANGUAGES, Incident
 from ..skills import SkillCatalogue
 from . import bp
 from .parsing import json_body
-from .schemas import CandidatesIn
+from ..schemas import CandidatesIn
 
 
 @bp.post("/candidates")

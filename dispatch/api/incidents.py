@@ -7,8 +7,8 @@ from ..auth import current_user, require_role
 from ..models import INCIDENT_STATUSES
 from . import bp
 from .parsing import json_body, query_choice
-from .presenters import alert_counts, alerts_json, incident_json, public_incident_json
-from .schemas import BroadcastIn, IncidentIn, ManualAlertIn
+from ..presenters import alert_counts, alerts_json, incident_json, public_incident_json
+from ..schemas import BroadcastIn, IncidentIn, ManualAlertIn
 
 
 @bp.post("/incidents")

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from . import bp, schemas
+from .. import schemas
+from . import bp
 
 ERROR_CODES = {
     400: "VALIDATION_ERROR, INVALID_JSON, CSV_HEADER, CSV_ENCODING: bad input, nothing changed",

@@ -13,7 +13,8 @@ from ..skills import SkillCatalogue
 from ..volunteer_import import import_volunteers
 from . import bp
 from .parsing import json_body, query_bool, query_choice, query_float, query_int, query_point
-from .schemas import VolunteerIn, VolunteerPatch, volunteer_json
+from ..presenters import volunteer_json
+from ..schemas import VolunteerIn, VolunteerPatch
 
 
 @bp.get("/skills")

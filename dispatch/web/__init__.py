@@ -10,19 +10,16 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from ..api import bp as api_bp
-    from ..webhooks import bp as webhooks_bp
     from . import registry  # noqa: F401  (its routes attach to the console blueprint)
     from .account import register_account
     from .console import bp as console_bp
     from .i18n import register_i18n
     from .public import register_public
-    from .security import exempt_from_csrf, register_security
+    from .security import register_security
     from .simulator import bp as simulator_bp
     from .simulator import enabled as simulator_enabled
 
     register_security(app)
-    exempt_from_csrf(api_bp, webhooks_bp)
     register_i18n(app)
     register_account(app)
     register_public(app)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from geo import parse_geojson_area
 
 from .. import dashboard, geocoding, incidents
-from ..api.schemas import BroadcastIn
+from ..schemas import BroadcastIn
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from .account import login_manager

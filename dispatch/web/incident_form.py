@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from ..api.schemas import IncidentIn
+from ..schemas import IncidentIn
 from ..errors import validation_details
 
 NEED_ROWS = 4

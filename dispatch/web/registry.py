@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import dashboard
-from ..api.schemas import available_now
+from ..volunteers import available_now
 from ..errors import DispatchError
 from ..models import VOLUNTEER_STATUSES
 from ..skills import SkillCatalogue

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, render_template
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 
-csrf = CSRFProtect()
+from ..extensions import csrf
 
 
 def tile_origin(tile_url: str) -> str | None:
@@ -69,9 +69,3 @@ def register_security(app: Flask) -> None:
         message = _("This form has expired or did not come from this site. Go back, reload the page and "
                     "try again.")
         return render_template("error.html", status=400, message=message), 400
-
-
-def exempt_from_csrf(*blueprints) -> None:
-    """The bearer-token API and the signature-checked SMS webhooks are not browser forms."""
-    for bp in blueprints:
-        csrf.exempt(bp)

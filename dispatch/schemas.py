@@ -1,4 +1,4 @@
-"""Request bodies (pydantic models) and the JSON shapes the API answers with."""
+"""Request bodies as pydantic models: what the API, the pages and the use cases read input into."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,9 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from geo import Area, GeoError, parse_geojson_area
 
-from ..clock import isoformat, quiet_hours_text, quiet_minutes, to_utc_naive, utcnow
-from ..models import Volunteer
-from ..skills import SkillCatalogue
+from .clock import quiet_minutes, to_utc_naive
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Organization = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
@@ -169,37 +167,3 @@ class BroadcastIn(Body):
 
 class ManualAlertIn(Body):
     volunteer_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=200)
-
-
-def available_now(volunteer: Volunteer, now: datetime | None = None) -> bool:
-    now = now or utcnow()
-    return (
-        volunteer.status == "active"
-        and volunteer.available
-        and (volunteer.busy_until is None or volunteer.busy_until <= now)
-    )
-
-
-def volunteer_json(volunteer: Volunteer, catalogue: SkillCatalogue, distance_km: float | None = None) -> dict:
-    body = {
-        "id": volunteer.id,
-        "name": volunteer.name,
-        "phone": volunteer.phone,
-        "lat": volunteer.lat,
-        "lon": volunteer.lon,
-        "skills": catalogue.codes_of(volunteer.skill_mask),
-        "language": volunteer.language,
-        "max_distance_km": volunteer.max_distance_km,
-        "organization": volunteer.organization,
-        "status": volunteer.status,
-        "available": volunteer.available,
-        "available_now": available_now(volunteer),
-        "busy_until": isoformat(volunteer.busy_until),
-        "phone_problem": volunteer.phone_problem,
-        "quiet_hours": quiet_hours_text(volunteer.quiet_from_min, volunteer.quiet_to_min),
-        "created_at": isoformat(volunteer.created_at),
-        "updated_at": isoformat(volunteer.updated_at),
-    }
-    if distance_km is not None:
-        body["distance_km"] = round(distance_km, 3)
-    return body

@@ -1,13 +1,16 @@
-"""The JSON shapes of incidents, alerts and the public status: one place builds each."""
+"""The JSON shapes of volunteers, incidents, alerts and the public status: one place builds each,
+for the API and the pages alike."""
 from __future__ import annotations
 
 from collections import Counter
 
 from sqlalchemy import func, select
 
-from ..clock import isoformat
-from ..extensions import db
-from ..models import ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
+from .clock import isoformat, quiet_hours_text
+from .extensions import db
+from .models import ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
+from .skills import SkillCatalogue
+from .volunteers import available_now
 
 
 def alert_counts(incident_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -109,3 +112,28 @@ def public_incident_json(incident: Incident, counts: dict[str, int]) -> dict:
         "needs": needs_json(incident),
         "alerts": counts,
     }
+
+
+def volunteer_json(volunteer: Volunteer, catalogue: SkillCatalogue, distance_km: float | None = None) -> dict:
+    body = {
+        "id": volunteer.id,
+        "name": volunteer.name,
+        "phone": volunteer.phone,
+        "lat": volunteer.lat,
+        "lon": volunteer.lon,
+        "skills": catalogue.codes_of(volunteer.skill_mask),
+        "language": volunteer.language,
+        "max_distance_km": volunteer.max_distance_km,
+        "organization": volunteer.organization,
+        "status": volunteer.status,
+        "available": volunteer.available,
+        "available_now": available_now(volunteer),
+        "busy_until": isoformat(volunteer.busy_until),
+        "phone_problem": volunteer.phone_problem,
+        "quiet_hours": quiet_hours_text(volunteer.quiet_from_min, volunteer.quiet_to_min),
+        "created_at": isoformat(volunteer.created_at),
+        "updated_at": isoformat(volunteer.updated_at),
+    }
+    if distance_km is not None:
+        body["distance_km"] = round(distance_km, 3)
+    return body
