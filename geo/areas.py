@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import shapely
 from geopy.distance import geodesic
 from shapely.affinity import translate
-from shapely.geometry import MultiPolygon, Polygon, box, mapping
+from shapely.geometry import MultiLineString, MultiPolygon, Polygon, box, mapping
+from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-from geo.distance import BoundingBox, _check_radius, _lambert_km, geodesic_km
+from geo.distance import BoundingBox, FloatArray, _check_radius, _lambert_km, geodesic_km
 from geo.errors import GeoError
 from geo.points import Point, parse_decimal, parse_lat_lon
 
@@ -47,7 +50,7 @@ class Area:
         shapely.prepare(geometry)
         self._geometry = geometry
         self._origin: tuple[float, float] | None = None
-        self._projected_boundary = None
+        self._projected_boundary: MultiLineString | None = None
 
     @property
     def geometry(self) -> Polygon | MultiPolygon:
@@ -68,7 +71,7 @@ class Area:
         """Distance on the Earth to the area in km; 0 inside or on the boundary."""
         return float(self.distances_km(np.array([point.lat]), np.array([point.lon]))[0])
 
-    def distances_km(self, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    def distances_km(self, lats: npt.ArrayLike, lons: npt.ArrayLike) -> FloatArray:
         """distance_km for many points; a few ms for thousands of points.
 
         Method: the boundary (edges cut to ≤ 0.05°) is projected once, azimuthal-
@@ -109,9 +112,9 @@ class Area:
     def vertex_count(self) -> int:
         return int(shapely.get_num_coordinates(self._geometry))
 
-    def to_geojson(self) -> dict:
+    def to_geojson(self) -> dict[str, Any]:
         """A GeoJSON Polygon or MultiPolygon dict (lon,lat), JSON-serialisable."""
-        return _lists(mapping(self._geometry))
+        return {key: _lists(value) for key, value in mapping(self._geometry).items()}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Area) and self._geometry.equals_exact(other._geometry, 0.0)
@@ -124,15 +127,15 @@ class Area:
         return (f"<Area {self._geometry.geom_type} {self.vertex_count} vertices, "
                 f"lat {min_lat:.4f}..{max_lat:.4f}, lon {min_lon:.4f}..{max_lon:.4f}>")
 
-    def _projected(self):
+    def _projected(self) -> tuple[MultiLineString, tuple[float, float]]:
         """The boundary projected about the area's centre (cached; areas are immutable)."""
-        if self._projected_boundary is None:
+        if self._projected_boundary is None or self._origin is None:
             coords = shapely.get_coordinates(self._geometry)
             self._origin = _spherical_mean(coords[:, 1], coords[:, 0])
             lat0, lon0 = self._origin
             dense = shapely.segmentize(self._geometry.boundary, _SEGMENT_DEG)
 
-            def project(xy: np.ndarray) -> np.ndarray:
+            def project(xy: FloatArray) -> FloatArray:
                 return np.column_stack(_aeqd_forward(lat0, lon0, xy[:, 1], xy[:, 0]))
 
             boundary = shapely.transform(dense, project)
@@ -141,7 +144,7 @@ class Area:
         return self._projected_boundary, self._origin
 
 
-def _lists(value):
+def _lists(value: object) -> object:
     """mapping() gives nested tuples; JSON and equality with parsed input want lists."""
     if isinstance(value, dict):
         return {k: _lists(v) for k, v in value.items()}
@@ -155,7 +158,7 @@ def _lists(value):
 # true, other distances are stretched by at most (ρ/R)/sin(ρ/R): 0.04% at 300 km from
 # the origin, 0.4% at 1,000 km. Used only to choose nearest boundary points.
 
-def _spherical_mean(lats: np.ndarray, lons: np.ndarray) -> tuple[float, float]:
+def _spherical_mean(lats: FloatArray, lons: FloatArray) -> tuple[float, float]:
     """Centre of the vertices as the mean of unit vectors (robust at the antimeridian)."""
     phi, lam = np.radians(lats), np.radians(lons)
     v = np.array([np.mean(np.cos(phi) * np.cos(lam)), np.mean(np.cos(phi) * np.sin(lam)), np.mean(np.sin(phi))])
@@ -164,7 +167,7 @@ def _spherical_mean(lats: np.ndarray, lons: np.ndarray) -> tuple[float, float]:
     return math.degrees(math.atan2(v[2], math.hypot(v[0], v[1]))), math.degrees(math.atan2(v[1], v[0]))
 
 
-def _aeqd_forward(lat0: float, lon0: float, lats: np.ndarray, lons: np.ndarray):
+def _aeqd_forward(lat0: float, lon0: float, lats: FloatArray, lons: FloatArray) -> tuple[FloatArray, FloatArray]:
     phi0, phi = math.radians(lat0), np.radians(lats)
     dlon = np.radians(lons - lon0)
     hav = np.sin((phi - phi0) / 2) ** 2 + math.cos(phi0) * np.cos(phi) * np.sin(dlon / 2) ** 2
@@ -177,7 +180,7 @@ def _aeqd_forward(lat0: float, lon0: float, lats: np.ndarray, lons: np.ndarray):
     return x, y
 
 
-def _aeqd_inverse(lat0: float, lon0: float, x: np.ndarray, y: np.ndarray):
+def _aeqd_inverse(lat0: float, lon0: float, x: FloatArray, y: FloatArray) -> tuple[FloatArray, FloatArray]:
     phi0 = math.radians(lat0)
     rho = np.hypot(x, y)
     sin_c, cos_c = np.sin(rho), np.cos(rho)
@@ -190,7 +193,7 @@ def _aeqd_inverse(lat0: float, lon0: float, x: np.ndarray, y: np.ndarray):
 
 # --- GeoJSON ----------------------------------------------------------------------
 
-def parse_geojson_area(obj: Mapping) -> Area:
+def parse_geojson_area(obj: object) -> Area:
     """Parse a GeoJSON Polygon or MultiPolygon (or a Feature of one) into an Area.
 
     Rejects, with a GeoError saying what is wrong: other types, malformed or non-numeric
@@ -206,6 +209,7 @@ def parse_geojson_area(obj: Mapping) -> Area:
             raise GeoError("GeoJSON Feature has no geometry object")
         obj, kind = geometry, geometry.get("type")
     coordinates = obj.get("coordinates")
+    raw_polygons: list[Any]  # JSON values, each checked by _require_array before it is read
     if kind == "Polygon":
         raw_polygons, names = [coordinates], ["Polygon"]
     elif kind == "MultiPolygon":
@@ -322,7 +326,7 @@ def parse_cap_circle(text: str, vertices: int = CAP_CIRCLE_VERTICES) -> Area:
     west, _, east, _ = circle.bounds
     if west >= -180.0 and east <= 180.0:
         return Area(circle)
-    pieces = []
+    pieces: list[BaseGeometry] = []
     for shift in (-360.0, 0.0, 360.0):
         piece = circle.intersection(box(-180.0 - shift, -90.0, 180.0 - shift, 90.0))
         if not piece.is_empty:

@@ -14,9 +14,10 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import TypeVar
+from typing import TypeVar, overload
 
 import numpy as np
+import numpy.typing as npt
 from geopy.distance import geodesic
 
 from geo.errors import GeoError
@@ -37,13 +38,18 @@ FAST_FAR_RELATIVE_ERROR = 3e-3
 
 K = TypeVar("K", bound=Hashable)
 
+# Float arrays in and out of the vectorised formulas. Given plain floats, numpy hands back a
+# numpy float64 scalar where these say array; float() of either is the number.
+FloatArray = npt.NDArray[np.float64]
+
 
 def geodesic_km(a: Point, b: Point) -> float:
     """Geodesic distance on WGS-84 (Karney, via geopy): the ground truth. ~70 µs a call."""
-    return geodesic((a.lat, a.lon), (b.lat, b.lon)).km
+    km: float = geodesic((a.lat, a.lon), (b.lat, b.lon)).km  # geopy is untyped
+    return km
 
 
-def _reduced_latitude(lat):
+def _reduced_latitude(lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
     """(sin β, cos β) of the reduced latitude β, tan β = (1 - f)·tan φ, without arctan."""
     phi = np.radians(lat)
     sin_b = (1 - WGS84_F) * np.sin(phi)
@@ -52,7 +58,7 @@ def _reduced_latitude(lat):
     return sin_b / norm, cos_b / norm
 
 
-def _lambert_km(lat1, lon1, lat2, lon2):
+def _lambert_km(lat1: npt.ArrayLike, lon1: npt.ArrayLike, lat2: npt.ArrayLike, lon2: npt.ArrayLike) -> FloatArray:
     """Lambert's formula for ellipsoidal distance, numpy-broadcasting over its arguments.
 
     Great-circle angle σ between the reduced latitudes, then the first-order flattening
@@ -77,10 +83,11 @@ def _lambert_km(lat1, lon1, lat2, lon2):
         # 0/0 only for coincident or exactly antipodal points, where the term is 0.
         x = np.where(hav < 1.0, (sigma - sin_sigma) * sp_cq / (1.0 - hav), 0.0)
         y = np.where(hav > 0.0, (sigma + sin_sigma) * cp_sq / hav, 0.0)
-    return WGS84_A_KM * (sigma - WGS84_F / 2 * (x + y))
+    distance: FloatArray = WGS84_A_KM * (sigma - WGS84_F / 2 * (x + y))
+    return distance
 
 
-def fast_distances_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+def fast_distances_km(lat: float, lon: float, lats: npt.ArrayLike, lons: npt.ArrayLike) -> FloatArray:
     """Fast ellipsoidal distances (km) from (lat, lon) to each of lats/lons; ~30 µs per 1,000."""
     return _lambert_km(lat, lon, np.asarray(lats, dtype=float), np.asarray(lons, dtype=float))
 
@@ -90,7 +97,11 @@ def fast_distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> floa
     return float(_lambert_km(lat1, lon1, lat2, lon2))
 
 
-def fast_error_km(distance_km):
+@overload
+def fast_error_km(distance_km: float) -> float: ...
+@overload
+def fast_error_km(distance_km: FloatArray) -> FloatArray: ...
+def fast_error_km(distance_km: float | FloatArray) -> float | FloatArray:
     """Upper bound (km) on |fast_distance_km - geodesic_km| given the fast distance.
 
     Lambert's formula drops terms of order f² (f = 1/298.26, f² ≈ 1.1e-5), so its error
@@ -213,20 +224,26 @@ def nearest_within(
     if not rows:
         return []
     count = len(rows)
+    lat_arr: FloatArray | None
+    lon_arr: FloatArray | None
     try:
         lat_arr = np.fromiter(map(itemgetter(1), rows), dtype=float, count=count)
         lon_arr = np.fromiter(map(itemgetter(2), rows), dtype=float, count=count)
     except (TypeError, ValueError):
         lat_arr = lon_arr = None
-    if lat_arr is None or not (
+    if lat_arr is None or lon_arr is None or not (
         np.isfinite(lat_arr).all() and np.isfinite(lon_arr).all()
         and (np.abs(lat_arr) <= 90).all() and (np.abs(lon_arr) <= 180).all()
     ):
+        points = []
         for key, lat, lon in rows:
             try:
-                Point(lat=lat, lon=lon)
+                points.append(Point(lat=lat, lon=lon))
             except GeoError as exc:
                 raise GeoError(f"row {key!r}: {exc}") from None
+        # Every row is a valid point that numpy could not read directly: use the points' floats.
+        lat_arr = np.array([point.lat for point in points], dtype=float)
+        lon_arr = np.array([point.lon for point in points], dtype=float)
     distances = fast_distances_km(center.lat, center.lon, lat_arr, lon_arr)
     errors = fast_error_km(distances)
     candidates = np.flatnonzero(distances - errors <= radius)

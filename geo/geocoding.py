@@ -6,8 +6,9 @@ misses, so a typo'd address does not hit the service again and again.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from geopy.exc import GeopyError
@@ -33,24 +34,28 @@ class GeocodeResult:
     display_name: str
 
 
+# A cached answer: a small JSON object ({"found": false} or the place found).
+CacheEntry = dict[str, Any]
+
+
 class GeocodeCache(Protocol):
     """Key/value store for geocoder answers; values are small JSON-able dicts."""
 
-    def get(self, key: str) -> dict | None: ...
+    def get(self, key: str) -> CacheEntry | None: ...
 
-    def set(self, key: str, value: dict) -> None: ...
+    def set(self, key: str, value: CacheEntry) -> None: ...
 
 
 class MemoryGeocodeCache:
     """A dict-backed GeocodeCache for tests and the REPL."""
 
     def __init__(self) -> None:
-        self.entries: dict[str, dict] = {}
+        self.entries: dict[str, CacheEntry] = {}
 
-    def get(self, key: str) -> dict | None:
+    def get(self, key: str) -> CacheEntry | None:
         return self.entries.get(key)
 
-    def set(self, key: str, value: dict) -> None:
+    def set(self, key: str, value: CacheEntry) -> None:
         self.entries[key] = value
 
 
@@ -134,23 +139,24 @@ class Geocoder:
         self._store(key, {"found": True, "name": name} if name else {"found": False})
         return name
 
-    def _call(self, method, *args, **kwargs):
+    def _call(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        # Any: geopy is untyped; its answers are a Location or None.
         try:
             return self._limited(method, *args, **kwargs)
         except GeopyError as exc:
             raise GeocodingUnavailable(f"geocoding service unavailable: {exc}") from exc
 
-    def _store(self, key: str, value: dict) -> None:
+    def _store(self, key: str, value: CacheEntry) -> None:
         if self._cache is not None:
             self._cache.set(key, value)
 
 
-def short_place_name(raw: dict) -> str | None:
+def short_place_name(raw: Mapping[str, Any]) -> str | None:
     """Settlement name from a Nominatim answer, with the district for cities and towns."""
     address = raw.get("address") or {}
     settlement_key = next((k for k in _SETTLEMENT_KEYS if address.get(k)), None)
     if settlement_key is not None:
-        settlement = address[settlement_key]
+        settlement = str(address[settlement_key])
         if settlement_key in ("city", "town"):
             district = next((address[k] for k in _DISTRICT_KEYS if address.get(k)), None)
             if district and district != settlement:
@@ -158,6 +164,6 @@ def short_place_name(raw: dict) -> str | None:
         return settlement
     region = next((address[k] for k in _REGION_KEYS if address.get(k)), None)
     if region:
-        return region
+        return str(region)
     first = (raw.get("display_name") or "").split(",")[0].strip()
     return first or None

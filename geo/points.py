@@ -10,6 +10,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import SupportsFloat
 
 from geo.errors import GeoError
 
@@ -27,7 +28,9 @@ def coordinate_value(value: object, what: str) -> float:
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         # numpy scalars are not int/float subclasses (except float64); accept them too.
-        if not (hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iuf"):
+        if not (
+            hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iuf" and isinstance(value, SupportsFloat)
+        ):
             raise GeoError(f"{what} must be a number, got {value!r}")
     try:
         number = float(value)
@@ -66,7 +69,7 @@ class Point:
         object.__setattr__(self, "lon", lon)
 
     @classmethod
-    def from_geojson(cls, coords: Sequence[object]) -> Point:
+    def from_geojson(cls, coords: object) -> Point:
         """Build from a GeoJSON position [lon, lat] (an optional altitude is ignored)."""
         if isinstance(coords, (str, bytes)) or not isinstance(coords, Sequence):
             raise GeoError(f"a GeoJSON position must be a [lon, lat] array, got {coords!r}")

@@ -149,21 +149,26 @@ def _word_duration(tokens: list[Token], i: int) -> tuple[int, int] | None:
     def word_at(j: int) -> str | None:
         return tokens[j].text if j < len(tokens) and tokens[j].kind == "word" else None
 
+    def unit_at(j: int) -> int | None:
+        word = word_at(j)
+        return unit_minutes(word) if word else None
+
     word = word_at(i)
     if word == _HALF_HOUR:
         return 30, i + 1
     if word in _HALF:
         j = i + 1 + (word_at(i + 1) in ("an", "a"))
-        if word_at(j) and unit_minutes(word_at(j)) == 60:
+        if unit_at(j) == 60:
             return 30, j + 1
-    if word in _IN and word_at(i + 1) and unit_minutes(word_at(i + 1)) == 60:
+    if word in _IN and unit_at(i + 1) == 60:
         return 60, i + 2  # "через час"
     total, j = 0, i
-    while word_at(j) in _NUMBER_WORDS:  # "жиырма бес минут" = 20 + 5
-        total += _NUMBER_WORDS[word_at(j)]
+    while (number := word_at(j)) is not None and number in _NUMBER_WORDS:  # "жиырма бес минут" = 20 + 5
+        total += _NUMBER_WORDS[number]
         j += 1
-    if total and word_at(j) and unit_minutes(word_at(j)):
-        return total * unit_minutes(word_at(j)), j + 1
+    unit = unit_at(j)
+    if total and unit:
+        return total * unit, j + 1
     return None
 
 
