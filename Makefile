@@ -29,8 +29,8 @@ run: $(STAMP)
 	echo ""
 	SCHEDULER_EMBEDDED=$${SCHEDULER_EMBEDDED:-true} $(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
-test: $(STAMP)
-	$(BIN)/lint-imports
+# Lint first: layering, types, lint rules and formatting (see `lint` below).
+test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The whole suite against PostgreSQL: TEST_DATABASE_URL must name a database you can drop.
@@ -38,8 +38,14 @@ test-postgres: $(STAMP)
 	test -n "$(TEST_DATABASE_URL)" || (echo "set TEST_DATABASE_URL=postgresql+psycopg://..." && exit 2)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
+# Layering (import-linter), strict types on geo/ and notifications/ (mypy), lint rules and
+# formatting (ruff); every setting is in pyproject.toml. `$(BIN)/ruff format .` and
+# `$(BIN)/ruff check --fix .` fix most of what the last two find.
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Known vulnerabilities in the pinned requirements. --strict fails when a package could not be
 # checked, so an unreachable vulnerability service is an error, never a silent pass.

@@ -65,7 +65,7 @@ def forward_cache_key(address: str) -> str:
 
 def reverse_cache_key(point: Point) -> str:
     # 5 decimals ≈ 1 m: the same spot asked twice shares an entry.
-    return "rev:%.5f,%.5f" % (point.lat, point.lon)
+    return f"rev:{point.lat:.5f},{point.lon:.5f}"
 
 
 class Geocoder:

@@ -26,12 +26,11 @@ def coordinate_value(value: object, what: str) -> float:
 
     bool is refused although it is an int: True is never a coordinate.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        # numpy scalars are not int/float subclasses (except float64); accept them too.
-        if not (
-            hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iuf" and isinstance(value, SupportsFloat)
-        ):
-            raise GeoError(f"{what} must be a number, got {value!r}")
+    plain_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    # numpy scalars are not int/float subclasses (except float64); accept them too.
+    numpy_number = hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iuf"
+    if not (plain_number or numpy_number) or not isinstance(value, SupportsFloat):
+        raise GeoError(f"{what} must be a number, got {value!r}")
     try:
         number = float(value)
     except (OverflowError, ValueError, TypeError):
