@@ -13,7 +13,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "dispatch.db"
 
-SMS_BACKENDS = ("console", "twilio")
+SMS_BACKENDS = ("console", "twilio", "smsgate")
+SMS_FALLBACK_BACKENDS = ("", "twilio", "smsgate")  # "" = no second SMS provider
+SMSGATE_SETTINGS = ("SMSGATE_URL", "SMSGATE_USERNAME", "SMSGATE_PASSWORD", "SMSGATE_SIGNING_KEY")
 GEOCODERS = ("none", "nominatim")
 ENVIRONMENTS = ("development", "production")
 
@@ -79,7 +81,7 @@ def _choice(options: tuple[str, ...]):
     def parse(raw: str) -> str:
         value = raw.strip().lower()
         if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
+            raise ValueError(f"must be one of {', '.join(o or repr(o) for o in options)}, got {raw!r}")
         return value
 
     return parse
@@ -87,6 +89,15 @@ def _choice(options: tuple[str, ...]):
 
 def _text(raw: str) -> str:
     return raw.strip()
+
+
+def _api_url(raw: str) -> str:
+    """An http(s) base URL without query or fragment, e.g. `http://192.168.1.5:8080`."""
+    value = raw.strip().rstrip("/")
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/") or any(c in rest for c in "?# "):
+        raise ValueError(f"must be an http(s) URL such as http://192.168.1.5:8080, got {raw!r}")
+    return value
 
 
 def _tile_url(raw: str) -> str:
@@ -106,6 +117,11 @@ SETTINGS: dict[str, tuple] = {
     "SECRET_KEY": (_text, None),
     "PUBLIC_BASE_URL": (_text, "http://127.0.0.1:5000"),
     "SMS_BACKEND": (_choice(SMS_BACKENDS), "console"),
+    "SMS_FALLBACK_BACKEND": (_choice(SMS_FALLBACK_BACKENDS), ""),
+    "SMSGATE_URL": (_api_url, None),
+    "SMSGATE_USERNAME": (_text, None),
+    "SMSGATE_PASSWORD": (_text, None),
+    "SMSGATE_SIGNING_KEY": (_text, None),
     "TWILIO_ACCOUNT_SID": (_text, None),
     "TWILIO_AUTH_TOKEN": (_text, None),
     "TWILIO_FROM_NUMBER": (_text, None),
@@ -160,14 +176,21 @@ class Config:
         problems = []
         if self.DISPATCH_ENV == "production" and not self.SECRET_KEY:
             problems.append("SECRET_KEY: required when DISPATCH_ENV=production")
-        if self.SMS_BACKEND == "twilio":
-            for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-                if not getattr(self, name):
-                    problems.append(f"{name}: required when SMS_BACKEND=twilio")
-            if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
-                problems.append(
-                    "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required when SMS_BACKEND=twilio"
-                )
+        backends = {name: getattr(self, name) for name in ("SMS_BACKEND", "SMS_FALLBACK_BACKEND")}
+        if self.SMS_FALLBACK_BACKEND and self.SMS_FALLBACK_BACKEND == self.SMS_BACKEND:
+            problems.append("SMS_FALLBACK_BACKEND: must be another provider than SMS_BACKEND, or empty")
+        for setting, backend in backends.items():
+            if backend == "twilio":
+                for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+                    if not getattr(self, name):
+                        problems.append(f"{name}: required when {setting}=twilio")
+                if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
+                    problems.append(
+                        f"TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required when {setting}=twilio"
+                    )
+            if backend == "smsgate":
+                problems.extend(f"{name}: required when {setting}=smsgate"
+                                for name in SMSGATE_SETTINGS if not getattr(self, name))
         if self.GEOCODER == "nominatim" and not self.NOMINATIM_URL:
             problems.append("NOMINATIM_URL: required when GEOCODER=nominatim")
         return problems
