@@ -5,7 +5,9 @@ retry after a crash or a timeout can never send twice: the gateway refuses a sec
 with the same id (409), which here means "the first attempt went through" and is a success.
 Because of that, an SMSGate send with a key is never ambiguous: a 5xx, a read timeout or a
 reset connection is simply retryable. Without a key a random id is used and those stay
-ambiguous, as with Twilio.
+ambiguous, as with Twilio. The key must never be reused for another SMS at that phone (it
+remembers ids): a random token stored on the outbox row, not a row number that starts again
+with a new database. A 409 whose stored recipient differs is refused as `id_conflict`.
 
 `SMSGATE_URL` is either a phone's local server (`http://IP:8080`) or a cloud/private server
 (`https://api.sms-gate.app/3rdparty/v1`); the paths below it (`/messages`, `/messages/{id}`,
@@ -45,8 +47,8 @@ from notifications.gateway import (
 )
 
 __all__ = [
-    "MAX_MESSAGE_ID_CHARS", "MIN_TTL_S", "MessageState", "RecipientState", "SmsGateGateway",
-    "WEBHOOK_EVENTS", "is_valid_message_id",
+    "MAX_MESSAGE_ID_CHARS", "MIN_TTL_S", "WEBHOOK_EVENTS", "MessageState", "RecipientState",
+    "SmsGateGateway", "is_valid_message_id",
 ]
 
 _log = logging.getLogger(__name__)
@@ -93,9 +95,9 @@ class MessageState:
                 recipients.append(RecipientState(
                     item["phoneNumber"], _state(item.get("state")),
                     error[:_MAX_ERROR_TEXT] if isinstance(error, str) else None))
-        message_id = data.get("id")
+        given_id = data.get("id")
         return cls(
-            message_id if is_valid_message_id(message_id) else fallback_id,
+            given_id if isinstance(given_id, str) and is_valid_message_id(given_id) else fallback_id,
             _state(data.get("state")),
             tuple(recipients),
             data.get("isHashed") is True,

@@ -22,8 +22,8 @@ from typing import Any
 from notifications.phones import InvalidPhone, normalize_phone
 
 __all__ = [
-    "DeliveryReport", "EVENT_DELIVERED", "EVENT_FAILED", "EVENT_RECEIVED", "EVENT_SENT",
-    "EVENT_UNKNOWN", "MAX_EVENT_BYTES", "MAX_ID_CHARS", "MAX_SKEW_S", "MAX_TEXT_CHARS",
+    "EVENT_DELIVERED", "EVENT_FAILED", "EVENT_RECEIVED", "EVENT_SENT", "EVENT_UNKNOWN",
+    "MAX_EVENT_BYTES", "MAX_ID_CHARS", "MAX_SKEW_S", "MAX_TEXT_CHARS", "DeliveryReport",
     "MalformedEvent", "ReceivedSms", "SignatureInvalid", "SmsGateEvent", "SmsGateWebhookError",
     "normalize_reported_phone", "parse_event", "sign", "verify_signature",
 ]

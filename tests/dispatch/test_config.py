@@ -4,7 +4,7 @@ from config import Config, ConfigError, normalize_database_url, PROJECT_ROOT
 from dispatch.sms import build_gateway
 from notifications.gateway import ConsoleGateway
 from notifications.smsgate import SmsGateGateway
-from tests.fakes.smsgate_server import fake_smsgate  # noqa: F401 (a fixture, used by name)
+from tests.fakes.smsgate_server import FakeSmsGate
 
 
 def test_defaults_are_the_contract():
@@ -132,12 +132,13 @@ def test_bad_backend_choices_are_named(env, problem):
         Config.from_env(env)
 
 
-def test_smsgate_backend_builds_the_smsgate_gateway(fake_smsgate):
-    config = Config.from_env({**SMSGATE_ENV, "SMSGATE_URL": fake_smsgate.base_url,
-                              "SMSGATE_USERNAME": fake_smsgate.username,
-                              "SMSGATE_PASSWORD": fake_smsgate.password}).as_dict()
-    gateway = build_gateway(config)
-    assert isinstance(gateway, SmsGateGateway)
-    gateway.send("+77012345678", "hello", idempotency_key="outbox-1")
-    assert [m.id for m in fake_smsgate.messages] == ["outbox-1"]
+def test_smsgate_backend_builds_the_smsgate_gateway():
+    with FakeSmsGate() as fake:
+        config = Config.from_env({**SMSGATE_ENV, "SMSGATE_URL": fake.base_url,
+                                  "SMSGATE_USERNAME": fake.username,
+                                  "SMSGATE_PASSWORD": fake.password}).as_dict()
+        gateway = build_gateway(config)
+        assert isinstance(gateway, SmsGateGateway)
+        gateway.send("+77012345678", "hello", idempotency_key="outbox-1")
+        assert [m.id for m in fake.messages] == ["outbox-1"]
     assert isinstance(build_gateway(config, "console"), ConsoleGateway)

@@ -43,9 +43,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -145,7 +145,7 @@ def error_body(message: str, code: int | None = None) -> dict[str, Any]:
 
 def _device_time(at: datetime | None = None) -> str:
     """What the app writes: device-local time with milliseconds and an offset."""
-    value = (at or datetime.now(timezone.utc)).astimezone(DEVICE_TZ)
+    value = (at or datetime.now(UTC)).astimezone(DEVICE_TZ)
     return value.isoformat(timespec="milliseconds")
 
 
@@ -323,17 +323,17 @@ class FakeSmsGate:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}{self.prefix}"
 
-    def start(self) -> FakeSmsGate:
+    def start(self) -> Self:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1" if fake.keep_alive else "HTTP/1.0"
             disable_nagle_algorithm = True  # see FakeTwilio: no 40 ms delayed-ACK stalls
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server API)
+            def do_POST(self) -> None:  # http.server calls do_<METHOD>
                 fake._handle(self)
 
-            do_GET = do_DELETE = do_PUT = do_PATCH = do_POST  # noqa: N815
+            do_GET = do_DELETE = do_PUT = do_PATCH = do_POST
 
             def log_message(self, format: str, *args: object) -> None:  # keep test output quiet
                 pass
@@ -352,7 +352,7 @@ class FakeSmsGate:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeSmsGate:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -7,7 +7,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifications.gateway import SendResult, SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable
+from notifications.gateway import (
+    SendResult,
+    SmsAmbiguous,
+    SmsGateway,
+    SmsPermanent,
+    SmsRetryable,
+)
 from notifications.smsgate import MIN_TTL_S, SmsGateGateway, is_valid_message_id
 from tests.fakes.smsgate_server import CLOUD_PREFIX, FakeSmsGate
 from tests.fakes.twilio_server import closed_port_url
