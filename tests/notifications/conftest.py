@@ -1,3 +1,4 @@
-"""Fixtures for the notifications tests: the loopback Twilio."""
+"""Fixtures for the notifications tests: the loopback Twilio and Telegram."""
 
+from tests.fakes.telegram_server import fake_telegram  # noqa: F401 (a fixture, used by name)
 from tests.fakes.twilio_server import fake_twilio  # noqa: F401 (a fixture, used by name)
