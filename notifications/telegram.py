@@ -379,6 +379,12 @@ class TelegramBotApi:
     def close(self) -> None:
         self.session.close()
 
+    def __enter__(self) -> TelegramBotApi:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def call(self, method: str, params: Mapping[str, Any] | None = None) -> Any:
         """POST one Bot API method with JSON params; its `result`, or a TelegramError."""
         url = f"{self.base_url}/bot{self._token}/{method}"

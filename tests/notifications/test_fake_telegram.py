@@ -28,7 +28,8 @@ def call(fake: FakeTelegram, method: str, params: dict | None = None, *,
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
+        with error:
+            return error.code, json.loads(error.read())
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> dict:
@@ -56,7 +57,8 @@ def test_unknown_method_and_path_are_404(fake_telegram):
     request = urllib.request.Request(fake_telegram.base_url + "/getMe", data=b"{}", method="POST")
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 404
+    with error.value:
+        assert error.value.code == 404
 
 
 def test_send_message_records_text_keyboard_and_preview_choice(fake_telegram):
@@ -177,7 +179,8 @@ def test_down_502_is_an_html_page(fake_telegram):
                                      data=b"{}", method="POST")
     with pytest.raises(urllib.error.HTTPError) as error:
         urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 502 and b"nginx" in error.value.read()
+    with error.value:
+        assert error.value.code == 502 and b"nginx" in error.value.read()
     fake_telegram.up()
     assert call(fake_telegram, "getMe")[0] == 200
 

@@ -137,17 +137,17 @@ def test_an_outage_page_and_a_hang_up_are_retryable(channel, fake_telegram):
 
 def test_a_slow_answer_times_out_as_ambiguous_and_never_shows_the_token(fake_telegram):
     fake_telegram.add_chat(CHAT)
-    api = TelegramBotApi(DEFAULT_TOKEN, base_url=fake_telegram.base_url, read_timeout_s=0.3)
     fake_telegram.delay_next(2.0)
-    with pytest.raises(TelegramAmbiguous) as error:
+    with (TelegramBotApi(DEFAULT_TOKEN, base_url=fake_telegram.base_url, read_timeout_s=0.3) as api,
+          pytest.raises(TelegramAmbiguous) as error):
         TelegramChannel(api).send(str(CHAT), "x")
     assert DEFAULT_TOKEN not in str(error.value)
     assert fake_telegram.bot_messages(CHAT)[0].text == "x"  # it did go out: hence ambiguous
 
 
 def test_connection_refused_is_certainly_not_sent():
-    api = TelegramBotApi(DEFAULT_TOKEN, base_url=closed_port_url())
-    with pytest.raises(TelegramRetryable) as error:
+    with (TelegramBotApi(DEFAULT_TOKEN, base_url=closed_port_url()) as api,
+          pytest.raises(TelegramRetryable) as error):
         api.send_message(CHAT, "x")
     assert error.value.retry_after_s is None
     # requests names the URL, which holds the token: it is scrubbed.
@@ -156,13 +156,14 @@ def test_connection_refused_is_certainly_not_sent():
 
 def test_wrong_token_is_a_permanent_configuration_error(fake_telegram):
     fake_telegram.add_chat(CHAT)
-    api = TelegramBotApi("7000000001:another-token-000000000000000", base_url=fake_telegram.base_url)
-    with pytest.raises(TelegramPermanent) as error:
-        api.send_message(CHAT, "x")
-    assert error.value.reason == "auth_failed" and error.value.status == 401
-    with pytest.raises(TelegramPermanent) as error:
-        api.call("noSuchMethod")
-    assert error.value.reason == "auth_failed"
+    with TelegramBotApi("7000000001:another-token-000000000000000",
+                        base_url=fake_telegram.base_url) as api:
+        with pytest.raises(TelegramPermanent) as error:
+            api.send_message(CHAT, "x")
+        assert error.value.reason == "auth_failed" and error.value.status == 401
+        with pytest.raises(TelegramPermanent) as error:
+            api.call("noSuchMethod")
+        assert error.value.reason == "auth_failed"
     with pytest.raises(ValueError, match="bot token"):
         TelegramBotApi("not-a-token")
 
@@ -180,6 +181,9 @@ def test_permanent_refusals_say_why(api, channel, fake_telegram):
     with pytest.raises(TelegramPermanent) as error:
         channel.send("not-a-chat", "x")
     assert error.value.reason == "invalid_chat"
+    with pytest.raises(TelegramPermanent) as error:
+        api.call("noSuchMethod")
+    assert error.value.reason == "config" and error.value.status == 404
     fake_telegram.fail_next(400, description="Bad Request: something new")
     with pytest.raises(TelegramPermanent) as error:
         api.send_message(CHAT, "x")
@@ -187,9 +191,8 @@ def test_permanent_refusals_say_why(api, channel, fake_telegram):
 
 
 def test_one_keep_alive_connection_for_many_calls():
-    with FakeTelegram() as fake:
+    with FakeTelegram() as fake, TelegramBotApi(DEFAULT_TOKEN, base_url=fake.base_url) as api:
         fake.add_chat(CHAT)
-        api = TelegramBotApi(DEFAULT_TOKEN, base_url=fake.base_url)
         channel = TelegramChannel(api)
         for n in range(5):
             sent = channel.send(str(CHAT), f"m{n}", buttons=callout_keyboard(n + 1, "kk"))
