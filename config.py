@@ -6,6 +6,7 @@ stops start-up with one message naming every missing or malformed setting.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -143,6 +144,60 @@ SETTINGS: dict[str, tuple] = {
 }
 
 
+# --- Telegram (on when TELEGRAM_BOT_TOKEN is set) -------------------------------------------
+# Token and secret are never echoed in messages: start-up output ends up in logs.
+def _telegram_bot_token(raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,100}", value):
+        raise ValueError("must be the token @BotFather gave, like 123456789:AAE... (value not shown)")
+    return value
+
+
+def _telegram_bot_username(raw: str) -> str:
+    value = raw.strip().removeprefix("@")
+    if not re.fullmatch(r"[A-Za-z0-9_]{2,29}[Bb][Oo][Tt]", value):
+        raise ValueError(f"must be the bot's username, 5 to 32 letters, digits or _ ending in 'bot', got {raw!r}")
+    return value
+
+
+def _telegram_webhook_secret(raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+        raise ValueError(
+            "must be 16 to 256 characters of A-Z a-z 0-9 _ - (value not shown); make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return value
+
+
+def _telegram_api_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+        raise ValueError(f"must be an http(s) URL such as https://api.telegram.org, got {raw!r}")
+    return value
+
+
+TELEGRAM_SETTINGS: dict[str, tuple] = {
+    "TELEGRAM_BOT_TOKEN": (_telegram_bot_token, None),
+    "TELEGRAM_BOT_USERNAME": (_telegram_bot_username, None),
+    "TELEGRAM_WEBHOOK_SECRET": (_telegram_webhook_secret, None),
+    "TELEGRAM_API_BASE_URL": (_telegram_api_url, "https://api.telegram.org"),
+}
+
+
+def _telegram_problems(config: Config) -> list[str]:
+    if not config.TELEGRAM_BOT_TOKEN:
+        return []
+    return [f"{name}: required when TELEGRAM_BOT_TOKEN is set ({why})"
+            for name, why in (("TELEGRAM_WEBHOOK_SECRET", "the secret_token given to setWebhook"),
+                              ("TELEGRAM_BOT_USERNAME", "the bot's @username, for t.me links"))
+            if not getattr(config, name)]
+
+
+SETTINGS.update(TELEGRAM_SETTINGS)
+# --- end of Telegram ------------------------------------------------------------------------
+
+
 class Config:
     """Settings as attributes, the way Flask's `config.from_object` expects them."""
 
@@ -193,6 +248,7 @@ class Config:
                                 for name in SMSGATE_SETTINGS if not getattr(self, name))
         if self.GEOCODER == "nominatim" and not self.NOMINATIM_URL:
             problems.append("NOMINATIM_URL: required when GEOCODER=nominatim")
+        problems.extend(_telegram_problems(self))
         return problems
 
     def _derive(self) -> None:
@@ -202,6 +258,7 @@ class Config:
         self.PUBLIC_BASE_URL = self.PUBLIC_BASE_URL.rstrip("/")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.DATABASE_URL)
         self.MAX_CONTENT_LENGTH = self.IMPORT_MAX_BYTES
+        self.TELEGRAM_ENABLED = bool(self.TELEGRAM_BOT_TOKEN)
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}

@@ -142,3 +142,59 @@ def test_smsgate_backend_builds_the_smsgate_gateway():
         gateway.send("+77012345678", "hello", idempotency_key="outbox-1")
         assert [m.id for m in fake.messages] == ["outbox-1"]
     assert isinstance(build_gateway(config, "console"), ConsoleGateway)
+
+# --- Telegram -------------------------------------------------------------------------------
+TELEGRAM_ON = {
+    "TELEGRAM_BOT_TOKEN": "123456789:AAE-telegram_token_for_tests_0123",
+    "TELEGRAM_BOT_USERNAME": "@kz_dispatch_bot",
+    "TELEGRAM_WEBHOOK_SECRET": "Zx9_-webhook-secret-0123",
+}
+
+
+def test_telegram_is_off_by_default():
+    config = Config.from_env({})
+    assert config.TELEGRAM_ENABLED is False
+    assert config.TELEGRAM_BOT_TOKEN is None and config.TELEGRAM_WEBHOOK_SECRET is None
+    assert config.TELEGRAM_API_BASE_URL == "https://api.telegram.org"
+
+
+def test_telegram_is_on_with_a_token_and_its_settings():
+    config = Config.from_env({**TELEGRAM_ON, "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/"})
+    assert config.TELEGRAM_ENABLED is True
+    assert config.TELEGRAM_BOT_USERNAME == "kz_dispatch_bot"  # the @ is not part of t.me links
+    assert config.TELEGRAM_API_BASE_URL == "http://127.0.0.1:8081"
+    assert config.as_dict()["TELEGRAM_WEBHOOK_SECRET"] == "Zx9_-webhook-secret-0123"
+
+
+def test_a_token_without_secret_and_username_names_both():
+    with pytest.raises(ConfigError) as err:
+        Config.from_env({"TELEGRAM_BOT_TOKEN": TELEGRAM_ON["TELEGRAM_BOT_TOKEN"]})
+    message = str(err.value)
+    assert "TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_BOT_TOKEN is set" in message
+    assert "TELEGRAM_BOT_USERNAME: required when TELEGRAM_BOT_TOKEN is set" in message
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+    ("TELEGRAM_BOT_TOKEN", "123456789:short"),
+    ("TELEGRAM_BOT_USERNAME", "kz_dispatch"),  # bot usernames end in "bot"
+    ("TELEGRAM_BOT_USERNAME", "kz dispatch bot"),
+    ("TELEGRAM_WEBHOOK_SECRET", "too-short"),
+    ("TELEGRAM_WEBHOOK_SECRET", "has spaces in it, not allowed by Telegram"),
+    ("TELEGRAM_API_BASE_URL", "api.telegram.org"),
+    ("TELEGRAM_API_BASE_URL", "ftp://api.telegram.org"),
+])
+def test_malformed_telegram_settings_are_named(name, value):
+    with pytest.raises(ConfigError) as err:
+        Config.from_env({**TELEGRAM_ON, name: value})
+    assert name in str(err.value)
+
+
+def test_telegram_secrets_are_never_echoed():
+    token, secret = "123456789:bad token with spaces 0123456", "short secret"
+    with pytest.raises(ConfigError) as err:
+        Config.from_env({**TELEGRAM_ON, "TELEGRAM_BOT_TOKEN": token,
+                         "TELEGRAM_WEBHOOK_SECRET": secret})
+    message = str(err.value)
+    assert "TELEGRAM_BOT_TOKEN" in message and "TELEGRAM_WEBHOOK_SECRET" in message
+    assert token not in message and secret not in message
