@@ -24,13 +24,14 @@ from dispatch.models import (
     Need,
     OutboxMessage,
     User,
+    UserSession,
     Volunteer,
 )
 
 ROLES = ("viewer", "coordinator", "admin")
 # Children before parents.
 TABLES_TO_EMPTY = (
-    AuditEvent, EarlyStatus, InboundMessage, OutboxMessage, Alert, Need, Incident, GeocodeCacheEntry, ApiToken, User, Volunteer,
+    AuditEvent, EarlyStatus, InboundMessage, OutboxMessage, Alert, Need, Incident, GeocodeCacheEntry, ApiToken, UserSession, User, Volunteer,
 )
 
 

@@ -1,5 +1,5 @@
-"""The SMS simulator (SMS_BACKEND=console only; 404 otherwise): each volunteer's phone as the
-console backend "delivered" it, and a box to answer as that volunteer.
+"""The SMS simulator (SMS_BACKEND=console and never in production; 404 otherwise): each volunteer's
+phone as the console backend "delivered" it, and a box to answer as that volunteer.
 
 An answer goes through inbox.receive_sms, the very code path of a real inbound SMS, with a
 generated MessageSid; instead of the provider's signature it needs a coordinator's session
@@ -25,7 +25,8 @@ MAX_REPLY_CHARS = 1600
 
 
 def enabled() -> bool:
-    return current_app.config["SMS_BACKEND"] == "console"
+    # Production must not let anyone sign in and answer as a volunteer, whatever the SMS backend.
+    return current_app.config["SMS_BACKEND"] == "console" and current_app.config["DISPATCH_ENV"] != "production"
 
 
 @bp.before_request
