@@ -90,6 +90,20 @@ def app(migrated_app) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def nominatim(app):
+    """A loopback Nominatim behind the app's geocoder (GEOCODER=nominatim, as configured)."""
+    from dispatch.geocoding import DatabaseGeocodeCache
+    from geo import Geocoder
+    from tests.fakes.nominatim_server import FakeNominatim
+
+    with FakeNominatim() as fake:
+        app.extensions["geocoder"] = Geocoder(fake.base_url, "dispatch-tests", cache=DatabaseGeocodeCache(),
+                                              min_delay_s=0.0, timeout_s=2.0)
+        yield fake
+        del app.extensions["geocoder"]
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
