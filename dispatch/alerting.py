@@ -56,7 +56,6 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
         return 0
     pending = _pending_by_need(incident.id)
     catalogue = SkillCatalogue.load()
-    acceptance = current_app.config["EXPECTED_ACCEPTANCE"]
     area = parse_geojson_area(incident.area_geojson) if incident.area_geojson else None
     wave = next_wave(incident.id)
     chosen: set[int] = set()
@@ -64,7 +63,7 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
     created = 0
     # Specific skills first: an "anyone" need should not take the only diver.
     for need in sorted(open_needs, key=lambda n: (n.skill is None, n.id)):
-        want = math.ceil((need.count - need.filled) / acceptance) - pending[need.id]
+        want = wave_size(need.count - need.filled) - pending[need.id]
         while want > 0:
             search = matching.Search(
                 point=Point(incident.lat, incident.lon),
@@ -91,6 +90,11 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
                          f"{incident.current_radius_km:g} km")
     _set_progress(incident, short, actor)
     return created
+
+
+def wave_size(open_places: int) -> int:
+    """How many alerts to keep pending for a need with this many places open."""
+    return math.ceil(open_places / current_app.config["EXPECTED_ACCEPTANCE"])
 
 
 def next_wave(incident_id: int) -> int:

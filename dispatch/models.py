@@ -9,9 +9,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .clock import utcnow
 from .extensions import db
 
+# The allowed values, stated once: the CHECK constraints below, the input schemas
+# (dispatch/schemas.py) and the pages' choice lists are built from these tuples.
 ROLES = ("viewer", "coordinator", "admin")
 LANGUAGES = ("kk", "ru", "en")
 VOLUNTEER_STATUSES = ("active", "opted_out", "inactive")
+# What a coordinator may set; only the volunteer opts out (by texting STOP).
+SETTABLE_VOLUNTEER_STATUSES = ("active", "inactive")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: "language IN ('kk', 'ru', 'en')"."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class User(db.Model):
@@ -27,7 +36,7 @@ class User(db.Model):
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
-    __table_args__ = (CheckConstraint("role IN ('viewer', 'coordinator', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
 
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -127,8 +136,8 @@ class Volunteer(db.Model):
             sqlite_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1"),
             postgresql_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available"),
         ),
-        CheckConstraint("status IN ('active', 'opted_out', 'inactive')", name="status"),
-        CheckConstraint("language IN ('kk', 'ru', 'en')", name="language"),
+        CheckConstraint(one_of("status", VOLUNTEER_STATUSES), name="status"),
+        CheckConstraint(one_of("language", LANGUAGES), name="language"),
         CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
         CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
         CheckConstraint("max_distance_km > 0", name="max_distance_positive"),
@@ -184,9 +193,9 @@ class Incident(db.Model):
             sqlite_where=text("status IN ('dispatching', 'staffed', 'unfilled')"),
         ),
         Index("ix_incidents_status", "status"),
-        CheckConstraint(f"kind IN {INCIDENT_KINDS}", name="kind"),
-        CheckConstraint(f"severity IN {SEVERITIES}", name="severity"),
-        CheckConstraint(f"status IN {INCIDENT_STATUSES}", name="status"),
+        CheckConstraint(one_of("kind", INCIDENT_KINDS), name="kind"),
+        CheckConstraint(one_of("severity", SEVERITIES), name="severity"),
+        CheckConstraint(one_of("status", INCIDENT_STATUSES), name="status"),
     )
 
     @property
@@ -240,7 +249,7 @@ class Alert(db.Model):
         Index("ix_alerts_volunteer_status", "volunteer_id", "status"),
         Index("ix_alerts_status_expires", "status", "expires_at"),
         Index("ix_alerts_volunteer_created", "volunteer_id", "created_at"),
-        CheckConstraint(f"status IN {ALERT_STATUSES}", name="status"),
+        CheckConstraint(one_of("status", ALERT_STATUSES), name="status"),
     )
 
 
@@ -279,7 +288,7 @@ class OutboxMessage(db.Model):
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
-        CheckConstraint(f"status IN {OUTBOX_STATUSES}", name="status"),
+        CheckConstraint(one_of("status", OUTBOX_STATUSES), name="status"),
     )
 
 

@@ -9,16 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from geo import Area, GeoError, parse_geojson_area
 
 from .clock import quiet_minutes, to_utc_naive
+from .models import INCIDENT_KINDS, LANGUAGES, SETTABLE_VOLUNTEER_STATUSES, SEVERITIES
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Organization = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 DistanceKm = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
-Language = Literal["kk", "ru", "en"]
+# Literal[("a", "b")] is Literal["a", "b"]: the allowed values come from the models' tuples.
+Language = Literal[LANGUAGES]  # type: ignore[valid-type]
 SkillCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-Severity = Literal["minor", "moderate", "severe", "extreme"]
-IncidentKind = Literal["fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other"]
+Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
+IncidentKind = Literal[INCIDENT_KINDS]  # type: ignore[valid-type]
+VolunteerStatus = Literal[SETTABLE_VOLUNTEER_STATUSES]  # type: ignore[valid-type]
 
 
 def checked_area(value: dict | None) -> dict | None:
@@ -98,7 +101,7 @@ class VolunteerPatch(Body):
     organization: Organization | None = None
     available: bool | None = None
     busy_until: datetime | None = None
-    status: Literal["active", "inactive"] | None = None
+    status: VolunteerStatus | None = None
     quiet_hours: QuietHours | None = None
 
     @field_validator("quiet_hours")

@@ -1,8 +1,8 @@
 """Web pages: the public status board (`/`), the coordinators' console (`/console`), the SMS
 simulator (`/console/simulator`, console backend only) and signing in (`/login`).
 
-Pages call the same use cases as the JSON API; the read-only queries they need live in
-dispatch/dashboard.py. Templates and static files (no inline script: see security.py) are here.
+Pages call the same use cases as the JSON API (the pre-send preview is dispatch/preview.py);
+the read-only queries they need live in dispatch/dashboard.py. Templates and static files (no inline script: see security.py) are here.
 """
 from __future__ import annotations
 

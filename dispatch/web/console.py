@@ -11,12 +11,11 @@ from flask_babel import ngettext
 from flask_login import current_user
 from pydantic import ValidationError
 
-from geo import parse_geojson_area
-
-from .. import dashboard, geocoding, incidents
+from .. import dashboard, geocoding, incidents, preview
 from ..schemas import BroadcastIn
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
+from ..skills import UnknownSkill
 from .account import login_manager
 from .i18n import remember_language, skill_names
 from .incident_form import empty_form, read_incident_form
@@ -78,14 +77,17 @@ def post_incident():
     if form.data is None:
         return _form_page(form, status=400)
     try:
-        area = parse_geojson_area(form.data.area) if form.data.area else None
         if request.form.get("action") != "send" or request.form.get("previewed") != form.digest:
             if request.form.get("action") == "send":
                 flash(_("The form changed after the preview: check the preview again, then send."), "error")
-            return _form_page(form, preview=dashboard.preview_incident(form.data, area))
+            return _form_page(form, preview=preview.preview_incident(form.data))
         point, place = geocoding.resolve(form.data.lat, form.data.lon, None)
         placement = incidents.Placement(point.lat, point.lon, place, None)
         incident = incidents.report_incident(form.data, placement, reported_by=by())
+    except UnknownSkill as exc:
+        # Only a crafted form gets here: the page offers the catalogue's skills alone.
+        form.errors["needs"] = _("%(code)s is not a skill in the catalogue.", code=exc.skill)
+        return _form_page(form, status=exc.status)
     except DispatchError as exc:
         form.errors.update({k: str(v) for k, v in exc.details.get("fields", {}).items()} or {"lat": exc.message})
         return _form_page(form, status=exc.status)

@@ -1,5 +1,6 @@
-"""The "post an incident" form read into the API's own IncidentIn, so a page and a JSON client
-are held to exactly the same rules; errors come back by form field."""
+"""The "post an incident" form read into IncidentIn (dispatch/schemas.py), the model the JSON API
+reads too, so a page and a JSON client are held to exactly the same rules; errors come back by
+form field."""
 from __future__ import annotations
 
 import hashlib

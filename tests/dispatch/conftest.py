@@ -1,4 +1,5 @@
-"""Fixtures for dispatch: an in-memory SMS gateway, the outbox run by hand, signed webhooks."""
+"""Fixtures for dispatch: a loopback Twilio, the outbox run by hand, signed webhooks (the
+in-memory SMS gateway, `sms`, is in tests/conftest.py; the pages use it too)."""
 from __future__ import annotations
 
 import itertools
@@ -6,24 +7,13 @@ import itertools
 import pytest
 
 from dispatch import jobs
-from dispatch.extensions import db
-from dispatch.models import OutboxMessage
 from dispatch.outbox import Pacer
-from notifications.gateway import MemoryGateway, TwilioGateway
-from notifications.signatures import sign
+from notifications.gateway import TwilioGateway
 from tests.fakes.twilio_server import FakeTwilio
 
+from .factories import signed_post
+
 _sids = itertools.count(1)
-
-
-@pytest.fixture
-def sms(app):
-    """Every SMS the app sends lands here; the pacer does not slow tests down."""
-    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"]
-    gateway = MemoryGateway()
-    app.extensions["sms_gateway"], app.extensions["sms_pacer"] = gateway, Pacer(10_000)
-    yield gateway
-    app.extensions["sms_gateway"], app.extensions["sms_pacer"] = saved
 
 
 @pytest.fixture
@@ -49,12 +39,6 @@ def run_outbox(sms):
     return run
 
 
-def signed_post(client, app, path: str, params: dict):
-    url = app.config["PUBLIC_BASE_URL"] + path
-    signature = sign(url, params, app.config["TWILIO_AUTH_TOKEN"])
-    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
-
-
 @pytest.fixture
 def text_in(client, app):
     """text_in(phone, body) -> the webhook's response, as Twilio would post it."""
@@ -75,8 +59,3 @@ def status_in(client, app):
         return signed_post(client, app, "/sms/status", params)
 
     return send
-
-
-def queued(**filters) -> list[OutboxMessage]:
-    query = db.session.query(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
-    return query.all()

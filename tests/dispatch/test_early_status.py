@@ -11,8 +11,7 @@ from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import EarlyStatus, InboundMessage, OutboxMessage
 
-from .factories import volunteer
-from .test_alerting import alerts_of, by_status, report, swimmers
+from .factories import alerts_of, by_status, report, swimmers, volunteer
 
 
 def held() -> int:

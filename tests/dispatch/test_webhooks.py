@@ -3,20 +3,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import Alert, InboundMessage, OutboxMessage, Volunteer
 from notifications.signatures import sign
 
-from .conftest import queued, signed_post
-from .factories import volunteer
-from .test_alerting import by_status, report, swimmers
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+from .factories import by_status, count, queued, report, signed_post, swimmers, volunteer
 
 
 def test_a_bad_or_missing_signature_is_403_and_changes_nothing(client, app):
