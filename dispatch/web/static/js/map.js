@@ -22,5 +22,22 @@
     return map;
   }
 
-  window.DispatchMap = { pageData: pageData, createMap: createMap };
+  // Numbers as the page's language writes them (12,5 in Russian and Kazakh): Intl where the
+  // browser knows the language, else the server's decimal sign.
+  function formatNumber(settings, value, digits) {
+    var known = window.Intl && Intl.NumberFormat.supportedLocalesOf([settings.language]).length;
+    if (known) {
+      return new Intl.NumberFormat(settings.language, { minimumFractionDigits: digits, maximumFractionDigits: digits,
+                                                         useGrouping: false }).format(value);
+    }
+    return Number(value).toFixed(digits).replace(".", settings.decimal || ".");
+  }
+
+  function formatCoordinates(settings, lat, lon, digits) {
+    return (settings.coordinates || "{lat}, {lon}").replace("{lat}", formatNumber(settings, lat, digits))
+      .replace("{lon}", formatNumber(settings, lon, digits));
+  }
+
+  window.DispatchMap = { pageData: pageData, createMap: createMap, formatNumber: formatNumber,
+                         formatCoordinates: formatCoordinates };
 })();
