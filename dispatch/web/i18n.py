@@ -241,8 +241,10 @@ PYDANTIC_MESSAGES = {
     "greater_than_equal": _l("must be at least %(ge)s"),
     "less_than": _l("must be less than %(lt)s"),
     "less_than_equal": _l("must be at most %(le)s"),
-    "literal_error": _l("must be one of: %(expected)s"),
-    "enum": _l("must be one of: %(expected)s"),
+    # A form's choices are its lists (a value not among them is a crafted post); a file's are
+    # the codes to write in it: see import_problem.
+    "literal_error": _l("choose one of the listed values"),
+    "enum": _l("choose one of the listed values"),
     "list_type": _l("must be a list"),
     "dict_type": _l("must be an object"),
     "model_type": _l("must be an object"),
@@ -330,6 +332,7 @@ IMPORT_PROBLEMS = {
     "duplicate_phone": _l("phone %(phone)s already appears on line %(line)s"),
 }
 ROW_NOT_VALID = _l("this row is not valid")
+ONE_OF_CODES = _l("must be one of: %(expected)s")
 
 
 def number(value: float | int | None, digits: int = 1) -> str:
@@ -383,8 +386,6 @@ def validation_message(error: dict) -> str:
         limit = ctx.get("min_length" if kind.endswith("short") else "max_length")
         if isinstance(limit, int):
             return _length_message(kind, limit)
-    if kind in ("literal_error", "enum") and isinstance(ctx.get("expected"), str):
-        ctx = {"expected": ", ".join(re.findall(r"'([^']*)'", ctx["expected"])) or ctx["expected"]}
     message = PYDANTIC_MESSAGES.get(kind, NOT_VALID)
     try:
         return str(message) % {name: _bound(value) for name, value in ctx.items()}
@@ -472,6 +473,9 @@ def import_problem(problem: dict) -> str:
             text = str(ROW_NOT_VALID)
     elif code in ("value_error", "assertion_error"):
         text = value_error_message(params.get("message", ""))
+    elif code in ("literal_error", "enum") and isinstance(params.get("expected"), str):
+        expected = ", ".join(re.findall(r"'([^']*)'", params["expected"])) or params["expected"]
+        text = ONE_OF_CODES % {"expected": expected}
     else:
         text = validation_message({"type": code, "ctx": params})
     return f"{column}: {text}" if column else text
