@@ -363,3 +363,39 @@ def test_the_public_board_writes_numbers_and_cities_in_the_language(client, lang
     english = json.loads(re.search(r'id="page-data">(.*?)</script>', client.get("/?lang=en").get_data(as_text=True),
                                    re.S).group(1))
     assert "Oskemen" in {city["name"] for city in english["map"]["cities"]} and english["map"]["decimal"] == "."
+
+
+@pytest.mark.browser
+def test_in_a_kazakh_browser_the_maps_and_numbers_are_kazakh(open_page):
+    from playwright.sync_api import expect
+
+    from dispatch.users import create_user
+    from tests.dispatch.factories import incident
+
+    from .conftest import PASSWORD
+
+    volunteer(1, name="Жүзуші", skills=("water_rescue",))
+    incident(title="Су тасқыны", lat=51.16942, lon=71.44913)
+    create_user("kk@test.local", "coordinator", password=PASSWORD)
+    db.session.commit()  # SQLite: hold no transaction while the server works
+    board, _ = open_page(locale="kk-KZ")
+    board.goto("/?lang=kk")
+    expect(board.locator(".city-label", has_text="Қарағанды")).to_have_count(1)
+    expect(board.locator(".city-label", has_text="Karaganda")).to_have_count(0)
+    expect(board.locator("#live-note")).to_contain_text(re.compile(r"\d"))  # redrawn by status.js
+    expect(board.locator("#incident-list")).to_contain_text("51,17; 71,45")
+
+    console, _ = open_page(locale="kk-KZ")
+    console.goto("/login?lang=kk")
+    console.locator("#email").fill("kk@test.local")
+    console.locator("#password").fill(PASSWORD)
+    console.locator("#password").press("Enter")
+    console.goto("/console/incidents/new")
+    expect(console.locator(".city-label", has_text="Өскемен")).to_have_count(1)
+    box = console.locator("#incident-map").bounding_box()
+    console.locator("#incident-map").click(position={"x": box["width"] / 2, "y": box["height"] / 2})
+    assert re.fullmatch(r"-?\d+,\d{5}", console.input_value("#lat")), console.input_value("#lat")
+    console.locator("#title").fill("Су тасқыны")
+    console.get_by_role("button", name="Кім хабарланатынын қарау").click()
+    expect(console.locator(".preview")).to_be_visible()
+    expect(console.locator(".field-error")).to_have_count(0)  # the comma is read back as a decimal
