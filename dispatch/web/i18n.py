@@ -18,7 +18,15 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import Flask, request, session
-from flask_babel import Babel, Domain, format_datetime, format_decimal, get_locale, gettext, ngettext
+from flask_babel import (
+    Babel,
+    Domain,
+    format_datetime,
+    format_decimal,
+    get_locale,
+    gettext,
+    ngettext,
+)
 from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 
@@ -335,7 +343,7 @@ ROW_NOT_VALID = _l("this row is not valid")
 ONE_OF_CODES = _l("must be one of: %(expected)s")
 
 
-def number(value: float | int | None, digits: int = 1) -> str:
+def number(value: float | None, digits: int = 1) -> str:
     """A number in the page's language: 12.5 -> "12.5" (en), "12,5" (ru, kk)."""
     if value is None:
         return ""

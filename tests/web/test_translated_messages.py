@@ -38,8 +38,8 @@ class VisibleText(HTMLParser):
     samples, what they typed themselves (a textarea sent back), and elements in another
     language (lang="en" SMS previews, the language menu)."""
 
-    SKIPPED = {"script", "style", "code", "textarea"}
-    VOID = {"br", "input", "meta", "link", "img", "hr", "source", "wbr"}
+    SKIPPED = frozenset({"script", "style", "code", "textarea"})
+    VOID = frozenset({"br", "input", "meta", "link", "img", "hr", "source", "wbr"})
 
     def __init__(self, language: str):
         super().__init__()
@@ -354,14 +354,14 @@ def test_the_public_board_writes_numbers_and_cities_in_the_language(client, lang
     incident(title="Пожар", lat=51.16942, lon=71.44913)
     html = client.get(f"/?lang={language}").get_data(as_text=True)
     assert "51,17; 71,45" in html and not re.search(r"\d\.\d", visible_text(html, language))
-    data = json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.S).group(1))
+    data = json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.DOTALL).group(1))
     cities = {city["name"] for city in data["map"]["cities"]}
     assert {"Астана", "Алматы"} <= cities and not any(re.search("[A-Za-z]", name) for name in cities)
     assert ("Өскемен" if language == "kk" else "Усть-Каменогорск") in cities
     assert data["map"]["decimal"] == "," and data["map"]["coordinates"] == "{lat}; {lon}"
     assert english_words(html, language) == []
     english = json.loads(re.search(r'id="page-data">(.*?)</script>', client.get("/?lang=en").get_data(as_text=True),
-                                   re.S).group(1))
+                                   re.DOTALL).group(1))
     assert "Oskemen" in {city["name"] for city in english["map"]["cities"]} and english["map"]["decimal"] == "."
 
 
