@@ -17,7 +17,7 @@ from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..skills import UnknownSkill
 from .account import login_manager
-from .i18n import remember_language, skill_names
+from .i18n import error_message, field_problem, remember_language, skill_names
 from .incident_form import empty_form, read_incident_form
 from .live import conditional
 from .pages import map_settings
@@ -38,7 +38,7 @@ def coordinators_only():
 
 @bp.errorhandler(DispatchError)
 def dispatch_error(exc: DispatchError):
-    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+    return render_template("error.html", status=exc.status, message=error_message(exc.code, exc.message)), exc.status
 
 
 def by() -> object:
@@ -89,7 +89,8 @@ def post_incident():
         form.errors["needs"] = _("%(code)s is not a skill in the catalogue.", code=exc.skill)
         return _form_page(form, status=exc.status)
     except DispatchError as exc:
-        form.errors.update({k: str(v) for k, v in exc.details.get("fields", {}).items()} or {"lat": exc.message})
+        form.errors.update({k: field_problem(v) for k, v in exc.details.get("fields", {}).items()}
+                           or {"lat": error_message(exc.code, exc.message)})
         return _form_page(form, status=exc.status)
     flash(_("Incident posted: alerting has started. Reply code %(code)s.", code=incident.code))
     return redirect(url_for("console.incident", incident_id=incident.id))

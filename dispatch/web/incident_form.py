@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from ..schemas import IncidentIn
-from ..errors import validation_details
+from .i18n import field_errors
 
 NEED_ROWS = 4
 NUMBERS = ("lat", "lon", "radius_km", "max_radius_km")
@@ -71,7 +71,7 @@ def read_incident_form(form: MultiDict) -> IncidentForm:
     try:
         result.data = IncidentIn.model_validate(body)
     except ValidationError as exc:
-        for path, message in validation_details(exc)["fields"].items():
+        for path, message in field_errors(exc).items():
             name = path.split(".")[0]
             result.errors.setdefault("lat" if name == "body" else name, message)
     return result

@@ -16,7 +16,7 @@ from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, import_volunteers
 from ..volunteers import VolunteerFilter, list_volunteers
 from .console import bp
-from .i18n import skill_names
+from .i18n import error_message, skill_names
 
 PER_PAGE = 50
 
@@ -68,16 +68,17 @@ def import_csv():
             report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"],
                                        f"user:{current_user.user.id}", dry_run=dry_run)
         except DispatchError as exc:
-            error = f"{exc.message} {_describe(exc.details)}".strip()
+            error = f"{error_message(exc.code, exc.message)} {_describe(exc.details)}".strip()
     return render_template("console/import.html", report=report, error=error, columns=COLUMNS,
                            dry_run=dry_run), 400 if error else 200
 
 
 def _describe(details: dict) -> str:
     parts = []
-    for key in ("missing", "unknown"):
-        if details.get(key):
-            parts.append(f"{key}: {', '.join(details[key])}")
+    if details.get("missing"):
+        parts.append(_("missing: %(columns)s", columns=", ".join(details["missing"])))
+    if details.get("unknown"):
+        parts.append(_("unknown: %(columns)s", columns=", ".join(details["unknown"])))
     return "; ".join(parts)
 
 

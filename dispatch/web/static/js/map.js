@@ -22,5 +22,22 @@
     return map;
   }
 
-  window.DispatchMap = { pageData: pageData, createMap: createMap };
+  // Numbers as the page's language writes them (12,5 in Russian and Kazakh): Intl where the
+  // browser really knows the language, else the server's decimal sign. Chromium claims "kk"
+  // but formats it with the root locale's point, so Intl must agree with the server first.
+  function formatNumber(settings, value, digits) {
+    var decimal = settings.decimal || ".";
+    var format = window.Intl && new Intl.NumberFormat(settings.language, {
+      minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+    if (format && format.format(1.5).indexOf(decimal) !== -1) { return format.format(value); }
+    return Number(value).toFixed(digits).replace(".", decimal);
+  }
+
+  function formatCoordinates(settings, lat, lon, digits) {
+    return (settings.coordinates || "{lat}, {lon}").replace("{lat}", formatNumber(settings, lat, digits))
+      .replace("{lon}", formatNumber(settings, lon, digits));
+  }
+
+  window.DispatchMap = { pageData: pageData, createMap: createMap, formatNumber: formatNumber,
+                         formatCoordinates: formatCoordinates };
 })();

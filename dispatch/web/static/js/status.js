@@ -59,7 +59,8 @@
     }
     item.appendChild(kicker);
     item.appendChild(el("h3", "card-title", incident.title));
-    var where = incident.place || (incident.approximate_location.lat + ", " + incident.approximate_location.lon);
+    var where = incident.place || DispatchMap.formatCoordinates(data.map, incident.approximate_location.lat,
+                                                                incident.approximate_location.lon, 2);
     var meta = el("p", "muted", where + " · ");
     var time = el("time", "ago", ago(incident.created_at));
     time.setAttribute("datetime", incident.created_at);
