@@ -178,7 +178,6 @@ class Config:
             self.SECRET_KEY = secrets.token_hex(32)
         self.PUBLIC_BASE_URL = self.PUBLIC_BASE_URL.rstrip("/")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.DATABASE_URL)
-        self.MAX_CONTENT_LENGTH = self.IMPORT_MAX_BYTES
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}
