@@ -130,3 +130,18 @@ def test_a_nul_in_a_csv_row_is_reported_on_its_line_and_the_others_import(client
     assert report["created"] == 2
     assert [(r["line"], "control characters" in r["error"]) for r in report["rejected"]] == [(3, True), (4, True)]
     assert sorted(db.session.scalars(select(Volunteer.name))) == ["Aigerim", "Dana"]
+
+
+def test_an_area_of_many_empty_polygons_is_a_clear_400(client, auth):
+    area = {"type": "MultiPolygon", "coordinates": [[]] * 100_000}
+    response = client.post("/api/v1/incidents", json={**NEW_INCIDENT, "area": area}, headers=auth("coordinator"))
+    assert response.status_code == 400
+    assert "polygons" in response.get_json()["error"]["details"]["fields"]["area"]
+    assert count(Incident) == 0
+
+
+def test_a_huge_area_array_is_refused_by_its_size(client, auth):
+    area = {"type": "Polygon", "coordinates": [[[71.4, 51.1]] * 200_000]}
+    response = client.post("/api/v1/candidates", json={**ASTANA, "radius_km": 10, "area": area},
+                           headers=auth("coordinator"))
+    assert response.status_code == 413
