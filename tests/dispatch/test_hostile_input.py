@@ -145,3 +145,14 @@ def test_a_huge_area_array_is_refused_by_its_size(client, auth):
     response = client.post("/api/v1/candidates", json={**ASTANA, "radius_km": 10, "area": area},
                            headers=auth("coordinator"))
     assert response.status_code == 413
+
+
+def test_letters_in_a_phone_are_refused_not_matched_to_someone_else(client, auth):
+    other = volunteer(phone="+77010000222")
+    response = client.post("/api/v1/volunteers", json={**NEW_VOLUNTEER, "phone": "8 701 000 0ABC"},
+                           headers=auth("coordinator"))
+    assert response.status_code == 400
+    assert "letters" in response.get_json()["error"]["message"] + str(response.get_json()["error"]["details"])
+    assert count(Volunteer) == 1
+    assert client.patch(f"/api/v1/volunteers/{other.id}", json={"phone": "8 701 000 0ABD"},
+                        headers=auth("coordinator")).status_code == 400
