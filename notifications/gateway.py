@@ -20,6 +20,8 @@ from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
+from notifications.texts import one_line
+
 __all__ = [
     "ConsoleGateway", "MemoryGateway", "SendResult", "SentSms", "SmsAmbiguous", "SmsError",
     "SmsGateway", "SmsPermanent", "SmsRetryable", "TwilioGateway", "mask_phone",
@@ -186,7 +188,7 @@ class TwilioGateway:
             _log.info("SMS to %s accepted by Twilio as %s (%s)", mask_phone(to), message.sid,
                       message.status)
             return SendResult(provider_id=str(message.sid), status=str(message.status))
-        _log.warning("SMS to %s failed: %s: %s", mask_phone(to), type(error).__name__, error)
+        _log.warning("SMS to %s failed: %s: %s", mask_phone(to), type(error).__name__, one_line(str(error)))
         raise error
 
 
@@ -200,7 +202,8 @@ class ConsoleGateway:
     def send(self, to: str, body: str, *, status_callback: str | None = None,
              validity_s: int | None = None) -> SendResult:
         provider_id = f"CONSOLE-{uuid.uuid4()}"
-        self.log.info("SMS to %s: %s", mask_phone(to), body)
+        # One line per SMS, whatever the text holds: a line break in it cannot forge a log line.
+        self.log.info("SMS to %s: %s", mask_phone(to), one_line(body))
         return SendResult(provider_id=provider_id, status="sent")
 
 
