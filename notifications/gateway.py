@@ -217,7 +217,10 @@ class SentSms:
 
 
 class MemoryGateway:
-    """Test gateway: keeps what was sent; fail_next() scripts failures. Thread-safe."""
+    """Test gateway: keeps what was sent; fail_next() scripts failures. Thread-safe.
+
+    Its ids are shaped like Twilio's message SIDs, so status callbacks can name them.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -250,7 +253,7 @@ class MemoryGateway:
                 self._attempts.append(SentSms(to, body, status_callback, validity_s, ""))
                 raise self._failures.popleft()
             self._counter += 1
-            sms = SentSms(to, body, status_callback, validity_s, f"MEM-{self._counter:06d}")
+            sms = SentSms(to, body, status_callback, validity_s, f"SM{self._counter:032x}")
             self._attempts.append(sms)
             self._sent.append(sms)
         return SendResult(provider_id=sms.provider_id, status="queued")
