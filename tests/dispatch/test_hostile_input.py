@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch.extensions import db
-from dispatch.models import Incident, OutboxMessage, Volunteer
+from dispatch.models import InboundMessage, Incident, OutboxMessage, Volunteer
 
+from .conftest import signed_post
 from .factories import volunteer
 
 ASTANA = {"lat": 51.17, "lon": 71.45}
@@ -156,3 +157,10 @@ def test_letters_in_a_phone_are_refused_not_matched_to_someone_else(client, auth
     assert count(Volunteer) == 1
     assert client.patch(f"/api/v1/volunteers/{other.id}", json={"phone": "8 701 000 0ABD"},
                         headers=auth("coordinator")).status_code == 400
+
+
+def test_a_nul_in_an_inbound_text_is_kept_as_a_replacement_character(client, app):
+    person = volunteer()
+    params = {"MessageSid": "SM" + "c" * 32, "From": person.phone, "Body": "where\x00 do I go"}
+    assert signed_post(client, app, "/sms/inbound", params).status_code == 200
+    assert db.session.scalars(select(InboundMessage.body)).all() == ["where\ufffd do I go"]
