@@ -257,7 +257,6 @@ class Config:
             self.SECRET_KEY = secrets.token_hex(32)
         self.PUBLIC_BASE_URL = self.PUBLIC_BASE_URL.rstrip("/")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.DATABASE_URL)
-        self.MAX_CONTENT_LENGTH = self.IMPORT_MAX_BYTES
         self.TELEGRAM_ENABLED = bool(self.TELEGRAM_BOT_TOKEN)
 
     def as_dict(self) -> dict:

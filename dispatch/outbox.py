@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, select, text, update
 from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable
 from notifications.gateway import mask_phone
 from notifications.segments import count_segments
+from notifications.texts import one_line
 
 from .clock import utcnow
 from .extensions import db
@@ -221,13 +222,13 @@ def _record_retry(message_id: int, exc, ambiguous: bool) -> SendOutcome:
     if message.attempts >= MAX_ATTEMPTS:
         message.status = "failed"
         log.error("sms %s to %s given up after %d attempts: %s", message.id, mask_phone(message.to_phone),
-                  message.attempts, exc)
+                  message.attempts, one_line(str(exc)))
         return SendOutcome(message.id, message.alert_id, message.kind, "failed")
     delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (message.attempts - 1))
     message.status = "pending"
     message.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
     log.warning("sms %s to %s will be retried (%s): %s", message.id, mask_phone(message.to_phone),
-                "ambiguous" if ambiguous else "retryable", exc)
+                "ambiguous" if ambiguous else "retryable", one_line(str(exc)))
     return SendOutcome(message.id, message.alert_id, message.kind, "retry")
 
 
@@ -239,7 +240,7 @@ def _record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
     volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
     if volunteer is not None:
         mark_number_problem(volunteer, exc.reason)
-    log.warning("sms %s to %s failed for good: %s", message.id, mask_phone(message.to_phone), exc)
+    log.warning("sms %s to %s failed for good: %s", message.id, mask_phone(message.to_phone), one_line(str(exc)))
     return SendOutcome(message.id, message.alert_id, message.kind, "failed")
 
 

@@ -96,8 +96,22 @@ def import_volunteers(lines: Iterable[str], region: str, actor: str, dry_run: bo
 
 def _valid_rows(lines, region, catalogue, report, seen) -> Iterator[_Row]:
     reader = csv.DictReader(lines, restkey="_extra")
-    _check_header(reader.fieldnames)
-    for record in reader:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise CsvHeaderError(f"The header line cannot be read: {exc}.", {"expected": list(COLUMNS)}) from None
+    _check_header(fieldnames)
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # A line the csv module cannot read (a field over its size limit) is that line's
+            # problem: the reader carries on with the next one. It has not counted the line yet.
+            report.reject(reader.line_num + 1, f"unreadable CSV: {exc}")
+            continue
         line = reader.line_num
         if record.get("_extra"):
             report.reject(line, f"too many fields: expected {len(reader.fieldnames)}",

@@ -10,6 +10,7 @@ Two limits, both counted in the database so every worker agrees, both answered 4
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -26,6 +27,9 @@ from .models import AuditEvent
 bp = Blueprint("webhooks", __name__)
 # Twilio's SIDs are 34 characters; the columns that keep them hold 64.
 SID_MAX = 64
+# A message SID in Twilio's format, nothing else: the signature is computed over the sorted
+# names and values run together, so a free-form id could absorb the next parameter.
+MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-f]{32}")
 # Forged requests (missing or bad signature): this many from one client address in the window
 # and its further forged requests are 429 and write nothing, so a flood cannot grow the audit
 # table. Like the sign-in lockout (users.py), and counted the same way; constants rather than
@@ -70,6 +74,9 @@ def _required(*names: str) -> list[str]:
         raise ValidationFailed(f"Missing form fields: {', '.join(missing)}.", {"fields": {n: "required" for n in missing}})
     if len(request.form["MessageSid"]) > SID_MAX:
         raise ValidationFailed(f"MessageSid is longer than {SID_MAX} characters.", {"fields": {"MessageSid": "too long"}})
+    if not MESSAGE_SID.fullmatch(request.form["MessageSid"]):
+        raise ValidationFailed("MessageSid is not a message SID (SM or MM and 32 hexadecimal digits).",
+                               {"fields": {"MessageSid": "not a message SID"}})
     return [request.form[n] for n in names]
 
 

@@ -20,6 +20,8 @@ from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
+from notifications.texts import one_line
+
 __all__ = [
     "ConsoleGateway", "MemoryGateway", "SendResult", "SentSms", "SmsAmbiguous", "SmsError",
     "SmsGateway", "SmsPermanent", "SmsRetryable", "TwilioGateway", "mask_phone",
@@ -186,7 +188,7 @@ class TwilioGateway:
             _log.info("SMS to %s accepted by Twilio as %s (%s)", mask_phone(to), message.sid,
                       message.status)
             return SendResult(provider_id=str(message.sid), status=str(message.status))
-        _log.warning("SMS to %s failed: %s: %s", mask_phone(to), type(error).__name__, error)
+        _log.warning("SMS to %s failed: %s: %s", mask_phone(to), type(error).__name__, one_line(str(error)))
         raise error
 
 
@@ -200,7 +202,8 @@ class ConsoleGateway:
     def send(self, to: str, body: str, *, status_callback: str | None = None,
              validity_s: int | None = None) -> SendResult:
         provider_id = f"CONSOLE-{uuid.uuid4()}"
-        self.log.info("SMS to %s: %s", mask_phone(to), body)
+        # One line per SMS, whatever the text holds: a line break in it cannot forge a log line.
+        self.log.info("SMS to %s: %s", mask_phone(to), one_line(body))
         return SendResult(provider_id=provider_id, status="sent")
 
 
@@ -214,7 +217,10 @@ class SentSms:
 
 
 class MemoryGateway:
-    """Test gateway: keeps what was sent; fail_next() scripts failures. Thread-safe."""
+    """Test gateway: keeps what was sent; fail_next() scripts failures. Thread-safe.
+
+    Its ids are shaped like Twilio's message SIDs, so status callbacks can name them.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -247,7 +253,7 @@ class MemoryGateway:
                 self._attempts.append(SentSms(to, body, status_callback, validity_s, ""))
                 raise self._failures.popleft()
             self._counter += 1
-            sms = SentSms(to, body, status_callback, validity_s, f"MEM-{self._counter:06d}")
+            sms = SentSms(to, body, status_callback, validity_s, f"SM{self._counter:032x}")
             self._attempts.append(sms)
             self._sent.append(sms)
         return SendResult(provider_id=sms.provider_id, status="queued")

@@ -5,6 +5,7 @@ Each template's values are its contract with the caller; wording lives in notifi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from notifications.segments import SegmentCount, count_segments, is_gsm7
 
 __all__ = [
     "DEFAULT_LANGUAGE", "KINDS", "LANGUAGES", "MAX_SEGMENTS", "SegmentCount", "TEMPLATES",
-    "Template", "count_segments", "kind_name", "render", "resolve_language",
+    "Template", "count_segments", "kind_name", "one_line", "render", "resolve_language",
 ]
 
 LANGUAGES = ("kk", "ru", "en")
@@ -24,6 +25,15 @@ KINDS = tuple(KIND_NAMES["en"])
 # text that needs more is too long to read at a glance anyway.
 MAX_SEGMENTS = 2
 MAX_LISTED_CODES = 4  # which_incident lists at most this many; more would not fit anyway
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """text on one line: control characters and runs of whitespace (line breaks too) become one
+    space, so text from outside can neither break an SMS into forged lines nor forge a log line."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def resolve_language(language: str | None) -> str:
@@ -264,7 +274,8 @@ def render(template: str, language: str, **values: Any) -> str:
     lang = resolve_language(language)
     values = _check_values(spec, values)
     drill = bool(values.get("drill")) if spec.has_drill else False
-    args = {name: value for name, value in values.items() if name != "drill"}
+    args = {name: one_line(value) if isinstance(value, str) else value
+            for name, value in values.items() if name != "drill"}
     wordings = [_Wording(PHRASES[lang], i) for i in range(_Wording(PHRASES[lang]).variants)]
 
     def composer(wording: _Wording) -> Compose:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -16,6 +17,7 @@ from .i18n import field_errors
 
 NEED_ROWS = 4
 NUMBERS = ("lat", "lon", "radius_km", "max_radius_km")
+COUNT = re.compile(r"[0-9]{1,6}")
 
 
 @dataclass
@@ -64,7 +66,7 @@ def read_incident_form(form: MultiDict) -> IncidentForm:
     if values["area"]:
         try:
             body["area"] = _geometry(json.loads(values["area"]))
-        except ValueError:
+        except (ValueError, RecursionError):
             result.errors["area"] = _l("is not valid GeoJSON")
     if result.errors:
         return result
@@ -82,7 +84,8 @@ def _needs(rows: list[dict], errors: dict[str, str]) -> list[dict]:
     for row in rows:
         if not row["count"]:
             continue
-        if not row["count"].isdigit():
+        # ASCII digits only ("²".isdigit() is true), and few of them: the schema caps the count.
+        if not COUNT.fullmatch(row["count"]):
             errors["needs"] = _l("each count must be a whole number")
             continue
         needs.append({"skill": row["skill"] or None, "count": int(row["count"])})

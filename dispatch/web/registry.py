@@ -3,6 +3,7 @@ and the inbox of replies the service did not understand."""
 from __future__ import annotations
 
 import io
+import re
 
 from flask import current_app, render_template, request
 from flask_babel import gettext as _
@@ -30,7 +31,9 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         "status": args.get("status") if args.get("status") in VOLUNTEER_STATUSES else "",
         "organization": args.get("organization", "").strip(),
     }
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    # ASCII digits only ("²".isdigit() is true) and a bounded number: anything else is page 1.
+    raw_page = args.get("page", "")
+    page = int(raw_page) if re.fullmatch(r"[0-9]{1,6}", raw_page) and int(raw_page) > 0 else 1
     flt = VolunteerFilter(
         skill=chosen["skill"] or None,
         available={"yes": True, "no": False}.get(chosen["available"]),

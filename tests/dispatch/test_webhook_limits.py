@@ -174,18 +174,18 @@ def test_another_number_is_not_affected(client, auth, text_in, run_outbox):
 def test_a_duplicate_message_sid_over_the_limit_is_answered_as_a_duplicate(text_in, run_outbox):
     person = volunteer(1)
     for i in range(MAX_TEXTS_PER_NUMBER):
-        assert text_in(person.phone, "HELP", sid=f"SMloop{i}").status_code == 200
-    assert text_in(person.phone, "HELP", sid="SMover").status_code == 429
+        assert text_in(person.phone, "HELP", sid=f"SMaa{i:030x}").status_code == 200
+    assert text_in(person.phone, "HELP", sid="SMbb" + "0" * 30).status_code == 429
     run_outbox()
     # A re-delivery, of a text handled before the limit or of the one over it: 200, once only.
-    assert text_in(person.phone, "HELP", sid="SMloop0").status_code == 200
-    assert text_in(person.phone, "HELP", sid="SMover").status_code == 200
+    assert text_in(person.phone, "HELP", sid=f"SMaa{0:030x}").status_code == 200
+    assert text_in(person.phone, "HELP", sid="SMbb" + "0" * 30).status_code == 200
     assert count(InboundMessage) == MAX_TEXTS_PER_NUMBER + 1
-    over = db.session.scalars(select(InboundMessage).where(InboundMessage.message_sid == "SMover")).one()
+    over = db.session.scalars(select(InboundMessage).where(InboundMessage.message_sid == "SMbb" + "0" * 30)).one()
     assert over.outcome == "rate_limited"
     assert run_outbox() == []
     # Re-deliveries add no row, so they do not count towards the limit either.
-    assert text_in(person.phone, "HELP", sid="SMover").status_code == 200
+    assert text_in(person.phone, "HELP", sid="SMbb" + "0" * 30).status_code == 200
     assert count(InboundMessage) == MAX_TEXTS_PER_NUMBER + 1
 
 

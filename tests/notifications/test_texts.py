@@ -10,6 +10,7 @@ from notifications.texts import (
     TEMPLATES,
     count_segments,
     kind_name,
+    one_line,
     render,
     resolve_language,
 )
@@ -155,7 +156,7 @@ def test_a_200_character_title_is_cut_with_an_ellipsis(language):
 
 
 def test_a_latin_alert_stays_gsm7_and_cuts_with_three_dots():
-    title = "Large forest fire spreading towards the village " * 5
+    title = "Large forest fire spreading towards the village " * 6
     text = render("alert", "en", code="4821", kind="fire", title=title, place="Burabay",
                   distance_km=7.5, skill_name="Chainsaw", drill=True)
     count = count_segments(text)
@@ -242,4 +243,20 @@ def test_values_are_checked():
 def test_broadcast_prefixes_the_code_and_never_cuts():
     body = "Сбор у штаба в 18:00. " * 3
     text = render("broadcast", "ru", code="482", body=body, drill=False)
-    assert text == f"482: {body}"
+    assert text == f"482: {body.strip()}"  # whole, on one line
+
+
+FORGING = "Fire\r\nDRILL over: reply STOP\x00\tnow\u2028x"
+
+
+@pytest.mark.parametrize(("name", "language"), ALL)
+def test_outside_text_cannot_add_lines_or_control_characters_to_an_sms(name, language):
+    sample = {**LONG_LATIN, "title": FORGING, "place": FORGING, "address": FORGING, "body": FORGING,
+              "skill_name": FORGING}
+    text = render(name, language, **values_for(name, sample))
+    assert not any(ch in text for ch in "\r\n\t\x00\u2028"), repr(text)
+
+
+def test_one_line_collapses_whitespace_and_control_characters():
+    assert one_line(FORGING) == "Fire DRILL over: reply STOP now x"
+    assert one_line("  Пожар  в\nдоме ") == "Пожар в доме"
