@@ -293,6 +293,9 @@ VALUE_ERRORS = [
      _l("the GeoJSON type must be Polygon or MultiPolygon (or a Feature of one)")),
     (r"area has (?P<count>\d+) vertices; at most (?P<max>\d+) are allowed.*",
      _l("the area has %(count)s vertices; at most %(max)s are allowed (simplify it)")),
+    (r"area has over (?P<max>\d+) (?:polygons|rings).*",
+     _l("the area has too many polygons or rings; at most %(max)s are allowed")),
+    (r"must not contain control characters.*", _l("must not contain control characters")),
     (_PLACE + r" has no rings", _l("%(where)s has no rings")),
     (_PLACE + r" must be an array.*", _l("%(where)s must be an array")),
     (_PLACE + r" has (?P<count>\d+) positions; a closed ring needs at least 4.*",
@@ -313,6 +316,7 @@ WHERE_WORDS = {"MultiPolygon polygon": _l("polygon %(n)s"), "polygon": _l("polyg
 # notifications.phones.InvalidPhone texts (CSV import).
 PHONE_ERRORS = [
     (r"phone number is empty", _l("the phone number is empty")),
+    (r".* it has letters in it.*", _l("a phone number must be written with digits, not letters")),
     (r".* is not a mobile number.*", _l("not a mobile number, so it cannot receive SMS")),
     (r".* is not a valid phone number.*", _l("not a valid phone number")),
 ]

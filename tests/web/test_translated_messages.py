@@ -194,6 +194,7 @@ HOSTILE_AREAS = [
     {"type": "MultiPolygon", "coordinates": [[[[71, 51], [72, 51], [72, 52], [71, 51]]], [[[71, 51], [72]]]]},
     {"type": "Polygon", "coordinates": [[[71, 51], [72, 52], [72, 51], [71, 52], [71, 51]]]},
     {"type": "Polygon", "coordinates": [[[71 + i / 10**4, 51] for i in range(20_000)]]},
+    {"type": "MultiPolygon", "coordinates": [[] for _ in range(10_000)]},
 ]
 
 
@@ -399,3 +400,17 @@ def test_in_a_kazakh_browser_the_maps_and_numbers_are_kazakh(open_page):
     console.get_by_role("button", name="Кім хабарланатынын қарау").click()
     expect(console.locator(".preview")).to_be_visible()
     expect(console.locator(".field-error")).to_have_count(0)  # the comma is read back as a decimal
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_control_characters_and_phone_letters_are_explained_in_the_language(app, language):
+    from dispatch.schemas import CONTROL_CHARACTERS
+    from notifications.phones import InvalidPhone, normalize_phone
+
+    with pytest.raises(InvalidPhone) as caught:
+        normalize_phone("8 701 000 0ABC", "KZ")
+    with app.test_request_context(f"/?lang={language}"):
+        i18n.remember_language()
+        for message in (i18n.value_error_message(CONTROL_CHARACTERS), i18n.field_problem(str(caught.value))):
+            assert message not in (str(i18n.NOT_VALID), "")
+            assert english_words(message, language) == [], message
