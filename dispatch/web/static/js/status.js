@@ -79,7 +79,7 @@
       var at = [incident.approximate_location.lat, incident.approximate_location.lon];
       points.push(at);
       L.circleMarker(at, { radius: 10, color: colours[incident.status] || "#444", weight: 2, fillOpacity: 0.5 })
-        .bindTooltip(incident.title).addTo(markers);
+        .bindTooltip(DispatchMap.textNode(incident.title)).addTo(markers);
     });
     count.textContent = status.incidents.length;
     var ids = status.incidents.map(function (i) { return i.id; }).join(",");
