@@ -12,13 +12,15 @@ from flask_login import current_user
 from pydantic import ValidationError
 
 from geo import parse_geojson_area
+from notifications.texts import render as render_sms
 
 from .. import dashboard, geocoding, incidents
 from ..schemas import BroadcastIn
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
+from ..presenters import alert_counts
 from .account import login_manager
-from .i18n import remember_language, skill_names
+from .i18n import current_language, remember_language, skill_names
 from .incident_form import empty_form, read_incident_form
 from .live import conditional
 from .pages import map_settings
@@ -108,18 +110,34 @@ def incident_live(incident_id: int):
     return conditional(render_template("console/_incident_live.html", p=picture, skills=skill_names()), "text/html")
 
 
-@bp.post("/incidents/<id:incident_id>/close")
+@bp.route("/incidents/<id:incident_id>/close", methods=["GET", "POST"])
 def close_incident(incident_id: int):
-    incidents.end_incident(incident_id, "closed", by())
-    flash(_("Incident closed: responders and pending volunteers are being told by SMS."))
-    return redirect(url_for("console.incident", incident_id=incident_id))
+    return _end_incident(incident_id, "closed")
 
 
-@bp.post("/incidents/<id:incident_id>/cancel")
+@bp.route("/incidents/<id:incident_id>/cancel", methods=["GET", "POST"])
 def cancel_incident(incident_id: int):
-    incidents.end_incident(incident_id, "cancelled", by())
-    flash(_("Incident cancelled: responders and pending volunteers are being told by SMS."))
-    return redirect(url_for("console.incident", incident_id=incident_id))
+    return _end_incident(incident_id, "cancelled")
+
+
+def _end_incident(incident_id: int, how: str):
+    """Ending texts every volunteer still involved and cannot be undone, so it takes two steps:
+    a page that asks, and its button (confirm=yes). Anything else, a stray click or a crafted
+    post without confirm=yes, gets the question and changes nothing."""
+    if request.method == "POST" and request.form.get("confirm") == "yes":
+        incidents.end_incident(incident_id, how, by())
+        if how == "closed":
+            flash(_("Incident closed: responders and pending volunteers are being told by SMS."))
+        else:
+            flash(_("Incident cancelled: responders and pending volunteers are being told by SMS."))
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    incident = incidents.get_incident(incident_id)
+    if not incident.is_open:
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    counts = alert_counts([incident.id])[incident.id]
+    told = counts["accepted"] + counts["sent"] + counts["delivered"]
+    sms = render_sms(how, current_language(), code=incident.code, title=incident.title, drill=incident.drill)
+    return render_template("console/end_incident.html", i=incident, how=how, told=told, sms=sms)
 
 
 @bp.post("/incidents/<id:incident_id>/broadcast")
