@@ -15,7 +15,7 @@ from geo import parse_geojson_area
 from notifications.texts import render as render_sms
 
 from .. import dashboard, geocoding, incidents
-from ..schemas import BroadcastIn
+from ..schemas import BroadcastIn, IncidentIn, max_length
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..presenters import alert_counts
@@ -65,8 +65,9 @@ def _form_page(form, preview=None, status: int = 200):
     extent = dashboard.registry_extent()
     bounds = ((extent[0], extent[1]), (extent[2], extent[3])) if extent else None
     page_data = {"map": map_settings(bounds)}
+    limits = {name: max_length(IncidentIn, name) for name in ("title", "description")}
     return render_template("console/new_incident.html", form=form, preview=preview, kinds=INCIDENT_KINDS,
-                           severities=SEVERITIES, skills=skill_names(), page_data=page_data), status
+                           severities=SEVERITIES, skills=skill_names(), page_data=page_data, limits=limits), status
 
 
 @bp.get("/incidents/new")
@@ -97,11 +98,16 @@ def post_incident():
 
 @bp.get("/incidents/<id:incident_id>")
 def incident(incident_id: int):
+    return _incident_page(incident_id)
+
+
+def _incident_page(incident_id: int, status: int = 200):
     picture = dashboard.incident_picture(incident_id)
     page_data = {"map": map_settings(), "incident": {
         "lat": picture.incident.lat, "lon": picture.incident.lon, "radius_km": picture.incident.current_radius_km,
         "area": picture.incident.area_geojson}}
-    return render_template("console/incident.html", p=picture, skills=skill_names(), page_data=page_data)
+    return render_template("console/incident.html", p=picture, skills=skill_names(), page_data=page_data,
+                           max_broadcast=max_length(BroadcastIn, "body")), status
 
 
 @bp.get("/incidents/<id:incident_id>/live")
@@ -145,8 +151,9 @@ def broadcast(incident_id: int):
     try:
         data = BroadcastIn.model_validate({"body": request.form.get("body", ""), "to": request.form.get("to", "")})
     except ValidationError:
-        flash(_("Write a message (up to 600 characters) and choose who gets it."), "error")
-        return redirect(url_for("console.incident", incident_id=incident_id))
+        flash(_("Write a message (up to %(max)d characters) and choose who gets it. Nothing was sent.",
+                max=max_length(BroadcastIn, "body")), "error")
+        return _incident_page(incident_id, status=400)
     sent = incidents.broadcast(incident_id, data.body, data.to, by())
     flash(ngettext("Message queued for %(num)d volunteer.", "Message queued for %(num)d volunteers.", sent))
     return redirect(url_for("console.incident", incident_id=incident_id))
