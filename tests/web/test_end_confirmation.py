@@ -16,7 +16,7 @@ from dispatch.schemas import IncidentIn
 from dispatch.users import create_user
 from tests.dispatch.factories import ASTANA, volunteer
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, screenshot
 
 ENDINGS = [("close", "closed", "Close this incident?", "Yes, close the incident"),
            ("cancel", "cancelled", "Cancel this incident?", "Yes, cancel the incident")]
@@ -48,7 +48,7 @@ def test_the_console_asks_before_ending_an_incident(console, sms, path, how, que
     assert page.status_code == 200 and question in html and button in html
     assert "Flooded cellar on Abay avenue" in html and incident.code in html
     assert "1 volunteer (those who accepted and those still asked) gets this SMS now" in html
-    assert re.search(r'<p class="sms" id="end-sms">[^<]*' + incident.code, html)  # the very SMS
+    assert re.search(r'<span class="sms" id="end-sms" lang="en">[^<]*' + incident.code, html)  # the very SMS
     assert 'name="confirm" value="yes"' in html
     db.session.refresh(incident)
     assert incident.status == "dispatching" and texts_of(how) == 0
@@ -122,6 +122,7 @@ def test_cancelling_in_the_browser_takes_a_confirmation(open_page):
     expect(page.locator("#incident-status")).to_have_text("Dispatching")
 
     page.get_by_role("link", name="Cancel: called out by mistake").click()
+    screenshot(page, "cancel-confirmation")
     page.get_by_role("button", name="Yes, cancel the incident").click()
     expect(page).to_have_url(re.compile(rf"/console/incidents/{incident_id}$"))
     expect(page.locator(".flash")).to_contain_text("Incident cancelled")
