@@ -70,7 +70,7 @@ def ago_unit(minutes: int) -> tuple[str, int]:
 
 
 def _ago_text(count: int, unit: str, language: str) -> str:
-    seconds = dict(minute=60, hour=3600, day=86400)[unit]
+    seconds = {"minute": 60, "hour": 3600, "day": 86400}[unit]
     return format_timedelta(timedelta(seconds=-count * seconds), granularity=unit, threshold=math.inf,
                             add_direction=True, locale=language)
 
