@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -211,3 +211,19 @@ class BroadcastIn(Body):
 
 class ManualAlertIn(Body):
     volunteer_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=200)
+
+
+def max_length(model: type[BaseModel], name: str) -> int:
+    """The most characters a text field of `model` takes: what forms use for their maxlength and
+    their error messages, so a number is written once, here, in the model."""
+    info = model.model_fields[name]
+    rules, types = list(info.metadata), [info.annotation]
+    while types:  # `Annotated[str, StringConstraints(...)] | None` keeps its rules inside the type
+        kind = types.pop()
+        if get_origin(kind) is Annotated:
+            rules.extend(kind.__metadata__)
+        types.extend(get_args(kind))
+    lengths = [rule.max_length for rule in rules if getattr(rule, "max_length", None) is not None]
+    if not lengths:
+        raise LookupError(f"{model.__name__}.{name} has no max_length")
+    return min(lengths)

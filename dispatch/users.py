@@ -68,10 +68,16 @@ def issue_token(email: str, label: str | None = None) -> str:
     return token
 
 
+MAX_PASSWORD_CHARS = 256  # the sign-in form refuses a longer one without looking anything up
+
+
 def set_password(user: User, password: str) -> None:
     """The new hash, and the end of every console session opened with the old password."""
     if len(password) < 10:
         raise ValidationFailed("A password needs at least 10 characters.", {"fields": {"password": "too short"}})
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise ValidationFailed(f"A password has at most {MAX_PASSWORD_CHARS} characters.",
+                               {"fields": {"password": "too long"}})
     user.password_hash = generate_password_hash(password)
     if user.id is not None:
         _end_all_sessions(user)

@@ -20,6 +20,7 @@ from .i18n import LANGUAGES, TIMEZONES, remember_language, select_timezone, vali
 bp = Blueprint("account", __name__, template_folder="templates")
 bp.before_request(remember_language)
 login_manager = LoginManager()
+MAX_EMAIL_CHARS = User.email.type.length
 # Checked against when the email is unknown, so a wrong email costs the same time as a wrong password.
 _NOBODY_HASH = generate_password_hash("no such user")
 
@@ -69,6 +70,11 @@ def login():
     error = None
     email = request.form.get("email", "").strip()
     if request.method == "POST":
+        if len(email) > MAX_EMAIL_CHARS or len(request.form.get("password", "")) > users.MAX_PASSWORD_CHARS:
+            # No account has one this long: refused before any look-up, hash or failure count.
+            error = _("An email has at most %(email)d characters and a password at most %(password)d.",
+                      email=MAX_EMAIL_CHARS, password=users.MAX_PASSWORD_CHARS)
+            return render_template("account/login.html", error=error, email=""), 400
         try:
             users.check_login_allowed(email, request.remote_addr)
         except users.TooManyAttempts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 
-from flask import current_app, render_template, request
+from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -13,6 +13,7 @@ from .. import dashboard
 from ..volunteers import available_now
 from ..errors import DispatchError
 from ..models import VOLUNTEER_STATUSES
+from ..schemas import VolunteerIn, max_length
 from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, import_volunteers
 from ..volunteers import VolunteerFilter, list_volunteers
@@ -47,6 +48,11 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
 @bp.get("/volunteers")
 def volunteers():
     flt, chosen = _filter_from_query()
+    status, longest = 200, max_length(VolunteerIn, "organization")
+    if len(chosen["organization"]) > longest:
+        # No organisation has a name this long: say so, and search without it.
+        flash(_("An organisation's name has at most %(max)d characters.", max=longest), "error")
+        status, chosen["organization"], flt.organization = 400, "", None
     catalogue = SkillCatalogue.load()
     found = list_volunteers(flt, catalogue)
     pages = max(1, -(-found.total // PER_PAGE))
@@ -55,7 +61,7 @@ def volunteers():
     return render_template("console/volunteers.html", page=found, pages=pages, chosen=chosen,
                            skills_of=skills_of, available_now=available_now,
                            skills=skill_names(), organizations=dashboard.organizations(),
-                           statuses=VOLUNTEER_STATUSES, columns=COLUMNS)
+                           statuses=VOLUNTEER_STATUSES, columns=COLUMNS), status
 
 
 @bp.post("/volunteers/import")

@@ -171,12 +171,13 @@ def test_close_cancel_and_broadcast_call_the_use_cases(console):
     assert_redirect(response, f"/console/incidents/{incident.id}")
     kinds = [m.kind for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
     assert kinds == ["alert", "broadcast"]
-    assert_redirect(console.post_form(f"/console/incidents/{incident.id}/close"), f"/console/incidents/{incident.id}")
+    assert_redirect(console.post_form(f"/console/incidents/{incident.id}/close", {"confirm": "yes"}),
+                    f"/console/incidents/{incident.id}")
     db.session.refresh(incident)
     assert incident.status == "closed"
     page = console.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
     assert "This incident has ended" in page
-    again = console.post_form(f"/console/incidents/{incident.id}/cancel")
+    again = console.post_form(f"/console/incidents/{incident.id}/cancel", {"confirm": "yes"})
     assert again.status_code == 409 and "already closed" in again.get_data(as_text=True)
 
 
@@ -192,6 +193,6 @@ def test_live_fragments_answer_304_until_something_changes(console):
     first = console.get(url)
     assert first.status_code == 200 and first.headers["ETag"]
     assert console.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
-    console.post_form(f"/console/incidents/{incident.id}/cancel")
+    console.post_form(f"/console/incidents/{incident.id}/cancel", {"confirm": "yes"})
     changed = console.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and "Cancelled" in changed.get_data(as_text=True)
