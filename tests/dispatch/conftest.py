@@ -11,6 +11,8 @@ from dispatch.models import OutboxMessage
 from dispatch.outbox import Pacer
 from notifications.gateway import MemoryGateway, TwilioGateway
 from notifications.signatures import sign
+from notifications.smsgate import SmsGateGateway
+from tests.fakes.smsgate_server import FakeSmsGate, SignedEvent
 from tests.fakes.twilio_server import FakeTwilio
 
 _sids = itertools.count(1)
@@ -80,3 +82,29 @@ def status_in(client, app):
 def queued(**filters) -> list[OutboxMessage]:
     query = db.session.query(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
     return query.all()
+
+
+@pytest.fixture
+def smsgate(app):
+    """The app sends through SmsGateGateway to a FakeSmsGate on loopback (as with
+    SMS_BACKEND=smsgate) and checks its events with the fake's signing key; no pacing delays."""
+    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"], app.config["SMSGATE_SIGNING_KEY"]
+    with FakeSmsGate() as fake:
+        gateway = SmsGateGateway(fake.base_url, fake.username, fake.password, timeout_s=0.5)
+        app.extensions["sms_gateway"], app.extensions["sms_pacer"] = gateway, Pacer(10_000)
+        app.config["SMSGATE_SIGNING_KEY"] = fake.signing_key
+        try:
+            yield fake
+        finally:
+            gateway.close()
+            app.extensions["sms_gateway"], app.extensions["sms_pacer"], app.config["SMSGATE_SIGNING_KEY"] = saved
+
+
+@pytest.fixture
+def smsgate_in(client):
+    """smsgate_in(event) -> the response to a SignedEvent posted as the phone posts it."""
+
+    def post(event: SignedEvent, **kwargs):
+        return client.post("/sms/smsgate", data=event.body, headers=event.headers, **kwargs)
+
+    return post
