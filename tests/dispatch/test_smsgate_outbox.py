@@ -18,7 +18,9 @@ from dispatch.models import Alert, EarlyStatus, OutboxMessage
 from notifications.gateway import SmsRetryable
 from notifications.smsgate import is_valid_message_id
 from tests.conftest import is_postgres
+from tests.fakes.smsgate_server import FakeSmsGate
 
+from .factories import volunteer
 from .test_alerting import by_status, report, swimmers
 
 
@@ -175,6 +177,30 @@ def test_a_failed_report_fails_the_alert_and_queues_the_next_candidate(client, a
     assert sorted(a.status for a in alerts) == ["failed", "queued", "sent", "sent"]
     jobs.send_outbox()
     assert [m.phone_numbers for m in smsgate.messages][-1] == [people[3].phone]
+
+
+def test_an_app_started_with_sms_backend_smsgate_hears_and_answers_through_the_phone(app):
+    """No fixture swaps the gateway here: create_app builds it from the settings."""
+    phone = volunteer(1).phone
+    db.session.rollback()  # this test's own session lets go of the database (SQLite: its lock)
+    with FakeSmsGate() as fake:
+        wired = create_app(TestConfig.for_database(
+            app.config["DATABASE_URL"], SMS_BACKEND="smsgate", SMSGATE_URL=fake.base_url,
+            SMSGATE_USERNAME=fake.username, SMSGATE_PASSWORD=fake.password, SMSGATE_SIGNING_KEY=fake.signing_key))
+        with wired.app_context():
+            try:
+                event = fake.received_event(phone.lstrip("+"), "HELP")
+                response = wired.test_client().post("/sms/smsgate", data=event.body, headers=event.headers)
+                assert response.status_code == 200 and response.get_json()["result"] == "handled"
+                assert jobs.send_outbox() == 1
+                (answer,) = fake.messages
+                key = db.session.scalar(select(OutboxMessage.idempotency_key))
+                assert answer.phone_numbers == [phone] and answer.id == key
+                assert fake.requests[-1].authorized
+            finally:
+                db.session.remove()
+                wired.extensions["sms_gateway"].close()
+                db.engine.dispose()
 
 
 # -- the migration gives existing rows a key ------------------------------------------------------
