@@ -243,6 +243,9 @@ def test_an_oversized_body_is_413_before_anything(client, smsgate):
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     unsigned = client.post("/sms/smsgate", data=b"a" * (MAX_EVENT_BYTES + 1))
     assert unsigned.status_code == 413
+    as_form = client.post("/sms/smsgate", data=b"a=" + b"b" * MAX_EVENT_BYTES,
+                          content_type="application/x-www-form-urlencoded")
+    assert as_form.status_code == 413
     assert unchanged_since(before) and count(AuditEvent) == 0
 
 
