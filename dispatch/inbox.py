@@ -105,6 +105,10 @@ def _volunteer_by_phone(from_phone: str) -> Volunteer | None:
 
 
 def _answer_stranger(phone: str, body: str) -> None:
+    try:
+        normalize_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except InvalidPhone:
+        return  # a sender name or a short code (a carrier's own texts to an SMSGate SIM): no answer
     recent = db.session.scalar(
         select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.to_phone == phone, OutboxMessage.kind == "unknown_number",

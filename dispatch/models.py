@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2 models. They hold state and invariants; use cases own the commit."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, text
@@ -255,6 +256,11 @@ class Alert(db.Model):
 
 # claimed: leased by a sender, not yet handed over; sending: the HTTP call has started, so
 # after a crash it may or may not have gone out.
+def new_idempotency_key() -> str:
+    """24 characters of A-Z a-z 0-9 _ - (144 random bits): what SMSGate takes as a message id."""
+    return secrets.token_urlsafe(18)
+
+
 OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
 
 
@@ -280,6 +286,9 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Sent with every attempt; SMSGate makes it the message id, so a retry can never send twice.
+    # Random, not the row id: a phone remembers ids across a reset of our database.
+    idempotency_key: Mapped[str] = mapped_column(String(36), unique=True, default=new_idempotency_key)
     provider_status: Mapped[str | None] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -173,6 +173,8 @@ class SmsGateGateway:
     the phone across sends and threads (the outbox's concurrent senders share this object).
     """
 
+    idempotent = True  # with an idempotency_key (the message id) a send can never go out twice
+
     def __init__(self, base_url: str, username: str, password: str, *, timeout_s: float = 10.0,
                  connect_timeout_s: float | None = None, with_delivery_report: bool = True,
                  sim_number: int | None = None, priority: int | None = None,

@@ -9,6 +9,8 @@ import pytest
 from dispatch import jobs
 from dispatch.outbox import Pacer
 from notifications.gateway import TwilioGateway
+from notifications.smsgate import SmsGateGateway
+from tests.fakes.smsgate_server import FakeSmsGate, SignedEvent
 from tests.fakes.twilio_server import FakeTwilio
 
 from .factories import signed_post
@@ -59,3 +61,29 @@ def status_in(client, app):
         return signed_post(client, app, "/sms/status", params)
 
     return send
+
+
+@pytest.fixture
+def smsgate(app):
+    """The app sends through SmsGateGateway to a FakeSmsGate on loopback (as with
+    SMS_BACKEND=smsgate) and checks its events with the fake's signing key; no pacing delays."""
+    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"], app.config["SMSGATE_SIGNING_KEY"]
+    with FakeSmsGate() as fake:
+        gateway = SmsGateGateway(fake.base_url, fake.username, fake.password, timeout_s=0.5)
+        app.extensions["sms_gateway"], app.extensions["sms_pacer"] = gateway, Pacer(10_000)
+        app.config["SMSGATE_SIGNING_KEY"] = fake.signing_key
+        try:
+            yield fake
+        finally:
+            gateway.close()
+            app.extensions["sms_gateway"], app.extensions["sms_pacer"], app.config["SMSGATE_SIGNING_KEY"] = saved
+
+
+@pytest.fixture
+def smsgate_in(client):
+    """smsgate_in(event) -> the response to a SignedEvent posted as the phone posts it."""
+
+    def post(event: SignedEvent, **kwargs):
+        return client.post("/sms/smsgate", data=event.body, headers=event.headers, **kwargs)
+
+    return post
