@@ -14,6 +14,8 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
+from notifications.smsgate_webhooks import MAX_EVENT_BYTES
+
 
 @dataclass(frozen=True)
 class BodyLimit:
@@ -28,6 +30,8 @@ WEBHOOK_LIMIT = BodyLimit(max_bytes=16 * 1024, max_fields=100)
 # stays well under this.
 DEFAULT_LIMIT = BodyLimit(max_bytes=1024 * 1024, max_fields=200)
 WEBHOOK_BLUEPRINTS = ("webhooks",)
+# Webhooks whose events are JSON documents of their own size (one field, the body).
+JSON_WEBHOOK_LIMITS = {"webhooks.sms_smsgate": BodyLimit(max_bytes=MAX_EVENT_BYTES, max_fields=1)}
 # The CSV imports (API and console page): streamed against IMPORT_MAX_BYTES, never held whole.
 IMPORT_ENDPOINTS = ("api.import_csv", "console.import_csv")
 IMPORT_FIELDS = 10
@@ -36,6 +40,8 @@ IMPORT_FIELDS = 10
 def limit_for(endpoint: str | None, blueprint: str | None) -> BodyLimit:
     if endpoint in IMPORT_ENDPOINTS:
         return BodyLimit(max_bytes=current_app.config["IMPORT_MAX_BYTES"], max_fields=IMPORT_FIELDS)
+    if endpoint in JSON_WEBHOOK_LIMITS:
+        return JSON_WEBHOOK_LIMITS[endpoint]
     if blueprint in WEBHOOK_BLUEPRINTS:
         return WEBHOOK_LIMIT
     return DEFAULT_LIMIT

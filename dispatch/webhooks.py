@@ -25,7 +25,6 @@ from sqlalchemy import func, select
 
 from notifications.signatures import is_valid_signature, twiml_message
 from notifications.smsgate_webhooks import (
-    MAX_EVENT_BYTES,
     DeliveryReport,
     MalformedEvent,
     ReceivedSms,
@@ -139,14 +138,13 @@ def sms_smsgate():
     """An SMSGate event: sms:received (a text to the phone), sms:sent/delivered/failed (reports
     on a message we sent, by the id we chose), anything else ignored with 200.
 
-    In this order: the body limit (a larger body is 413 from its Content-Length, never read),
+    In this order: the body limit (dispatch/limits.py: a larger body is 413 before it is read),
     the signature over the exact raw bytes and the 5-minute window (403, audited; 429 past the
     forged-request limit), then parsing. A signed event that cannot be parsed is 400 and
     audited: the phone retries it (14 times over about two days), so an event this version
     cannot read is not lost if a fix is deployed meanwhile, and the operator sees it.
     """
-    request.max_content_length = MAX_EVENT_BYTES
-    body = request.get_data(cache=False)
+    body = request.get_data(cache=False)  # at most MAX_EVENT_BYTES: dispatch/limits.py refused more
     try:
         verify_signature(body, signature=request.headers.get("X-Signature"),
                          timestamp=request.headers.get("X-Timestamp"),

@@ -21,7 +21,7 @@ from tests.conftest import is_postgres
 from tests.fakes.smsgate_server import FakeSmsGate
 
 from .factories import volunteer
-from .test_alerting import by_status, report, swimmers
+from .factories import by_status, report, swimmers
 
 
 def messages() -> list[OutboxMessage]:
@@ -156,7 +156,7 @@ def test_every_attempt_carries_the_same_key_through_any_gateway(client, auth, sm
     jobs.send_outbox()
     (row,) = messages()
     assert [a.idempotency_key for a in sms.attempts] == [row.idempotency_key] * 2
-    assert row.status == "sent" and row.provider_id.startswith("MEM-")
+    assert row.status == "sent" and row.provider_id.startswith("SM")
 
 
 def test_a_failed_report_fails_the_alert_and_queues_the_next_candidate(client, auth, smsgate, smsgate_in):
