@@ -17,6 +17,9 @@ from notifications.texts import (
 DRILL_MARKS = {"en": "DRILL", "ru": "УЧЕНИЯ", "kk": "ЖАТТЫҒУ"}
 YES_NO = {"en": ("YES", "NO"), "ru": ("ДА", "НЕТ"), "kk": ("ИӘ", "ЖОҚ")}
 
+# A reply link as the dispatch writes it (dispatch/reply_links.py): a long PUBLIC_BASE_URL, /r/
+# and a 22-character token.
+REPLY_LINK = "https://dispatch.example.kz/r/" + "k3J_q9-ZtW0bXyV1aLmN2c"
 # Long but realistic: what a coordinator in Almaty might type, at the limits we allow.
 LONG_CYRILLIC = dict(
     code="4821",
@@ -32,6 +35,7 @@ LONG_CYRILLIC = dict(
     body="Сбор у штаба в 18:00, возьмите фонари, воду и тёплую одежду. Связь по рации, канал 5.",
     codes=["4821", "5173", "6034", "7120"],
     hours=12,
+    link=REPLY_LINK,
 )
 LONG_KAZAKH = {
     **LONG_CYRILLIC,
