@@ -34,8 +34,8 @@ bp = Blueprint("reply", __name__, template_folder="templates")
 FORM_MAX_AGE_S = 24 * 3600
 _FORM_SALT = "reply-link-form"
 NOTICES = {
-    "form_expired": _l("form_expired"),
-    "no_answer": _l("no_answer"),
+    "form_expired": _l("This page had expired. Please press the button again."),
+    "no_answer": _l("Please press one of the buttons."),
     "bad_eta": _l("Minutes must be a whole number from 1 to %(max)d.", max=MAX_ETA_MIN),
 }
 

@@ -88,6 +88,36 @@ def test_the_stress_alert_from_the_brief_fits_in_every_language():
         assert "49" in text
 
 
+@pytest.mark.parametrize("sample", SAMPLES)
+@pytest.mark.parametrize("drill", [True, False])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_alert_ends_with_its_whole_reply_link_within_two_parts(language, drill, sample):
+    text = render("alert", language, **values_for("alert", SAMPLES[sample], drill))
+    assert text.endswith(" " + REPLY_LINK) and text.count("https://") == 1
+    assert count_segments(text).segments <= MAX_SEGMENTS, (count_segments(text), text)
+    assert "4821" in text and YES_NO[language][0] in text and YES_NO[language][1] in text
+
+
+def test_a_short_alert_offers_the_link_beside_the_reply_words():
+    text = render("alert", "en", code="517", kind="fire", title="Grass fire", place="Kaskelen",
+                  distance_km=3.25, skill_name=None, drill=False, link=REPLY_LINK)
+    assert text == f"Fire: Grass fire. Kaskelen, 3.2 km from you. Reply YES 517 / NO 517 or {REPLY_LINK}"
+    assert count_segments(text).segments == 1
+    ru = render("alert", "ru", code="517", kind="flood", title="Подтопление", place="Талгар",
+                distance_km=12.0, skill_name=None, drill=False, link=REPLY_LINK)
+    assert ru.endswith(f"Ответ: ДА 517 / НЕТ 517 или {REPLY_LINK}") and count_segments(ru).segments == 2
+
+
+def test_the_stress_alert_with_a_link_keeps_the_link_and_the_start_of_the_need():
+    values = dict(code="482", kind="fire", title="Т" * 60, place="П" * 30, distance_km=49.7,
+                  skill_name="Психологическая поддержка", drill=True, link=REPLY_LINK)
+    for language in LANGUAGES:
+        text = render("alert", language, **values)
+        count = count_segments(text)
+        assert count.segments <= 2 and count.units >= 130, (count, text)  # the room is used, not wasted
+        assert text.endswith(REPLY_LINK) and "Психологическая" in text and "49" in text and "482" in text
+
+
 @pytest.mark.parametrize(("name", "language"), [
     (name, lang) for name, spec in TEMPLATES.items() if spec.has_drill for lang in LANGUAGES
 ])
