@@ -77,7 +77,7 @@ def _messages(where, limit: int) -> list[dict]:
     return [
         {"id": m.id, "volunteer_id": m.volunteer_id, "name": name, "from_phone": m.from_phone, "body": m.body,
          "intent": m.intent, "outcome": m.outcome, "incident_id": m.incident_id, "incident_code": code,
-         "received_at": m.received_at}
+         "received_at": m.received_at, "channel": m.channel}
         for m, name, code in rows
     ]
 

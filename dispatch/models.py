@@ -244,6 +244,9 @@ class Alert(db.Model):
     # Set when the SMS is handed to the provider: an SMS held back by an outage does not expire.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # SHA-256 of the reply link's token (dispatch/reply_links.py): the token itself is only in
+    # the call-out SMS, so a copy of this table opens no reply page.
+    reply_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
         Index("uq_alerts_incident_volunteer", "incident_id", "volunteer_id", unique=True),
@@ -317,6 +320,8 @@ class InboundMessage(db.Model):
     # Text we did not understand: kept for a coordinator to read.
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # How the answer came: "sms", or "link" (a press on the reply link page).
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
 
     __table_args__ = (
         # The per-number limit (inbox.MAX_TEXTS_PER_NUMBER) counts one number's recent texts.

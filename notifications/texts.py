@@ -89,7 +89,7 @@ def _alert(p: _Wording, lang: str, v: dict[str, Any]) -> str:
         place=v["place"],
         distance=_distance(v["distance_km"], lang),
         skill=_piece(p, "alert_skill", v["skill_name"], skill=v["skill_name"]),
-    )
+    ) + _piece(p, "alert_link", v["link"], link=v["link"])  # a reply link is never cut
 
 
 def _confirmation(p: _Wording, lang: str, v: dict[str, Any]) -> str:
@@ -146,7 +146,7 @@ TEMPLATES: dict[str, Template] = {
             "alert",
             ("code", "kind", "title", "place", "distance_km", "drill"),
             _alert,
-            optional=("skill_name",),
+            optional=("skill_name", "link"),
             shrink=(
                 ("title", 24), ("place", 16), ("title", 14), ("skill_name", 16), ("place", 8),
                 ("title", 6),
@@ -268,7 +268,8 @@ def render(template: str, language: str, **values: Any) -> str:
 
     Incident texts start with the drill mark when drill is true. The fullest wording that
     fits MAX_SEGMENTS parts is used; if none does, long titles, places and skill names are
-    cut with an ellipsis (see Template.shrink) in the tersest wording.
+    cut with an ellipsis (see Template.shrink), in a middle wording if that is enough, else
+    in the tersest.
     """
     spec = TEMPLATES[template]
     lang = resolve_language(language)
@@ -289,6 +290,11 @@ def render(template: str, language: str, **values: Any) -> str:
 
     for wording in wordings[:-1]:
         text = composer(wording)(args)
+        if _fits(text):
+            return text
+    # Cutting values in a middle wording keeps its labels; the tersest is the last resort.
+    for wording in wordings[1:-1]:
+        text = _fit(spec, composer(wording), args)
         if _fits(text):
             return text
     return _fit(spec, composer(wordings[-1]), args)

@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from .console import bp as console_bp
     from .i18n import register_i18n
     from .public import register_public
+    from .reply import register_reply
     from .security import register_security
     from .simulator import bp as simulator_bp
     from .simulator import enabled as simulator_enabled
@@ -23,6 +24,7 @@ def register_web(app: Flask) -> None:
     register_i18n(app)
     register_account(app)
     register_public(app)
+    register_reply(app)
     app.register_blueprint(console_bp)
     app.register_blueprint(simulator_bp)
     app.jinja_env.globals["simulator_enabled"] = simulator_enabled

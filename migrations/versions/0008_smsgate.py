@@ -1,7 +1,7 @@
 """smsgate: an idempotency key on every outbox row
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29
 
 The key goes with every attempt at an SMS; SMSGate (SMS Gateway for Android) makes it the
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
