@@ -72,7 +72,9 @@ def visible_text(html: str, language: str) -> str:
 
 
 def english_words(html: str, language: str, also_allowed: set[str] = frozenset()) -> list[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z_]+", visible_text(html, language))
+    # A link (the reply link in an SMS preview) is an address, not words.
+    text = re.sub(r"https?://\S+", " ", visible_text(html, language))
+    words = re.findall(r"[A-Za-z][A-Za-z_]+", text)
     return sorted({w for w in words if w not in ALLOWED and w not in also_allowed})
 
 
