@@ -6,6 +6,7 @@ stops start-up with one message naming every missing or malformed setting.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,7 +14,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "instance" / "dispatch.db"
 
-SMS_BACKENDS = ("console", "twilio")
+SMS_BACKENDS = ("console", "twilio", "smsgate")
+SMS_FALLBACK_BACKENDS = ("", "twilio", "smsgate")  # "" = no second SMS provider
+SMSGATE_SETTINGS = ("SMSGATE_URL", "SMSGATE_USERNAME", "SMSGATE_PASSWORD", "SMSGATE_SIGNING_KEY")
 GEOCODERS = ("none", "nominatim")
 ENVIRONMENTS = ("development", "production")
 
@@ -79,7 +82,7 @@ def _choice(options: tuple[str, ...]):
     def parse(raw: str) -> str:
         value = raw.strip().lower()
         if value not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
+            raise ValueError(f"must be one of {', '.join(o or repr(o) for o in options)}, got {raw!r}")
         return value
 
     return parse
@@ -87,6 +90,15 @@ def _choice(options: tuple[str, ...]):
 
 def _text(raw: str) -> str:
     return raw.strip()
+
+
+def _api_url(raw: str) -> str:
+    """An http(s) base URL without query or fragment, e.g. `http://192.168.1.5:8080`."""
+    value = raw.strip().rstrip("/")
+    scheme, _, rest = value.partition("://")
+    if scheme not in ("http", "https") or not rest or rest.startswith("/") or any(c in rest for c in "?# "):
+        raise ValueError(f"must be an http(s) URL such as http://192.168.1.5:8080, got {raw!r}")
+    return value
 
 
 def _tile_url(raw: str) -> str:
@@ -106,6 +118,11 @@ SETTINGS: dict[str, tuple] = {
     "SECRET_KEY": (_text, None),
     "PUBLIC_BASE_URL": (_text, "http://127.0.0.1:5000"),
     "SMS_BACKEND": (_choice(SMS_BACKENDS), "console"),
+    "SMS_FALLBACK_BACKEND": (_choice(SMS_FALLBACK_BACKENDS), ""),
+    "SMSGATE_URL": (_api_url, None),
+    "SMSGATE_USERNAME": (_text, None),
+    "SMSGATE_PASSWORD": (_text, None),
+    "SMSGATE_SIGNING_KEY": (_text, None),
     "TWILIO_ACCOUNT_SID": (_text, None),
     "TWILIO_AUTH_TOKEN": (_text, None),
     "TWILIO_FROM_NUMBER": (_text, None),
@@ -125,6 +142,60 @@ SETTINGS: dict[str, tuple] = {
     "MAP_TILE_URL": (_tile_url, ""),
     "MAP_TILE_ATTRIBUTION": (_text, ""),
 }
+
+
+# --- Telegram (on when TELEGRAM_BOT_TOKEN is set) -------------------------------------------
+# Token and secret are never echoed in messages: start-up output ends up in logs.
+def _telegram_bot_token(raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[0-9]{1,20}:[A-Za-z0-9_-]{20,100}", value):
+        raise ValueError("must be the token @BotFather gave, like 123456789:AAE... (value not shown)")
+    return value
+
+
+def _telegram_bot_username(raw: str) -> str:
+    value = raw.strip().removeprefix("@")
+    if not re.fullmatch(r"[A-Za-z0-9_]{2,29}[Bb][Oo][Tt]", value):
+        raise ValueError(f"must be the bot's username, 5 to 32 letters, digits or _ ending in 'bot', got {raw!r}")
+    return value
+
+
+def _telegram_webhook_secret(raw: str) -> str:
+    value = raw.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value):
+        raise ValueError(
+            "must be 16 to 256 characters of A-Z a-z 0-9 _ - (value not shown); make one with "
+            "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return value
+
+
+def _telegram_api_url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+        raise ValueError(f"must be an http(s) URL such as https://api.telegram.org, got {raw!r}")
+    return value
+
+
+TELEGRAM_SETTINGS: dict[str, tuple] = {
+    "TELEGRAM_BOT_TOKEN": (_telegram_bot_token, None),
+    "TELEGRAM_BOT_USERNAME": (_telegram_bot_username, None),
+    "TELEGRAM_WEBHOOK_SECRET": (_telegram_webhook_secret, None),
+    "TELEGRAM_API_BASE_URL": (_telegram_api_url, "https://api.telegram.org"),
+}
+
+
+def _telegram_problems(config: Config) -> list[str]:
+    if not config.TELEGRAM_BOT_TOKEN:
+        return []
+    return [f"{name}: required when TELEGRAM_BOT_TOKEN is set ({why})"
+            for name, why in (("TELEGRAM_WEBHOOK_SECRET", "the secret_token given to setWebhook"),
+                              ("TELEGRAM_BOT_USERNAME", "the bot's @username, for t.me links"))
+            if not getattr(config, name)]
+
+
+SETTINGS.update(TELEGRAM_SETTINGS)
+# --- end of Telegram ------------------------------------------------------------------------
 
 
 class Config:
@@ -160,16 +231,24 @@ class Config:
         problems = []
         if self.DISPATCH_ENV == "production" and not self.SECRET_KEY:
             problems.append("SECRET_KEY: required when DISPATCH_ENV=production")
-        if self.SMS_BACKEND == "twilio":
-            for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
-                if not getattr(self, name):
-                    problems.append(f"{name}: required when SMS_BACKEND=twilio")
-            if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
-                problems.append(
-                    "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required when SMS_BACKEND=twilio"
-                )
+        backends = {name: getattr(self, name) for name in ("SMS_BACKEND", "SMS_FALLBACK_BACKEND")}
+        if self.SMS_FALLBACK_BACKEND and self.SMS_FALLBACK_BACKEND == self.SMS_BACKEND:
+            problems.append("SMS_FALLBACK_BACKEND: must be another provider than SMS_BACKEND, or empty")
+        for setting, backend in backends.items():
+            if backend == "twilio":
+                for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+                    if not getattr(self, name):
+                        problems.append(f"{name}: required when {setting}=twilio")
+                if not (self.TWILIO_FROM_NUMBER or self.TWILIO_MESSAGING_SERVICE_SID):
+                    problems.append(
+                        f"TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required when {setting}=twilio"
+                    )
+            if backend == "smsgate":
+                problems.extend(f"{name}: required when {setting}=smsgate"
+                                for name in SMSGATE_SETTINGS if not getattr(self, name))
         if self.GEOCODER == "nominatim" and not self.NOMINATIM_URL:
             problems.append("NOMINATIM_URL: required when GEOCODER=nominatim")
+        problems.extend(_telegram_problems(self))
         return problems
 
     def _derive(self) -> None:
@@ -178,7 +257,7 @@ class Config:
             self.SECRET_KEY = secrets.token_hex(32)
         self.PUBLIC_BASE_URL = self.PUBLIC_BASE_URL.rstrip("/")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.DATABASE_URL)
-        self.MAX_CONTENT_LENGTH = self.IMPORT_MAX_BYTES
+        self.TELEGRAM_ENABLED = bool(self.TELEGRAM_BOT_TOKEN)
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}

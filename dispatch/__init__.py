@@ -32,7 +32,9 @@ def create_app(config: Config | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
     register_extensions(app)
     from .errors import register_error_handlers
+    from .headers import register_headers
     from .health import register_health
+    from .limits import register_limits
     from .api import register_api
     from .cli import register_cli
     from .geocoding import register_geocoder
@@ -42,6 +44,8 @@ def create_app(config: Config | None = None) -> Flask:
     from .web import register_web
 
     register_error_handlers(app)
+    register_limits(app)
+    register_headers(app)
     register_sms(app)
     register_geocoder(app)
     register_health(app)

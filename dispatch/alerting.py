@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from geo import Point, parse_geojson_area
 from notifications.texts import render
 
-from . import audit, matching
+from . import audit, matching, reply_links
 from .clock import utcnow
 from .extensions import db
 from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
@@ -56,7 +56,6 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
         return 0
     pending = _pending_by_need(incident.id)
     catalogue = SkillCatalogue.load()
-    acceptance = current_app.config["EXPECTED_ACCEPTANCE"]
     area = parse_geojson_area(incident.area_geojson) if incident.area_geojson else None
     wave = next_wave(incident.id)
     chosen: set[int] = set()
@@ -64,7 +63,7 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
     created = 0
     # Specific skills first: an "anyone" need should not take the only diver.
     for need in sorted(open_needs, key=lambda n: (n.skill is None, n.id)):
-        want = math.ceil((need.count - need.filled) / acceptance) - pending[need.id]
+        want = wave_size(need.count - need.filled) - pending[need.id]
         while want > 0:
             search = matching.Search(
                 point=Point(incident.lat, incident.lon),
@@ -91,6 +90,11 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
                          f"{incident.current_radius_km:g} km")
     _set_progress(incident, short, actor)
     return created
+
+
+def wave_size(open_places: int) -> int:
+    """How many alerts to keep pending for a need with this many places open."""
+    return math.ceil(open_places / current_app.config["EXPECTED_ACCEPTANCE"])
 
 
 def next_wave(incident_id: int) -> int:
@@ -128,19 +132,22 @@ def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
     db.session.flush()
     volunteer.last_alerted_at = now
     body = alert_text(incident, volunteer.language, candidate.distance_km,
-                      catalogue.name(need.skill, volunteer.language) if need.skill else None)
+                      catalogue.name(need.skill, volunteer.language) if need.skill else None,
+                      reply_token=reply_links.issue(alert))
     enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id)
     audit.record("system", "alert_queued", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id,
                  details={"wave": wave, "need": need.skill, "distance_km": alert.distance_km})
     return alert
 
 
-def alert_text(incident: Incident, language: str, distance_km: float, skill_name: str | None) -> str:
-    """The call-out SMS (also what the coordinator's preview shows, with its segment count)."""
+def alert_text(incident: Incident, language: str, distance_km: float, skill_name: str | None,
+               reply_token: str | None = None) -> str:
+    """The call-out SMS (also what the coordinator's preview shows, with its segment count, and
+    a placeholder token of the real length in its reply link)."""
     return render(
         "alert", language, code=incident.code, kind=incident.kind, title=incident.title,
         place=approximate_place(incident), distance_km=round(distance_km, 1), skill_name=skill_name,
-        drill=incident.drill,
+        drill=incident.drill, link=reply_links.reply_url(reply_token or reply_links.PLACEHOLDER_TOKEN),
     )
 
 

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from . import users
+from .clock import isoformat
 from .demo import seed_demo
 from .errors import DispatchError
 from .models import ROLES
@@ -48,6 +49,85 @@ def token_command(email: str, label: str | None) -> None:
     except DispatchError as exc:
         _fail(exc)
     click.echo(token)
+
+
+@users_cli.command("tokens")
+@click.argument("email")
+def tokens_command(email: str) -> None:
+    """List a user's API tokens: id, created, last used, state, label (never the token itself)."""
+    try:
+        tokens = users.list_tokens(email)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo("id\tcreated\tlast_used\tstate\tlabel")
+    for t in tokens:
+        state = f"revoked {isoformat(t.revoked_at)}" if t.revoked_at else "live"
+        click.echo(f"{t.id}\t{isoformat(t.created_at)}\t{isoformat(t.last_used_at) or 'never'}\t{state}\t{t.label or ''}")
+
+
+@users_cli.command("revoke")
+@click.argument("email")
+@click.option("--id", "token_id", type=int, default=None, help="The token's id (see `users tokens`).")
+@click.option("--label", default=None, help="The label of the token (one live token must carry it).")
+def revoke_command(email: str, token_id: int | None, label: str | None) -> None:
+    """Revoke one of a user's API tokens, by id or by label: it answers 401 from now on."""
+    if (token_id is None) == (label is None):
+        raise click.UsageError("Give either --id or --label.")
+    try:
+        revoked = users.revoke_token(email, token_id=token_id, label=label)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"revoked token {revoked[0]}" if revoked else f"token {token_id} was revoked already")
+
+
+@users_cli.command("password")
+@click.argument("email")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+def password_command(email: str, password_stdin: bool) -> None:
+    """Set a user's console password (asked for); every session the user has open ends."""
+    if password_stdin:
+        secret = sys.stdin.readline().rstrip("\r\n")
+    else:
+        secret = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = users.change_password(email, secret)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"password changed for {user.email}; their sessions have ended")
+
+
+@users_cli.command("disable")
+@click.argument("email")
+def disable_command(email: str) -> None:
+    """Stop a user: no sign-in, every API token answers 401, open sessions end (undo: enable)."""
+    try:
+        user = users.disable_user(email)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"disabled {user.email}")
+
+
+@users_cli.command("enable")
+@click.argument("email")
+def enable_command(email: str) -> None:
+    """Let a disabled user sign in and use their live tokens again."""
+    try:
+        user = users.enable_user(email)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"enabled {user.email}")
+
+
+@users_cli.command("unlock")
+@click.argument("email")
+@click.option("--address", default=None, help="Also lift the lockout of this client address.")
+def unlock_command(email: str, address: str | None) -> None:
+    """Lift a sign-in lockout of EMAIL (from every address) now, instead of after 15 minutes."""
+    try:
+        users.unlock_sign_in(email, address)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"sign-in unlocked for {email.strip().lower()}" + (f" and address {address}" if address else ""))
 
 
 @volunteers_cli.command("import")

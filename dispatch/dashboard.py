@@ -1,32 +1,23 @@
 """Read-only queries behind the web pages: the public board, an incident's live picture, the
-inbox of texts nobody understood, the SMS simulator's threads and the pre-send preview.
+inbox of texts nobody understood and the SMS simulator's threads (the pre-send preview is a
+use case of its own, dispatch/preview.py, shared with the API).
 
 Nothing here writes: the pages change state only through the use cases (incidents, inbox,
 volunteer_import), exactly as the API does.
 """
 from __future__ import annotations
 
-import math
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from geo import Area, Point
-from notifications.texts import count_segments
-
-from . import alerting, incidents, matching
+from . import incidents
 from .presenters import alert_counts, alerts_json, public_incident_json, responders_json
 from .extensions import db
-from .models import LANGUAGES, InboundMessage, Incident, OutboxMessage, User, Volunteer
-from .skills import SkillCatalogue
+from .models import InboundMessage, Incident, OutboxMessage, User, Volunteer
 
 # What the simulator shows as "arrived on the phone".
 DELIVERED_OUTBOX = ("sent", "delivered")
-PREVIEW_LISTED = 10
-PREVIEW_SEARCHED = 500
 
 
 # -- public --------------------------------------------------------------------------------
@@ -86,7 +77,7 @@ def _messages(where, limit: int) -> list[dict]:
     return [
         {"id": m.id, "volunteer_id": m.volunteer_id, "name": name, "from_phone": m.from_phone, "body": m.body,
          "intent": m.intent, "outcome": m.outcome, "incident_id": m.incident_id, "incident_code": code,
-         "received_at": m.received_at}
+         "received_at": m.received_at, "channel": m.channel}
         for m, name, code in rows
     ]
 
@@ -161,77 +152,3 @@ def registry_extent() -> tuple[float, float, float, float] | None:
 
 def user_by_email(email: str) -> User | None:
     return db.session.scalar(select(User).where(User.email == email.strip().lower()))
-
-
-# -- preview before posting ---------------------------------------------------------------------
-
-@dataclass
-class NeedPreview:
-    skill: str | None
-    count: int
-    eligible: int  # within the radius now (up to PREVIEW_SEARCHED)
-    first_wave: int
-    nearest: list[dict]
-    excluded: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class SmsPreview:
-    language: str
-    text: str
-    segments: int
-    encoding: str
-
-
-@dataclass
-class Preview:
-    needs: list[NeedPreview]
-    sms: list[SmsPreview]
-
-
-def preview_incident(data, area: Area | None, now: datetime | None = None) -> Preview:
-    """Who the first wave would text for each need (by the dispatch's own rules) and the alert
-    SMS in every language with its segment count. `data` is a validated IncidentIn with lat/lon."""
-    catalogue = SkillCatalogue.load()
-    acceptance = current_app.config["EXPECTED_ACCEPTANCE"]
-    radius = data.radius_km or incidents.DEFAULT_RADIUS_KM
-    merged: Counter = Counter()
-    for need in data.needs:
-        merged[need.skill] += need.count
-    needs = []
-    for skill, count in merged.items():
-        search = matching.Search(
-            point=Point(data.lat, data.lon), radius_km=radius,
-            skill_bit=catalogue.bits[skill] if skill else None, area=area,
-            exclude_inside_area=data.exclude_inside_area, severity=data.severity, limit=PREVIEW_SEARCHED,
-        )
-        found, excluded = matching.explain(search, now)
-        needs.append(NeedPreview(
-            skill=skill, count=count, eligible=len(found),
-            first_wave=min(len(found), math.ceil(count / acceptance)),
-            nearest=_named(found[:PREVIEW_LISTED]),
-            excluded=dict(Counter(e.reason for e in excluded).most_common()),
-        ))
-    return Preview(needs=needs, sms=_sms_preview(data, needs, catalogue, radius))
-
-
-def _named(candidates: list) -> list[dict]:
-    names = dict(db.session.execute(
-        select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_([c.volunteer_id for c in candidates]))
-    ).all())
-    return [{"volunteer_id": c.volunteer_id, "name": names.get(c.volunteer_id), "distance_km": c.distance_km,
-             "reason": c.reason} for c in candidates]
-
-
-def _sms_preview(data, needs: list[NeedPreview], catalogue: SkillCatalogue, radius: float) -> list[SmsPreview]:
-    # A draft that is never added to the session: the same alert_text the dispatch sends, with
-    # a placeholder reply code of the same length, at the farthest distance anyone would read.
-    draft = Incident(code="000", kind=data.kind, title=data.title, lat=data.lat, lon=data.lon, drill=data.drill)
-    farthest = max((c["distance_km"] for n in needs for c in n.nearest), default=radius)
-    skill = next((n.skill for n in needs if n.skill), None)
-    out = []
-    for language in LANGUAGES:
-        text = alerting.alert_text(draft, language, farthest, catalogue.name(skill, language) if skill else None)
-        segments = count_segments(text)
-        out.append(SmsPreview(language, text, segments.segments, segments.encoding))
-    return out

@@ -44,6 +44,8 @@ TEXT_WINDOW = timedelta(minutes=10)
 RATE_LIMITED = "rate_limited"
 ANSWER_KINDS = ("help", "hint", "no_pending", "which_incident", "busy", "available", "opted_in", "opted_out")
 _CYRILLIC = re.compile(r"[\u0400-\u04FF]")
+# Kept out of a stored text (PostgreSQL refuses NUL; nobody reads the others): each becomes U+FFFD.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage | None:
@@ -51,6 +53,7 @@ def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage 
 
     Over MAX_TEXTS_PER_NUMBER the text is stored with outcome RATE_LIMITED and nothing else happens.
     """
+    from_phone, body = _CONTROL.sub("\ufffd", from_phone), _CONTROL.sub("\ufffd", body)
     inbound = InboundMessage(message_sid=message_sid, from_phone=from_phone[:32], body=body[:1600],
                              received_at=utcnow())
     db.session.add(inbound)
@@ -102,6 +105,10 @@ def _volunteer_by_phone(from_phone: str) -> Volunteer | None:
 
 
 def _answer_stranger(phone: str, body: str) -> None:
+    try:
+        normalize_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except InvalidPhone:
+        return  # a sender name or a short code (a carrier's own texts to an SMSGate SIM): no answer
     recent = db.session.scalar(
         select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.to_phone == phone, OutboxMessage.kind == "unknown_number",

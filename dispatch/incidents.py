@@ -17,6 +17,7 @@ from .extensions import db
 from .matching import Candidate
 from .models import OPEN_INCIDENT_STATUSES, PENDING_ALERT_STATUSES, Alert, Incident, Need, User, Volunteer
 from .outbox import enqueue
+from .schemas import IncidentIn, NeedIn
 from .skills import SkillCatalogue
 
 DEFAULT_RADIUS_KM = 10.0
@@ -37,10 +38,10 @@ class Placement:
     address: str | None = None
 
 
-def report_incident(data, placement: Placement, reported_by: User | None) -> Incident:
-    """`data` is a validated IncidentIn. Stores the incident and its first wave in one transaction."""
+def report_incident(data: IncidentIn, placement: Placement, reported_by: User | None) -> Incident:
+    """Stores the incident and its first wave in one transaction."""
     catalogue = SkillCatalogue.load()
-    needs = _merged_needs(data.needs, catalogue)
+    needs = merge_needs(data.needs, catalogue)
     radius = data.radius_km or DEFAULT_RADIUS_KM
     max_radius = data.max_radius_km or max(radius, DEFAULT_MAX_RADIUS_KM)
     if max_radius < radius:
@@ -75,12 +76,12 @@ def report_incident(data, placement: Placement, reported_by: User | None) -> Inc
     return incident
 
 
-def _merged_needs(needs, catalogue: SkillCatalogue) -> dict[str | None, int]:
+def merge_needs(needs: list[NeedIn], catalogue: SkillCatalogue) -> dict[str | None, int]:
+    """{skill or None: count}, one entry per skill (the report and its preview read needs alike);
+    a skill not in the catalogue is an UnknownSkill on `needs`."""
     merged: dict[str | None, int] = {}
     for need in needs:
-        if need.skill is not None and need.skill not in catalogue.bits:
-            message = f"unknown skill {need.skill!r}; GET /api/v1/skills lists them"
-            raise ValidationFailed(message, {"fields": {"needs": message}})
+        catalogue.bit(need.skill, "needs")
         merged[need.skill] = merged.get(need.skill, 0) + need.count
     return merged
 

@@ -28,11 +28,14 @@ def send_outbox(budget_s: float = SEND_BUDGET_S) -> int:
     # A claim is a lease: claim about two seconds of sending, well within it.
     batch = max(1, min(50, int(config["SMS_MAX_PER_SECOND"] * 2)))
     handled, started = 0, time.monotonic()
+    # With a gateway that honours the outbox's idempotency keys (SMSGate), a row left `sending`
+    # by a dead sender is resent with its key: never a possible duplicate.
+    idempotent = getattr(sms.gateway(), "idempotent", False)
     with outbox.sender_slot() as mine:
         if not mine:
             return 0
         while time.monotonic() - started < budget_s:
-            ids = outbox.claim_due(batch)
+            ids = outbox.claim_due(batch, idempotent=idempotent)
             if not ids:
                 break
             _send_batch(ids, config["SMS_SEND_CONCURRENCY"])

@@ -181,15 +181,13 @@ def _within(search: Search, rows):
     return [(row, float(d)) for row, d in zip(rows, distances) if d <= search.radius_km]
 
 
-def _local_reason(search: Search, row, distance_km: float, now: datetime, minute: int | None = None) -> str | None:
+def _local_reason(search: Search, row, distance_km: float, now: datetime) -> str | None:
     """Rules decided by the row and the distance alone (after the SQL ones)."""
     if distance_km > row.max_distance_km:
         return "beyond_own_max_distance"
     if search.exclude_inside_area and search.area is not None and distance_km == 0.0:
         return "inside_area"
-    if search.severity != "extreme" and _in_quiet_hours(
-        row.quiet_from_min, row.quiet_to_min, _local_minute(now) if minute is None else minute
-    ):
+    if search.severity != "extreme" and _in_quiet_hours(row.quiet_from_min, row.quiet_to_min, _local_minute(now)):
         return "quiet_hours"
     return None
 

@@ -1,6 +1,7 @@
 """Typed SQLAlchemy 2 models. They hold state and invariants; use cases own the commit."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, text
@@ -9,9 +10,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .clock import utcnow
 from .extensions import db
 
+# The allowed values, stated once: the CHECK constraints below, the input schemas
+# (dispatch/schemas.py) and the pages' choice lists are built from these tuples.
 ROLES = ("viewer", "coordinator", "admin")
 LANGUAGES = ("kk", "ru", "en")
 VOLUNTEER_STATUSES = ("active", "opted_out", "inactive")
+# What a coordinator may set; only the volunteer opts out (by texting STOP).
+SETTABLE_VOLUNTEER_STATUSES = ("active", "inactive")
+
+
+def one_of(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: "language IN ('kk', 'ru', 'en')"."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class User(db.Model):
@@ -22,10 +32,12 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set by `users disable`: no sign-in, no token, no session until `users enable`.
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
-    __table_args__ = (CheckConstraint("role IN ('viewer', 'coordinator', 'admin')", name="role"),)
+    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
 
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -45,6 +57,23 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class UserSession(db.Model):
+    """A signed-in console session. The session cookie carries a random key and this row its
+    SHA-256, so signing out, a new password or disabling the user deletes the row and a copied
+    cookie stops working at once, wherever it is used from."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Refreshed every few minutes while the session is used; idle sessions end (dispatch/users.py).
+    seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    user: Mapped[User] = relationship()
 
 
 class Skill(db.Model):
@@ -108,8 +137,8 @@ class Volunteer(db.Model):
             sqlite_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1"),
             postgresql_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available"),
         ),
-        CheckConstraint("status IN ('active', 'opted_out', 'inactive')", name="status"),
-        CheckConstraint("language IN ('kk', 'ru', 'en')", name="language"),
+        CheckConstraint(one_of("status", VOLUNTEER_STATUSES), name="status"),
+        CheckConstraint(one_of("language", LANGUAGES), name="language"),
         CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
         CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
         CheckConstraint("max_distance_km > 0", name="max_distance_positive"),
@@ -165,9 +194,9 @@ class Incident(db.Model):
             sqlite_where=text("status IN ('dispatching', 'staffed', 'unfilled')"),
         ),
         Index("ix_incidents_status", "status"),
-        CheckConstraint(f"kind IN {INCIDENT_KINDS}", name="kind"),
-        CheckConstraint(f"severity IN {SEVERITIES}", name="severity"),
-        CheckConstraint(f"status IN {INCIDENT_STATUSES}", name="status"),
+        CheckConstraint(one_of("kind", INCIDENT_KINDS), name="kind"),
+        CheckConstraint(one_of("severity", SEVERITIES), name="severity"),
+        CheckConstraint(one_of("status", INCIDENT_STATUSES), name="status"),
     )
 
     @property
@@ -215,18 +244,26 @@ class Alert(db.Model):
     # Set when the SMS is handed to the provider: an SMS held back by an outage does not expire.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime)
     responded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # SHA-256 of the reply link's token (dispatch/reply_links.py): the token itself is only in
+    # the call-out SMS, so a copy of this table opens no reply page.
+    reply_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     __table_args__ = (
         Index("uq_alerts_incident_volunteer", "incident_id", "volunteer_id", unique=True),
         Index("ix_alerts_volunteer_status", "volunteer_id", "status"),
         Index("ix_alerts_status_expires", "status", "expires_at"),
         Index("ix_alerts_volunteer_created", "volunteer_id", "created_at"),
-        CheckConstraint(f"status IN {ALERT_STATUSES}", name="status"),
+        CheckConstraint(one_of("status", ALERT_STATUSES), name="status"),
     )
 
 
 # claimed: leased by a sender, not yet handed over; sending: the HTTP call has started, so
 # after a crash it may or may not have gone out.
+def new_idempotency_key() -> str:
+    """24 characters of A-Z a-z 0-9 _ - (144 random bits): what SMSGate takes as a message id."""
+    return secrets.token_urlsafe(18)
+
+
 OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "delivered", "undelivered", "failed", "cancelled")
 
 
@@ -252,6 +289,9 @@ class OutboxMessage(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime)
     provider_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Sent with every attempt; SMSGate makes it the message id, so a retry can never send twice.
+    # Random, not the row id: a phone remembers ids across a reset of our database.
+    idempotency_key: Mapped[str] = mapped_column(String(36), unique=True, default=new_idempotency_key)
     provider_status: Mapped[str | None] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -260,7 +300,7 @@ class OutboxMessage(db.Model):
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
-        CheckConstraint(f"status IN {OUTBOX_STATUSES}", name="status"),
+        CheckConstraint(one_of("status", OUTBOX_STATUSES), name="status"),
     )
 
 
@@ -280,6 +320,8 @@ class InboundMessage(db.Model):
     # Text we did not understand: kept for a coordinator to read.
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # How the answer came: "sms", or "link" (a press on the reply link page).
+    channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
 
     __table_args__ = (
         # The per-number limit (inbox.MAX_TEXTS_PER_NUMBER) counts one number's recent texts.

@@ -9,6 +9,8 @@ have gone out). Provider outcomes:
   retryable (429, connection refused)   back off with jitter, try again
   ambiguous (5xx, timeout)              back off, try again, count a possible duplicate
   permanent (21211, 21610, other 4xx)   stop; mark the volunteer for coordinators
+Every attempt at a row carries the row's random idempotency key. A provider that honours it
+(SMSGate: the key is the message id) cannot send the SMS twice, so with it nothing is ambiguous.
 Status callbacks only move a message forward: queued < sent < delivered | undelivered | failed.
 """
 from __future__ import annotations
@@ -28,10 +30,11 @@ from sqlalchemy import and_, or_, select, text, update
 from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable
 from notifications.gateway import mask_phone
 from notifications.segments import count_segments
+from notifications.texts import one_line
 
 from .clock import utcnow
 from .extensions import db
-from .models import OutboxMessage, Volunteer
+from .models import OutboxMessage, Volunteer, new_idempotency_key
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ def enqueue_to_number(phone: str, kind: str, body: str, *, volunteer_id: int | N
         alert_id=alert_id,
         status="pending",
         next_attempt_at=utcnow(),
+        idempotency_key=new_idempotency_key(),
     )
     db.session.add(message)
     return message
@@ -113,8 +117,11 @@ class SendOutcome:
     provider_id: str | None = None  # when sent
 
 
-def claim_due(limit: int) -> list[int]:
-    """Claim up to `limit` due messages for this sender and commit the claim."""
+def claim_due(limit: int, *, idempotent: bool = False) -> list[int]:
+    """Claim up to `limit` due messages for this sender and commit the claim.
+
+    `idempotent`: the gateway these will be sent through honours the idempotency key, so a row
+    found `sending` (its sender died mid-call) is resent without any risk of a duplicate."""
     now = utcnow()
     due = or_(
         and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
@@ -129,7 +136,7 @@ def claim_due(limit: int) -> list[int]:
             .with_for_update(skip_locked=True)
         )
     )
-    if ids:
+    if ids and not idempotent:
         # Found `sending`: a sender died during the HTTP call, so that attempt may have gone
         # out. (Found `claimed`: it died before sending; nothing went out.)
         db.session.execute(
@@ -137,6 +144,7 @@ def claim_due(limit: int) -> list[int]:
             .where(OutboxMessage.id.in_(ids), OutboxMessage.status == "sending")
             .values(ambiguous_attempts=OutboxMessage.ambiguous_attempts + 1)
         )
+    if ids:
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(ids))
@@ -157,7 +165,8 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     # write, no ORM objects.
     message = db.session.execute(
         select(OutboxMessage.to_phone, OutboxMessage.body, OutboxMessage.segments, OutboxMessage.kind,
-               OutboxMessage.alert_id, OutboxMessage.volunteer_id, Volunteer.status.label("volunteer_status"),
+               OutboxMessage.idempotency_key, OutboxMessage.alert_id, OutboxMessage.volunteer_id,
+               Volunteer.status.label("volunteer_status"),
                Volunteer.phone.label("volunteer_phone"), Volunteer.phone_problem)
         .outerjoin(Volunteer, Volunteer.id == OutboxMessage.volunteer_id)
         .where(OutboxMessage.id == message_id)
@@ -184,15 +193,21 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
             body,
             status_callback=f"{config['PUBLIC_BASE_URL']}/sms/status",
             validity_s=config["ALERT_TIMEOUT_S"] if kind == "alert" else None,
+            idempotency_key=message.idempotency_key,
         )
     except SmsPermanent as exc:
         return _record_permanent(message_id, exc)
     except (SmsRetryable, SmsAmbiguous) as exc:
-        return _record_retry(message_id, exc, ambiguous=isinstance(exc, SmsAmbiguous))
+        ambiguous = isinstance(exc, SmsAmbiguous) and not getattr(gateway, "idempotent", False)
+        return _record_retry(message_id, exc, ambiguous=ambiguous)
+    # A resend that finds the SMS already at the provider (SMSGate's 409) may learn it is already
+    # delivered or failed; that final word is applied by its delivery report (held until now, or
+    # still to come), which moves the alert too, so here it is recorded as "sent" at most.
+    provider_status = result.status if _PROVIDER_RANK.get(result.status.lower(), 0) < 2 else "sent"
     # One UPDATE, no reload: the caller commits it together with the alert's bookkeeping.
     db.session.execute(
         update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-            status="sent", provider_id=result.provider_id, provider_status=result.status, sent_at=utcnow(),
+            status="sent", provider_id=result.provider_id, provider_status=provider_status, sent_at=utcnow(),
             claimed_until=None, last_error=None)
     )
     log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
@@ -221,13 +236,13 @@ def _record_retry(message_id: int, exc, ambiguous: bool) -> SendOutcome:
     if message.attempts >= MAX_ATTEMPTS:
         message.status = "failed"
         log.error("sms %s to %s given up after %d attempts: %s", message.id, mask_phone(message.to_phone),
-                  message.attempts, exc)
+                  message.attempts, one_line(str(exc)))
         return SendOutcome(message.id, message.alert_id, message.kind, "failed")
     delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (message.attempts - 1))
     message.status = "pending"
     message.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
     log.warning("sms %s to %s will be retried (%s): %s", message.id, mask_phone(message.to_phone),
-                "ambiguous" if ambiguous else "retryable", exc)
+                "ambiguous" if ambiguous else "retryable", one_line(str(exc)))
     return SendOutcome(message.id, message.alert_id, message.kind, "retry")
 
 
@@ -239,7 +254,7 @@ def _record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
     volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
     if volunteer is not None:
         mark_number_problem(volunteer, exc.reason)
-    log.warning("sms %s to %s failed for good: %s", message.id, mask_phone(message.to_phone), exc)
+    log.warning("sms %s to %s failed for good: %s", message.id, mask_phone(message.to_phone), one_line(str(exc)))
     return SendOutcome(message.id, message.alert_id, message.kind, "failed")
 
 

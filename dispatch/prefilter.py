@@ -3,9 +3,9 @@ partial covering index as plain rows, nearest first by a proven lower bound of d
 
 dispatch/matching.py decides exact distances, the remaining rules and the order; this module
 only reads. The rules stated here in SQL are the row-local ones (can be texted, available,
-not busy, has the skill), in two forms: SQLAlchemy clauses (eligible_now_clause, bbox_clause)
-for `explain` and other readers, and SQL text for the hot path, written so each dialect's
-planner can prove the partial index applies.
+not busy, has the skill), as SQL text written so each dialect's planner can prove the partial
+index applies; `explain` reads the box through bbox_clause and states the same rules in Python
+(matching.exclusion_reason).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ _MERIDIAN_RADIUS_MIN_KM = WGS84_A_KM * (1 - WGS84_F * (2 - WGS84_F))
 # Above this many rows a read is not worth ordering: read the whole box.
 NO_CAP_ABOVE = 100_000
 # The partial covering index the prefilter reads (migration 0003, Volunteer.__table_args__):
-# its WHERE is the constant part of eligible_now_clause, written here as each dialect's
+# its WHERE is the constant part of the row-local rules, written here as each dialect's
 # planner must see it to prove that the index applies (constants, not bound parameters).
 REACHABLE_INDEX = "ix_volunteers_reachable"
 REACHABLE_WHERE = {
@@ -54,20 +54,6 @@ def bbox_clause(box: BoundingBox):
             and_(Volunteer.lat.between(part.min_lat, part.max_lat), Volunteer.lon.between(part.min_lon, part.max_lon))
             for part in box.split()
         )
-    )
-
-
-def eligible_now_clause(now: datetime):
-    """The row-local rules, in SQL: can be texted, available, not busy.
-
-    read_box states the same rules as text (REACHABLE_WHERE and busy_until), in the form its
-    index needs; see _statement."""
-    return and_(
-        Volunteer.status == "active",
-        Volunteer.phone.is_not(None),
-        Volunteer.phone_problem.is_(None),
-        Volunteer.available.is_(True),
-        or_(Volunteer.busy_until.is_(None), Volunteer.busy_until <= now),
     )
 
 
@@ -128,7 +114,7 @@ def _bound_scales(inner: BoundingBox, box: BoundingBox) -> dict | None:
 
 @lru_cache(maxsize=None)
 def _statement(dialect: str, boxes: int, skill: bool, capped: bool):
-    """eligible_now_clause and bbox_clause as SQL text, for one reason: SQLite's planner,
+    """The row-local rules and bbox_clause as SQL text, for one reason: SQLite's planner,
     without ANALYZE statistics, prefers ix_volunteers_status (status = 'active' matches most
     of the table) and SQLAlchemy renders no index hint for SQLite, so the text names the index
     (INDEXED BY also fails loudly, rather than running slowly, should the index not apply)."""

@@ -1,24 +1,60 @@
 """Request bodies as pydantic models: what the API, the pages and the use cases read input into."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from geo import Area, GeoError, parse_geojson_area
 
 from .clock import quiet_minutes, to_utc_naive
+from .models import INCIDENT_KINDS, LANGUAGES, SETTABLE_VOLUNTEER_STATUSES, SEVERITIES
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Organization = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+# Text from outside is text: no control characters (a NUL is refused by PostgreSQL, and by us
+# first). A one-line field (a name, a title) turns line breaks and tabs into spaces, so no text
+# can forge a line in an SMS or a log; a multi-line field keeps its line breaks and tabs.
+_CONTROL_IN_LINE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+_CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CONTROL_CHARACTERS = "must not contain control characters (such as NUL)"
+
+
+def one_line(value: str) -> str:
+    if _CONTROL_IN_LINE.search(value):
+        raise ValueError(CONTROL_CHARACTERS)
+    return " ".join(value.split())
+
+
+def plain_text(value: str) -> str:
+    if _CONTROL_IN_TEXT.search(value):
+        raise ValueError(CONTROL_CHARACTERS)
+    return value
+
+
+def Line(max_length: int, min_length: int = 0):
+    """A one-line text field, stripped, of at most max_length characters."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+                     AfterValidator(one_line)]
+
+
+def Text(max_length: int, min_length: int = 0):
+    """A multi-line text field (a description, a message), stripped, of at most max_length characters."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+                     AfterValidator(plain_text)]
+
+
+Name = Line(200, min_length=1)
+Organization = Line(200)
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 DistanceKm = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
-Language = Literal["kk", "ru", "en"]
-SkillCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-Severity = Literal["minor", "moderate", "severe", "extreme"]
-IncidentKind = Literal["fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other"]
+# Literal[("a", "b")] is Literal["a", "b"]: the allowed values come from the models' tuples.
+Language = Literal[LANGUAGES]  # type: ignore[valid-type]
+SkillCode = Line(32, min_length=1)
+Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
+IncidentKind = Literal[INCIDENT_KINDS]  # type: ignore[valid-type]
+VolunteerStatus = Literal[SETTABLE_VOLUNTEER_STATUSES]  # type: ignore[valid-type]
 
 
 def checked_area(value: dict | None) -> dict | None:
@@ -37,7 +73,12 @@ class Body(BaseModel):
 
 
 QuietHours = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
-Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=300)]
+Address = Line(300, min_length=3)
+Phone = Line(40, min_length=1)
+SkillName = Line(64, min_length=1)
+Title = Line(200, min_length=1)
+Description = Text(2000)
+Message = Text(600, min_length=1)
 
 
 class Placed(Body):
@@ -58,8 +99,8 @@ class Placed(Body):
 
 class VolunteerIn(Placed):
     name: Name
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-    skills: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(max_length=32)
+    phone: Phone
+    skills: list[SkillName] = Field(max_length=32)
     language: Language
     max_distance_km: DistanceKm | None = None
     organization: Organization | None = None
@@ -86,11 +127,11 @@ class VolunteerRow(VolunteerIn):
 
 class VolunteerPatch(Body):
     name: Name | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+    phone: Phone | None = None
     lat: Latitude | None = None
     lon: Longitude | None = None
     address: Address | None = None
-    skills: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] | None = Field(
+    skills: list[SkillName] | None = Field(
         default=None, max_length=32
     )
     language: Language | None = None
@@ -98,7 +139,7 @@ class VolunteerPatch(Body):
     organization: Organization | None = None
     available: bool | None = None
     busy_until: datetime | None = None
-    status: Literal["active", "inactive"] | None = None
+    status: VolunteerStatus | None = None
     quiet_hours: QuietHours | None = None
 
     @field_validator("quiet_hours")
@@ -110,7 +151,10 @@ class VolunteerPatch(Body):
     @field_validator("busy_until")
     @classmethod
     def utc(cls, value: datetime | None) -> datetime | None:
-        return to_utc_naive(value) if value is not None else None
+        try:
+            return to_utc_naive(value) if value is not None else None
+        except OverflowError:  # 9999-12-31T23:59-01:00 is past the last date there is in UTC
+            raise ValueError("is outside the range of dates this service can keep") from None
 
 
 class CandidatesIn(Body):
@@ -125,7 +169,7 @@ class CandidatesIn(Body):
     explain: bool = False
     # With kind and title, the answer also previews the alert SMS in each language.
     kind: IncidentKind | None = None
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
+    title: Title | None = None
     drill: bool = False
 
     @field_validator("area")
@@ -144,8 +188,8 @@ class NeedIn(Body):
 
 class IncidentIn(Placed):
     kind: IncidentKind
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    title: Title
+    description: Description | None = None
     area: dict | None = None
     radius_km: DistanceKm | None = None
     max_radius_km: DistanceKm | None = None
@@ -161,9 +205,25 @@ class IncidentIn(Placed):
 
 
 class BroadcastIn(Body):
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=600)]
+    body: Message
     to: Literal["accepted", "pending", "all"]
 
 
 class ManualAlertIn(Body):
     volunteer_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=200)
+
+
+def max_length(model: type[BaseModel], name: str) -> int:
+    """The most characters a text field of `model` takes: what forms use for their maxlength and
+    their error messages, so a number is written once, here, in the model."""
+    info = model.model_fields[name]
+    rules, types = list(info.metadata), [info.annotation]
+    while types:  # `Annotated[str, StringConstraints(...)] | None` keeps its rules inside the type
+        kind = types.pop()
+        if get_origin(kind) is Annotated:
+            rules.extend(kind.__metadata__)
+        types.extend(get_args(kind))
+    lengths = [rule.max_length for rule in rules if getattr(rule, "max_length", None) is not None]
+    if not lengths:
+        raise LookupError(f"{model.__name__}.{name} has no max_length")
+    return min(lengths)

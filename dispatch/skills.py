@@ -5,8 +5,18 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from .errors import ValidationFailed
 from .extensions import db
 from .models import Skill
+
+
+class UnknownSkill(ValidationFailed):
+    """A skill code that is not in the catalogue; `field` names the input that carried it."""
+
+    def __init__(self, code: str, field: str):
+        super().__init__(f"Unknown skill {code!r}; GET /api/v1/skills lists them.",
+                         {"fields": {field: "unknown skill"}})
+        self.skill, self.field = code, field
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,14 @@ class SkillCatalogue:
 
     def unknown(self, codes: list[str]) -> list[str]:
         return [code for code in codes if code not in self.bits]
+
+    def bit(self, code: str | None, field: str) -> int | None:
+        """The bit of a skill code (None for "any skill"); an unknown code is an UnknownSkill."""
+        if code is None:
+            return None
+        if code not in self.bits:
+            raise UnknownSkill(code, field)
+        return self.bits[code]
 
     def mask_of(self, codes: list[str]) -> int:
         """The bit set of known codes; callers check `unknown()` first."""

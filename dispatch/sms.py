@@ -4,12 +4,21 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from notifications.gateway import ConsoleGateway, SmsGateway, TwilioGateway
+from notifications.smsgate import SmsGateGateway
 
 from .outbox import Pacer
 
 
-def build_gateway(config) -> SmsGateway:
-    if config["SMS_BACKEND"] == "twilio":
+def build_gateway(config, backend: str | None = None) -> SmsGateway:
+    """The gateway for `backend` (default SMS_BACKEND; SMS_FALLBACK_BACKEND for the second)."""
+    backend = backend or config["SMS_BACKEND"]
+    if backend == "smsgate":
+        return SmsGateGateway(
+            config["SMSGATE_URL"],
+            config["SMSGATE_USERNAME"],
+            config["SMSGATE_PASSWORD"],
+        )
+    if backend == "twilio":
         return TwilioGateway(
             config["TWILIO_ACCOUNT_SID"],
             config["TWILIO_AUTH_TOKEN"],

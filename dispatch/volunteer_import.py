@@ -47,16 +47,18 @@ class ImportReport:
     rejected_total: int = 0
     dry_run: bool = False
 
-    def reject(self, line: int, error: str) -> None:
+    def reject(self, line: int, error: str, problems: list[dict] | None = None) -> None:
+        """`error` is the English the API answers with; `problems` the same as codes
+        ({"field", "code", "params"}: see _problem) for the pages to translate."""
         self.rejected_total += 1
         if len(self.rejected) < MAX_REPORTED_REJECTS:
-            self.rejected.append({"line": line, "error": error})
+            self.rejected.append({"line": line, "error": error, "problems": problems or []})
 
     def as_json(self) -> dict:
         return {
             "created": self.created,
             "updated": self.updated,
-            "rejected": self.rejected,
+            "rejected": [{"line": r["line"], "error": r["error"]} for r in self.rejected],
             "rejected_total": self.rejected_total,
             "dry_run": self.dry_run,
         }
@@ -94,19 +96,35 @@ def import_volunteers(lines: Iterable[str], region: str, actor: str, dry_run: bo
 
 def _valid_rows(lines, region, catalogue, report, seen) -> Iterator[_Row]:
     reader = csv.DictReader(lines, restkey="_extra")
-    _check_header(reader.fieldnames)
-    for record in reader:
+    try:
+        fieldnames = reader.fieldnames
+    except csv.Error as exc:
+        raise CsvHeaderError(f"The header line cannot be read: {exc}.", {"expected": list(COLUMNS)}) from None
+    _check_header(fieldnames)
+    records = iter(reader)
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            # A line the csv module cannot read (a field over its size limit) is that line's
+            # problem: the reader carries on with the next one. It has not counted the line yet.
+            report.reject(reader.line_num + 1, f"unreadable CSV: {exc}")
+            continue
         line = reader.line_num
         if record.get("_extra"):
-            report.reject(line, f"too many fields: expected {len(reader.fieldnames)}")
+            report.reject(line, f"too many fields: expected {len(reader.fieldnames)}",
+                          [_problem(None, "too_many_fields", expected=len(reader.fieldnames))])
             continue
-        error, values = _parse(record, region, catalogue)
+        error, values, problems = _parse(record, region, catalogue)
         if error:
-            report.reject(line, error)
+            report.reject(line, error, problems)
             continue
         first = seen.setdefault(values["phone"], line)
         if first != line:
-            report.reject(line, f"phone {values['phone']} already appears on line {first}")
+            report.reject(line, f"phone {values['phone']} already appears on line {first}",
+                          [_problem("phone", "duplicate_phone", phone=values["phone"], line=first)])
             continue
         yield _Row(line, values)
 
@@ -123,7 +141,7 @@ def _check_header(fieldnames) -> None:
         )
 
 
-def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | None, dict]:
+def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | None, dict, list[dict]]:
     record = {(k or "").strip(): (v or "").strip() for k, v in record.items()}
     if record.get("max_distance_km", "") == "":
         record.pop("max_distance_km", None)
@@ -133,14 +151,16 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
     try:
         data = VolunteerRow.model_validate(record)
     except ValidationError as exc:
-        return "; ".join(_describe(err) for err in exc.errors(include_url=False)), {}
+        errors = exc.errors(include_url=False)
+        return "; ".join(_describe(err) for err in errors), {}, [_pydantic_problem(err) for err in errors]
     try:
         phone = normalize_phone(data.phone, region)
     except InvalidPhone as exc:
-        return f"phone: {exc}", {}
+        return f"phone: {exc}", {}, [_problem("phone", "invalid_phone", message=str(exc))]
     unknown = catalogue.unknown(data.skills)
     if unknown:
-        return f"skills: unknown skill {', '.join(map(repr, unknown))}", {}
+        return (f"skills: unknown skill {', '.join(map(repr, unknown))}", {},
+                [_problem("skills", "unknown_skill", skills=list(unknown))])
     values = {
         "name": data.name,
         "phone": phone,
@@ -152,12 +172,26 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
     }
     if data.max_distance_km is not None:
         values["max_distance_km"] = data.max_distance_km
-    return None, values
+    return None, values, []
 
 
 def _describe(err: dict) -> str:
     where = ".".join(str(p) for p in err["loc"]) or "row"
     return f"{where}: {err['msg']}"
+
+
+def _problem(column: str | None, code: str, **params) -> dict:
+    return {"field": column, "code": code, "params": params}
+
+
+def _pydantic_problem(err: dict) -> dict:
+    """A pydantic error by its type and context (plain values only: a value_error's exception
+    becomes its text), under the CSV column it came from."""
+    ctx = err.get("ctx") or {}
+    params = {k: v if isinstance(v, (int, float, str)) else str(v) for k, v in ctx.items()}
+    if "error" in ctx:
+        params = {"message": str(ctx["error"])}
+    return _problem(str(err["loc"][0]) if err["loc"] else None, err["type"], **params)
 
 
 def _batches(rows: Iterator[_Row]) -> Iterator[list[_Row]]:

@@ -16,6 +16,7 @@ from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
 from .prefilter import bbox_clause
 from .models import Volunteer
+from .schemas import VolunteerIn, VolunteerPatch
 from .skills import SkillCatalogue
 
 
@@ -38,8 +39,8 @@ def checked_skill_mask(codes: list[str], catalogue: SkillCatalogue) -> int:
     return catalogue.mask_of(codes)
 
 
-def register_volunteer(data, catalogue: SkillCatalogue, home: Point, actor: str) -> Volunteer:
-    """`data` is a validated VolunteerIn; `home` its coordinates (given, or geocoded)."""
+def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point, actor: str) -> Volunteer:
+    """`home`: the volunteer's coordinates (given, or geocoded)."""
     phone = checked_phone(data.phone)
     if db.session.scalar(select(Volunteer.id).where(Volunteer.phone == phone)) is not None:
         raise DuplicatePhone(details={"phone": phone})
@@ -71,10 +72,9 @@ def get_volunteer(volunteer_id: int) -> Volunteer:
     return volunteer
 
 
-def update_volunteer(volunteer_id: int, patch, catalogue: SkillCatalogue, actor: str,
+def update_volunteer(volunteer_id: int, patch: VolunteerPatch, catalogue: SkillCatalogue, actor: str,
                      home: Point | None = None) -> Volunteer:
-    """`patch` is a validated VolunteerPatch; only the fields it sets change. `home`: a
-    geocoded address, which replaces lat and lon."""
+    """Only the fields the patch sets change. `home`: a geocoded address, which replaces lat and lon."""
     volunteer = get_volunteer(volunteer_id)
     changes = patch.model_dump(exclude_unset=True)
     changes.pop("address", None)

@@ -2,7 +2,7 @@
 (GeoJSON, CAP 1.2) and optional geocoding. No web framework or database imports.
 """
 
-from geo.areas import MAX_AREA_VERTICES, Area, parse_cap_circle, parse_cap_polygon, parse_geojson_area
+from geo.areas import MAX_AREA_RINGS, MAX_AREA_VERTICES, Area, parse_cap_circle, parse_cap_polygon, parse_geojson_area
 from geo.distance import (
     BoundingBox,
     bounding_box,
@@ -18,6 +18,7 @@ from geo.geocoding import GeocodeCache, GeocodeResult, Geocoder, GeocodingUnavai
 from geo.points import Point, parse_lat_lon
 
 __all__ = [
+    "MAX_AREA_RINGS",
     "MAX_AREA_VERTICES",
     "Area",
     "BoundingBox",

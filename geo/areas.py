@@ -26,6 +26,9 @@ from geo.points import Point, parse_decimal, parse_lat_lon
 
 # Bounds the cost of validation, storage and distance queries for one area.
 MAX_AREA_VERTICES = 5_000
+# A closed ring needs 4 positions, so no valid area has more rings (or polygons) than this.
+# Counted before any ring is read, so empty polygons or rings cannot stand in for vertices.
+MAX_AREA_RINGS = MAX_AREA_VERTICES // 4
 # Edges are cut into pieces of at most this many degrees before projecting, so the
 # projected chords stay within a fraction of a metre of the true lon,lat edges.
 _SEGMENT_DEG = 0.05
@@ -216,14 +219,18 @@ def parse_geojson_area(obj: object) -> Area:
         _require_array(coordinates, "MultiPolygon coordinates")
         if not coordinates:
             raise GeoError("MultiPolygon has no polygons")
+        _check_ring_count(len(coordinates), "polygons")
         raw_polygons = list(coordinates)
         names = [f"MultiPolygon polygon {i + 1}" for i in range(len(raw_polygons))]
     else:
         raise GeoError(f'GeoJSON type must be "Polygon" or "MultiPolygon" (or a Feature of one), got {kind!r}')
+    rings_seen = 0
     for raw, name in zip(raw_polygons, names):
         _require_array(raw, f"{name} coordinates")
         if not raw:
             raise GeoError(f"{name} has no rings")
+        rings_seen += len(raw)
+        _check_ring_count(rings_seen, "rings")
         for r, ring in enumerate(raw):
             _require_array(ring, f"{name} ring {r + 1}")
     _check_vertex_count(sum(len(ring) for raw in raw_polygons for ring in raw))
@@ -255,8 +262,15 @@ def _check_vertex_count(count: int) -> None:
         raise GeoError(f"area has {count} vertices; at most {MAX_AREA_VERTICES} are allowed (simplify it)")
 
 
+def _check_ring_count(count: int, what: str) -> None:
+    if count > MAX_AREA_RINGS:
+        raise GeoError(f"area has over {MAX_AREA_RINGS} {what}; at most {MAX_AREA_RINGS} are allowed"
+                       f" (each needs at least 4 of the {MAX_AREA_VERTICES} vertices allowed)")
+
+
 def _area_from_rings(polygons: list[tuple[list[Ring], str]]) -> Area:
     """Check rings (closed, ≥ 4 positions, vertex limit) and build a validated Area."""
+    _check_ring_count(sum(len(rings) for rings, _ in polygons), "rings")
     _check_vertex_count(sum(len(ring) for rings, _ in polygons for ring in rings))
     shapes = []
     for rings, name in polygons:

@@ -20,6 +20,8 @@ from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
+from notifications.texts import one_line
+
 __all__ = [
     "ConsoleGateway", "MemoryGateway", "SendResult", "SentSms", "SmsAmbiguous", "SmsError",
     "SmsGateway", "SmsPermanent", "SmsRetryable", "TwilioGateway", "mask_phone",
@@ -64,8 +66,15 @@ class SmsPermanent(SmsError):
 
 
 class SmsGateway(Protocol):
+    """One send, one attempt. `idempotency_key` is a caller-chosen token, unique for ever, the
+    same on every attempt at one SMS: a gateway whose provider honours it (`idempotent` True)
+    can never send that SMS twice, so its failed or interrupted attempts are never ambiguous.
+    Gateways without such a feature ignore it."""
+
+    idempotent: bool
+
     def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None) -> SendResult: ...
+             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult: ...
 
 
 def mask_phone(e164: str | None) -> str:
@@ -147,6 +156,8 @@ def _from_transport_error(exc: requests_errors.RequestException) -> SmsError:
 class TwilioGateway:
     """Sends through Twilio's Messages API with the official client; one HTTP attempt a send."""
 
+    idempotent = False  # Twilio has no idempotency key: idempotency_key is ignored
+
     def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None = None,
                  messaging_service_sid: str | None = None, api_base_url: str | None = None,
                  timeout_s: float = 10.0):
@@ -166,7 +177,7 @@ class TwilioGateway:
             self.client.api.base_url = api_base_url.rstrip("/")
 
     def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None) -> SendResult:
+             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult:
         params: dict[str, object] = {"to": to, "body": body}
         if self.messaging_service_sid:
             params["messaging_service_sid"] = self.messaging_service_sid
@@ -186,7 +197,7 @@ class TwilioGateway:
             _log.info("SMS to %s accepted by Twilio as %s (%s)", mask_phone(to), message.sid,
                       message.status)
             return SendResult(provider_id=str(message.sid), status=str(message.status))
-        _log.warning("SMS to %s failed: %s: %s", mask_phone(to), type(error).__name__, error)
+        _log.warning("SMS to %s failed: %s: %s", mask_phone(to), type(error).__name__, one_line(str(error)))
         raise error
 
 
@@ -194,13 +205,16 @@ class TwilioGateway:
 class ConsoleGateway:
     """Development gateway: writes each SMS to the log instead of sending it."""
 
+    idempotent = False
+
     def __init__(self, log: logging.Logger | None = None):
         self.log = log or _log
 
     def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None) -> SendResult:
+             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult:
         provider_id = f"CONSOLE-{uuid.uuid4()}"
-        self.log.info("SMS to %s: %s", mask_phone(to), body)
+        # One line per SMS, whatever the text holds: a line break in it cannot forge a log line.
+        self.log.info("SMS to %s: %s", mask_phone(to), one_line(body))
         return SendResult(provider_id=provider_id, status="sent")
 
 
@@ -211,10 +225,16 @@ class SentSms:
     status_callback: str | None
     validity_s: int | None
     provider_id: str
+    idempotency_key: str | None = None
 
 
 class MemoryGateway:
-    """Test gateway: keeps what was sent; fail_next() scripts failures. Thread-safe."""
+    """Test gateway: keeps what was sent; fail_next() scripts failures. Thread-safe.
+
+    Its ids are shaped like Twilio's message SIDs, so status callbacks can name them.
+    """
+
+    idempotent = False
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -241,13 +261,14 @@ class MemoryGateway:
             return list(self._attempts)
 
     def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None) -> SendResult:
+             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult:
         with self._lock:
             if self._failures:
-                self._attempts.append(SentSms(to, body, status_callback, validity_s, ""))
+                self._attempts.append(SentSms(to, body, status_callback, validity_s, "",
+                                              idempotency_key))
                 raise self._failures.popleft()
             self._counter += 1
-            sms = SentSms(to, body, status_callback, validity_s, f"MEM-{self._counter:06d}")
+            sms = SentSms(to, body, status_callback, validity_s, f"SM{self._counter:032x}", idempotency_key)
             self._attempts.append(sms)
             self._sent.append(sms)
         return SendResult(provider_id=sms.provider_id, status="queued")

@@ -25,6 +25,9 @@ def normalize_phone(text: str, default_region: str) -> str:
     """`8 701 234 56 78` (region KZ) -> `+77012345678`; InvalidPhone says why otherwise."""
     if not isinstance(text, str) or not text.strip():
         raise InvalidPhone("phone number is empty")
+    # phonenumbers reads letters as keypad digits (0ABC -> 0222): another person's number.
+    if any(ch.isalpha() for ch in text):
+        raise InvalidPhone(f"{text.strip()!r} is not a phone number: it has letters in it (write digits only)")
     try:
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:

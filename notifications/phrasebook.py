@@ -41,7 +41,8 @@ KIND_NAMES: dict[str, dict[str, str]] = {
 }
 
 # A tuple holds wordings from the fullest to the tersest: the fullest that fits 2 parts without
-# cutting any value is sent; failing that the tersest, with values cut.
+# cutting any value is sent; failing that a middle one with values cut, and only then the tersest.
+# The alert's tersest wording (no labels, YES/NO together) is for a call-out with a reply link.
 # {options} pieces of which_incident are joined with ", " and the last with `or`.
 PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
     "en": {
@@ -50,8 +51,10 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "alert": (
             "{kind}: {title}. {place}, {distance} km from you.{skill} Reply YES {code} / NO {code}",
             "{kind}: {title}. {place}, {distance} km.{skill} YES {code} / NO {code}",
+            "{kind}: {title}. {place}, {distance} km.{skill} YES/NO {code}",
         ),
-        "alert_skill": " Skill: {skill}.",
+        "alert_skill": (" Skill: {skill}.", " Skill: {skill}.", " {skill}."),
+        "alert_link": (" or {link}", " {link}"),
         "confirmation": (
             "{code} {title}: thank you, we count on you! Location: {coords}{address}.{skill}{eta}",
             "{code} {title}. Thank you! {coords}{address}.{skill}{eta}",
@@ -89,8 +92,10 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "alert": (
             "{kind}: {title}. {place}, {distance} км от вас.{skill} Ответ: ДА {code} / НЕТ {code}",
             "{kind}: {title}. {place}, {distance} км.{skill} ДА {code} / НЕТ {code}",
+            "{kind}: {title}. {place}, {distance} км.{skill} ДА/НЕТ {code}",
         ),
-        "alert_skill": " Навык: {skill}.",
+        "alert_skill": (" Навык: {skill}.", " Навык: {skill}.", " {skill}."),
+        "alert_link": (" или {link}", " {link}"),
         "confirmation": (
             "{code} {title}: спасибо, ждём вас! Место: {coords}{address}.{skill}{eta}",
             "{code} {title}. Спасибо! {coords}{address}.{skill}{eta}",
@@ -126,8 +131,10 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "alert": (
             "{kind}: {title}. {place}, сізден {distance} км.{skill} Жауап: ИӘ {code} / ЖОҚ {code}",
             "{kind}: {title}. {place}, {distance} км.{skill} ИӘ {code} / ЖОҚ {code}",
+            "{kind}: {title}. {place}, {distance} км.{skill} ИӘ/ЖОҚ {code}",
         ),
-        "alert_skill": " Дағды: {skill}.",
+        "alert_skill": (" Дағды: {skill}.", " Дағды: {skill}.", " {skill}."),
+        "alert_link": (" немесе {link}", " {link}"),
         "confirmation": (
             "{code} {title}: рақмет, сізді күтеміз! Орны: {coords}{address}.{skill}{eta}",
             "{code} {title}. Рақмет! {coords}{address}.{skill}{eta}",

@@ -5,6 +5,7 @@ Each template's values are its contract with the caller; wording lives in notifi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from notifications.segments import SegmentCount, count_segments, is_gsm7
 
 __all__ = [
     "DEFAULT_LANGUAGE", "KINDS", "LANGUAGES", "MAX_SEGMENTS", "SegmentCount", "TEMPLATES",
-    "Template", "count_segments", "kind_name", "render", "resolve_language",
+    "Template", "count_segments", "kind_name", "one_line", "render", "resolve_language",
 ]
 
 LANGUAGES = ("kk", "ru", "en")
@@ -24,6 +25,15 @@ KINDS = tuple(KIND_NAMES["en"])
 # text that needs more is too long to read at a glance anyway.
 MAX_SEGMENTS = 2
 MAX_LISTED_CODES = 4  # which_incident lists at most this many; more would not fit anyway
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str) -> str:
+    """text on one line: control characters and runs of whitespace (line breaks too) become one
+    space, so text from outside can neither break an SMS into forged lines nor forge a log line."""
+    return " ".join(_CONTROL.sub(" ", text).split())
 
 
 def resolve_language(language: str | None) -> str:
@@ -79,7 +89,7 @@ def _alert(p: _Wording, lang: str, v: dict[str, Any]) -> str:
         place=v["place"],
         distance=_distance(v["distance_km"], lang),
         skill=_piece(p, "alert_skill", v["skill_name"], skill=v["skill_name"]),
-    )
+    ) + _piece(p, "alert_link", v["link"], link=v["link"])  # a reply link is never cut
 
 
 def _confirmation(p: _Wording, lang: str, v: dict[str, Any]) -> str:
@@ -136,7 +146,7 @@ TEMPLATES: dict[str, Template] = {
             "alert",
             ("code", "kind", "title", "place", "distance_km", "drill"),
             _alert,
-            optional=("skill_name",),
+            optional=("skill_name", "link"),
             shrink=(
                 ("title", 24), ("place", 16), ("title", 14), ("skill_name", 16), ("place", 8),
                 ("title", 6),
@@ -258,13 +268,15 @@ def render(template: str, language: str, **values: Any) -> str:
 
     Incident texts start with the drill mark when drill is true. The fullest wording that
     fits MAX_SEGMENTS parts is used; if none does, long titles, places and skill names are
-    cut with an ellipsis (see Template.shrink) in the tersest wording.
+    cut with an ellipsis (see Template.shrink), in a middle wording if that is enough, else
+    in the tersest.
     """
     spec = TEMPLATES[template]
     lang = resolve_language(language)
     values = _check_values(spec, values)
     drill = bool(values.get("drill")) if spec.has_drill else False
-    args = {name: value for name, value in values.items() if name != "drill"}
+    args = {name: one_line(value) if isinstance(value, str) else value
+            for name, value in values.items() if name != "drill"}
     wordings = [_Wording(PHRASES[lang], i) for i in range(_Wording(PHRASES[lang]).variants)]
 
     def composer(wording: _Wording) -> Compose:
@@ -278,6 +290,11 @@ def render(template: str, language: str, **values: Any) -> str:
 
     for wording in wordings[:-1]:
         text = composer(wording)(args)
+        if _fits(text):
+            return text
+    # Cutting values in a middle wording keeps its labels; the tersest is the last resort.
+    for wording in wordings[1:-1]:
+        text = _fit(spec, composer(wording), args)
         if _fits(text):
             return text
     return _fit(spec, composer(wordings[-1]), args)

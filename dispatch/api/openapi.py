@@ -100,6 +100,14 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "extra_errors": {
             403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed but a record of the failure",
             429: "RATE_LIMITED (Retry-After): too many forged requests from this address"}},
+    ("post", "/sms/smsgate"): {
+        "summary": "SMS Gateway for Android webhook: sms:received (a volunteer's text), sms:sent / sms:delivered / "
+                   "sms:failed (delivery reports); X-Signature (HMAC-SHA256 of body + X-Timestamp) required",
+        "role": None, "tag": "webhooks", "body": "application/json", "errors": (400, 413),
+        "extra_errors": {
+            403: "FORBIDDEN: missing or invalid X-Signature, or X-Timestamp not within 5 minutes; nothing changed "
+                 "but a record of the failure",
+            429: "RATE_LIMITED (Retry-After): too many forged requests from this address"}},
 }
 
 

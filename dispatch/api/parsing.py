@@ -16,7 +16,10 @@ M = TypeVar("M", bound=BaseModel)
 def json_body(model: type[M]) -> M:
     if not request.is_json:
         raise UnsupportedMediaType("Send the body as application/json.")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested thousands of levels deep: not a document anyone means
+        raise InvalidJson("The request body is nested too deeply.") from None
     if data is None:
         raise InvalidJson()
     if not isinstance(data, dict):

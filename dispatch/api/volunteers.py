@@ -8,7 +8,7 @@ from flask import current_app, request
 from .. import geocoding, volunteers
 from ..auth import actor, require_role
 from ..errors import UnsupportedMediaType
-from ..models import VOLUNTEER_STATUSES
+from ..models import LANGUAGES, VOLUNTEER_STATUSES
 from ..skills import SkillCatalogue
 from ..volunteer_import import import_volunteers
 from . import bp
@@ -21,7 +21,7 @@ from ..schemas import VolunteerIn, VolunteerPatch
 @require_role("viewer")
 def list_skills():
     catalogue = SkillCatalogue.load()
-    language = query_choice("lang", ("en", "ru", "kk")) or "en"
+    language = query_choice("lang", LANGUAGES) or "en"
     return {
         "skills": [
             {"code": code, "name": catalogue.name(code, language), "names": catalogue.names[code]}

@@ -1,8 +1,8 @@
 """Web pages: the public status board (`/`), the coordinators' console (`/console`), the SMS
 simulator (`/console/simulator`, console backend only) and signing in (`/login`).
 
-Pages call the same use cases as the JSON API; the read-only queries they need live in
-dispatch/dashboard.py. Templates and static files (no inline script: see security.py) are here.
+Pages call the same use cases as the JSON API (the pre-send preview is dispatch/preview.py);
+the read-only queries they need live in dispatch/dashboard.py. Templates and static files (no inline script: see security.py) are here.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     from .console import bp as console_bp
     from .i18n import register_i18n
     from .public import register_public
+    from .reply import register_reply
     from .security import register_security
     from .simulator import bp as simulator_bp
     from .simulator import enabled as simulator_enabled
@@ -23,6 +24,7 @@ def register_web(app: Flask) -> None:
     register_i18n(app)
     register_account(app)
     register_public(app)
+    register_reply(app)
     app.register_blueprint(console_bp)
     app.register_blueprint(simulator_bp)
     app.jinja_env.globals["simulator_enabled"] = simulator_enabled

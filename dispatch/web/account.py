@@ -1,11 +1,11 @@
 """Signing in to the console (Flask-Login sessions), signing out, and the coordinator's preferences.
 
-The session remembers the user by id and a fingerprint of their password hash, so changing
-a password ends every session that was opened with the old one.
+The session cookie carries only the key of a server-side session (dispatch/users.py), so signing
+out, changing the password or disabling the user ends it for good: a copied cookie is refused
+from anywhere afterwards.
 """
 from __future__ import annotations
 
-import hashlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
@@ -14,13 +14,13 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import dashboard, users
-from ..extensions import db
 from ..models import User
 from .i18n import LANGUAGES, TIMEZONES, remember_language, select_timezone, valid_timezone
 
 bp = Blueprint("account", __name__, template_folder="templates")
 bp.before_request(remember_language)
 login_manager = LoginManager()
+MAX_EMAIL_CHARS = User.email.type.length
 # Checked against when the email is unknown, so a wrong email costs the same time as a wrong password.
 _NOBODY_HASH = generate_password_hash("no such user")
 
@@ -28,11 +28,12 @@ _NOBODY_HASH = generate_password_hash("no such user")
 class SessionUser(UserMixin):
     """Flask-Login's view of a User (the model stays free of web concerns)."""
 
-    def __init__(self, user: User):
+    def __init__(self, user: User, session_key: str):
         self.user = user
+        self.session_key = session_key
 
     def get_id(self) -> str:
-        return f"{self.user.id}.{_fingerprint(self.user)}"
+        return self.session_key
 
     @property
     def email(self) -> str:
@@ -42,17 +43,17 @@ class SessionUser(UserMixin):
         return self.user.has_role(role)
 
 
-def _fingerprint(user: User) -> str:
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
-
-
 @login_manager.user_loader
-def load_user(session_id: str) -> SessionUser | None:
-    user_id, _, fingerprint = session_id.partition(".")
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    if user is None or not user.password_hash or fingerprint != _fingerprint(user):
-        return None
-    return SessionUser(user)
+def load_user(session_key: str) -> SessionUser | None:
+    user = users.session_user(session_key)
+    return SessionUser(user, session_key) if user is not None else None
+
+
+def load_user_first() -> None:
+    """Look the session up before the view runs: the lookup may commit (it records that the
+    session was seen), which must never commit a view's unfinished work."""
+    if request.endpoint != "static":
+        current_user._get_current_object()
 
 
 def _safe_next(target: str | None) -> str:
@@ -69,6 +70,11 @@ def login():
     error = None
     email = request.form.get("email", "").strip()
     if request.method == "POST":
+        if len(email) > MAX_EMAIL_CHARS or len(request.form.get("password", "")) > users.MAX_PASSWORD_CHARS:
+            # No account has one this long: refused before any look-up, hash or failure count.
+            error = _("An email has at most %(email)d characters and a password at most %(password)d.",
+                      email=MAX_EMAIL_CHARS, password=users.MAX_PASSWORD_CHARS)
+            return render_template("account/login.html", error=error, email=""), 400
         try:
             users.check_login_allowed(email, request.remote_addr)
         except users.TooManyAttempts:
@@ -76,14 +82,15 @@ def login():
             return render_template("account/login.html", error=error, email=email), 429
         user = dashboard.user_by_email(email) if email else None
         password = request.form.get("password", "")
-        if user is None or not user.password_hash:
+        if user is None or not user.password_hash or user.disabled_at is not None:
             check_password_hash(_NOBODY_HASH, password)
         elif users.check_password(user, password):
             kept = {k: session[k] for k in ("lang", "tz") if k in session}
             session.clear()  # nothing from before signing in carries over, the CSRF token neither
             g.pop("csrf_token", None)
             session.update(kept)
-            login_user(SessionUser(user))
+            session.permanent = True  # the cookie expires after PERMANENT_SESSION_LIFETIME unused
+            login_user(SessionUser(user, users.start_session(user)))
             return redirect(_safe_next(request.args.get("next")))
         users.record_login_failure(email, request.remote_addr)
         error = _("Wrong email or password.")
@@ -93,6 +100,8 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        users.end_session(current_user.session_key)
     logout_user()
     flash(_("You are signed out."))
     return redirect(url_for("account.login"))
@@ -118,4 +127,5 @@ def register_account(app: Flask) -> None:
     login_manager.login_view = "account.login"
     login_manager.login_message = None
     login_manager.session_protection = "basic"
+    app.before_request(load_user_first)
     app.register_blueprint(bp)

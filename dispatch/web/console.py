@@ -11,14 +11,16 @@ from flask_babel import ngettext
 from flask_login import current_user
 from pydantic import ValidationError
 
-from geo import parse_geojson_area
+from notifications.texts import render as render_sms
 
-from .. import dashboard, geocoding, incidents
-from ..schemas import BroadcastIn
+from .. import dashboard, geocoding, incidents, preview
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
+from ..presenters import alert_counts
+from ..schemas import BroadcastIn, IncidentIn, max_length
+from ..skills import UnknownSkill
 from .account import login_manager
-from .i18n import remember_language, skill_names
+from .i18n import current_language, error_message, field_problem, remember_language, skill_names
 from .incident_form import empty_form, read_incident_form
 from .live import conditional
 from .pages import map_settings
@@ -39,7 +41,7 @@ def coordinators_only():
 
 @bp.errorhandler(DispatchError)
 def dispatch_error(exc: DispatchError):
-    return render_template("error.html", status=exc.status, message=exc.message), exc.status
+    return render_template("error.html", status=exc.status, message=error_message(exc.code, exc.message)), exc.status
 
 
 def by() -> object:
@@ -63,8 +65,9 @@ def _form_page(form, preview=None, status: int = 200):
     extent = dashboard.registry_extent()
     bounds = ((extent[0], extent[1]), (extent[2], extent[3])) if extent else None
     page_data = {"map": map_settings(bounds)}
+    limits = {name: max_length(IncidentIn, name) for name in ("title", "description")}
     return render_template("console/new_incident.html", form=form, preview=preview, kinds=INCIDENT_KINDS,
-                           severities=SEVERITIES, skills=skill_names(), page_data=page_data), status
+                           severities=SEVERITIES, skills=skill_names(), page_data=page_data, limits=limits), status
 
 
 @bp.get("/incidents/new")
@@ -78,16 +81,20 @@ def post_incident():
     if form.data is None:
         return _form_page(form, status=400)
     try:
-        area = parse_geojson_area(form.data.area) if form.data.area else None
         if request.form.get("action") != "send" or request.form.get("previewed") != form.digest:
             if request.form.get("action") == "send":
                 flash(_("The form changed after the preview: check the preview again, then send."), "error")
-            return _form_page(form, preview=dashboard.preview_incident(form.data, area))
+            return _form_page(form, preview=preview.preview_incident(form.data))
         point, place = geocoding.resolve(form.data.lat, form.data.lon, None)
         placement = incidents.Placement(point.lat, point.lon, place, None)
         incident = incidents.report_incident(form.data, placement, reported_by=by())
+    except UnknownSkill as exc:
+        # Only a crafted form gets here: the page offers the catalogue's skills alone.
+        form.errors["needs"] = _("%(code)s is not a skill in the catalogue.", code=exc.skill)
+        return _form_page(form, status=exc.status)
     except DispatchError as exc:
-        form.errors.update({k: str(v) for k, v in exc.details.get("fields", {}).items()} or {"lat": exc.message})
+        form.errors.update({k: field_problem(v) for k, v in exc.details.get("fields", {}).items()}
+                           or {"lat": error_message(exc.code, exc.message)})
         return _form_page(form, status=exc.status)
     flash(_("Incident posted: alerting has started. Reply code %(code)s.", code=incident.code))
     return redirect(url_for("console.incident", incident_id=incident.id))
@@ -95,11 +102,16 @@ def post_incident():
 
 @bp.get("/incidents/<id:incident_id>")
 def incident(incident_id: int):
+    return _incident_page(incident_id)
+
+
+def _incident_page(incident_id: int, status: int = 200):
     picture = dashboard.incident_picture(incident_id)
     page_data = {"map": map_settings(), "incident": {
         "lat": picture.incident.lat, "lon": picture.incident.lon, "radius_km": picture.incident.current_radius_km,
         "area": picture.incident.area_geojson}}
-    return render_template("console/incident.html", p=picture, skills=skill_names(), page_data=page_data)
+    return render_template("console/incident.html", p=picture, skills=skill_names(), page_data=page_data,
+                           max_broadcast=max_length(BroadcastIn, "body")), status
 
 
 @bp.get("/incidents/<id:incident_id>/live")
@@ -108,18 +120,34 @@ def incident_live(incident_id: int):
     return conditional(render_template("console/_incident_live.html", p=picture, skills=skill_names()), "text/html")
 
 
-@bp.post("/incidents/<id:incident_id>/close")
+@bp.route("/incidents/<id:incident_id>/close", methods=["GET", "POST"])
 def close_incident(incident_id: int):
-    incidents.end_incident(incident_id, "closed", by())
-    flash(_("Incident closed: responders and pending volunteers are being told by SMS."))
-    return redirect(url_for("console.incident", incident_id=incident_id))
+    return _end_incident(incident_id, "closed")
 
 
-@bp.post("/incidents/<id:incident_id>/cancel")
+@bp.route("/incidents/<id:incident_id>/cancel", methods=["GET", "POST"])
 def cancel_incident(incident_id: int):
-    incidents.end_incident(incident_id, "cancelled", by())
-    flash(_("Incident cancelled: responders and pending volunteers are being told by SMS."))
-    return redirect(url_for("console.incident", incident_id=incident_id))
+    return _end_incident(incident_id, "cancelled")
+
+
+def _end_incident(incident_id: int, how: str):
+    """Ending texts every volunteer still involved and cannot be undone, so it takes two steps:
+    a page that asks, and its button (confirm=yes). Anything else, a stray click or a crafted
+    post without confirm=yes, gets the question and changes nothing."""
+    if request.method == "POST" and request.form.get("confirm") == "yes":
+        incidents.end_incident(incident_id, how, by())
+        if how == "closed":
+            flash(_("Incident closed: responders and pending volunteers are being told by SMS."))
+        else:
+            flash(_("Incident cancelled: responders and pending volunteers are being told by SMS."))
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    incident = incidents.get_incident(incident_id)
+    if not incident.is_open:
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    counts = alert_counts([incident.id])[incident.id]
+    told = counts["accepted"] + counts["sent"] + counts["delivered"]
+    sms = render_sms(how, current_language(), code=incident.code, title=incident.title, drill=incident.drill)
+    return render_template("console/end_incident.html", i=incident, how=how, told=told, sms=sms)
 
 
 @bp.post("/incidents/<id:incident_id>/broadcast")
@@ -127,8 +155,9 @@ def broadcast(incident_id: int):
     try:
         data = BroadcastIn.model_validate({"body": request.form.get("body", ""), "to": request.form.get("to", "")})
     except ValidationError:
-        flash(_("Write a message (up to 600 characters) and choose who gets it."), "error")
-        return redirect(url_for("console.incident", incident_id=incident_id))
+        flash(_("Write a message (up to %(max)d characters) and choose who gets it. Nothing was sent.",
+                max=max_length(BroadcastIn, "body")), "error")
+        return _incident_page(incident_id, status=400)
     sent = incidents.broadcast(incident_id, data.body, data.to, by())
     flash(ngettext("Message queued for %(num)d volunteer.", "Message queued for %(num)d volunteers.", sent))
     return redirect(url_for("console.incident", incident_id=incident_id))

@@ -1,9 +1,11 @@
-"""The "post an incident" form read into the API's own IncidentIn, so a page and a JSON client
-are held to exactly the same rules; errors come back by form field."""
+"""The "post an incident" form read into IncidentIn (dispatch/schemas.py), the model the JSON API
+reads too, so a page and a JSON client are held to exactly the same rules; errors come back by
+form field."""
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -11,10 +13,11 @@ from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
 from ..schemas import IncidentIn
-from ..errors import validation_details
+from .i18n import field_errors
 
 NEED_ROWS = 4
 NUMBERS = ("lat", "lon", "radius_km", "max_radius_km")
+COUNT = re.compile(r"[0-9]{1,6}")
 
 
 @dataclass
@@ -63,14 +66,14 @@ def read_incident_form(form: MultiDict) -> IncidentForm:
     if values["area"]:
         try:
             body["area"] = _geometry(json.loads(values["area"]))
-        except ValueError:
+        except (ValueError, RecursionError):
             result.errors["area"] = _l("is not valid GeoJSON")
     if result.errors:
         return result
     try:
         result.data = IncidentIn.model_validate(body)
     except ValidationError as exc:
-        for path, message in validation_details(exc)["fields"].items():
+        for path, message in field_errors(exc).items():
             name = path.split(".")[0]
             result.errors.setdefault("lat" if name == "body" else name, message)
     return result
@@ -81,7 +84,8 @@ def _needs(rows: list[dict], errors: dict[str, str]) -> list[dict]:
     for row in rows:
         if not row["count"]:
             continue
-        if not row["count"].isdigit():
+        # ASCII digits only ("²".isdigit() is true), and few of them: the schema caps the count.
+        if not COUNT.fullmatch(row["count"]):
             errors["needs"] = _l("each count must be a whole number")
             continue
         needs.append({"skill": row["skill"] or None, "count": int(row["count"])})

@@ -3,8 +3,9 @@ and the inbox of replies the service did not understand."""
 from __future__ import annotations
 
 import io
+import re
 
-from flask import current_app, render_template, request
+from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -12,11 +13,12 @@ from .. import dashboard
 from ..volunteers import available_now
 from ..errors import DispatchError
 from ..models import VOLUNTEER_STATUSES
+from ..schemas import VolunteerIn, max_length
 from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, import_volunteers
 from ..volunteers import VolunteerFilter, list_volunteers
 from .console import bp
-from .i18n import skill_names
+from .i18n import error_message, skill_names
 
 PER_PAGE = 50
 
@@ -30,7 +32,9 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         "status": args.get("status") if args.get("status") in VOLUNTEER_STATUSES else "",
         "organization": args.get("organization", "").strip(),
     }
-    page = int(args["page"]) if args.get("page", "").isdigit() and int(args["page"]) > 0 else 1
+    # ASCII digits only ("²".isdigit() is true) and a bounded number: anything else is page 1.
+    raw_page = args.get("page", "")
+    page = int(raw_page) if re.fullmatch(r"[0-9]{1,6}", raw_page) and int(raw_page) > 0 else 1
     flt = VolunteerFilter(
         skill=chosen["skill"] or None,
         available={"yes": True, "no": False}.get(chosen["available"]),
@@ -44,6 +48,11 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
 @bp.get("/volunteers")
 def volunteers():
     flt, chosen = _filter_from_query()
+    status, longest = 200, max_length(VolunteerIn, "organization")
+    if len(chosen["organization"]) > longest:
+        # No organisation has a name this long: say so, and search without it.
+        flash(_("An organisation's name has at most %(max)d characters.", max=longest), "error")
+        status, chosen["organization"], flt.organization = 400, "", None
     catalogue = SkillCatalogue.load()
     found = list_volunteers(flt, catalogue)
     pages = max(1, -(-found.total // PER_PAGE))
@@ -52,7 +61,7 @@ def volunteers():
     return render_template("console/volunteers.html", page=found, pages=pages, chosen=chosen,
                            skills_of=skills_of, available_now=available_now,
                            skills=skill_names(), organizations=dashboard.organizations(),
-                           statuses=VOLUNTEER_STATUSES, columns=COLUMNS)
+                           statuses=VOLUNTEER_STATUSES, columns=COLUMNS), status
 
 
 @bp.post("/volunteers/import")
@@ -68,16 +77,17 @@ def import_csv():
             report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"],
                                        f"user:{current_user.user.id}", dry_run=dry_run)
         except DispatchError as exc:
-            error = f"{exc.message} {_describe(exc.details)}".strip()
+            error = f"{error_message(exc.code, exc.message)} {_describe(exc.details)}".strip()
     return render_template("console/import.html", report=report, error=error, columns=COLUMNS,
                            dry_run=dry_run), 400 if error else 200
 
 
 def _describe(details: dict) -> str:
     parts = []
-    for key in ("missing", "unknown"):
-        if details.get(key):
-            parts.append(f"{key}: {', '.join(details[key])}")
+    if details.get("missing"):
+        parts.append(_("missing: %(columns)s", columns=", ".join(details["missing"])))
+    if details.get("unknown"):
+        parts.append(_("unknown: %(columns)s", columns=", ".join(details["unknown"])))
     return "; ".join(parts)
 
 

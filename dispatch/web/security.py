@@ -5,13 +5,19 @@ script, no inline event handlers) and images from here plus the configured map t
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
+from .. import users
 from ..extensions import csrf
+
+# A form stays good for a long shift (a console left open all day still posts); an older one
+# gets the "form has expired" page and a reload gives it a fresh token.
+CSRF_TOKEN_LIFETIME = timedelta(hours=12)
 
 
 def tile_origin(tile_url: str) -> str | None:
@@ -49,8 +55,9 @@ def register_security(app: Flask) -> None:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=app.config["DISPATCH_ENV"] == "production",
-        # A token lives as long as the session: a console left open through a long shift still posts.
-        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_TIME_LIMIT=int(CSRF_TOKEN_LIFETIME.total_seconds()),
+        # The browser forgets the session cookie when the server-side session would end unused.
+        PERMANENT_SESSION_LIFETIME=users.SESSION_IDLE_LIMIT,
     )
     csrf.init_app(app)
     policy = content_security_policy(app.config["MAP_TILE_URL"])

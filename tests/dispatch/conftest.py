@@ -1,4 +1,5 @@
-"""Fixtures for dispatch: an in-memory SMS gateway, the outbox run by hand, signed webhooks."""
+"""Fixtures for dispatch: a loopback Twilio, the outbox run by hand, signed webhooks (the
+in-memory SMS gateway, `sms`, is in tests/conftest.py; the pages use it too)."""
 from __future__ import annotations
 
 import itertools
@@ -6,24 +7,15 @@ import itertools
 import pytest
 
 from dispatch import jobs
-from dispatch.extensions import db
-from dispatch.models import OutboxMessage
 from dispatch.outbox import Pacer
-from notifications.gateway import MemoryGateway, TwilioGateway
-from notifications.signatures import sign
+from notifications.gateway import TwilioGateway
+from notifications.smsgate import SmsGateGateway
+from tests.fakes.smsgate_server import FakeSmsGate, SignedEvent
 from tests.fakes.twilio_server import FakeTwilio
 
+from .factories import signed_post
+
 _sids = itertools.count(1)
-
-
-@pytest.fixture
-def sms(app):
-    """Every SMS the app sends lands here; the pacer does not slow tests down."""
-    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"]
-    gateway = MemoryGateway()
-    app.extensions["sms_gateway"], app.extensions["sms_pacer"] = gateway, Pacer(10_000)
-    yield gateway
-    app.extensions["sms_gateway"], app.extensions["sms_pacer"] = saved
 
 
 @pytest.fixture
@@ -49,12 +41,6 @@ def run_outbox(sms):
     return run
 
 
-def signed_post(client, app, path: str, params: dict):
-    url = app.config["PUBLIC_BASE_URL"] + path
-    signature = sign(url, params, app.config["TWILIO_AUTH_TOKEN"])
-    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
-
-
 @pytest.fixture
 def text_in(client, app):
     """text_in(phone, body) -> the webhook's response, as Twilio would post it."""
@@ -77,6 +63,27 @@ def status_in(client, app):
     return send
 
 
-def queued(**filters) -> list[OutboxMessage]:
-    query = db.session.query(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
-    return query.all()
+@pytest.fixture
+def smsgate(app):
+    """The app sends through SmsGateGateway to a FakeSmsGate on loopback (as with
+    SMS_BACKEND=smsgate) and checks its events with the fake's signing key; no pacing delays."""
+    saved = app.extensions["sms_gateway"], app.extensions["sms_pacer"], app.config["SMSGATE_SIGNING_KEY"]
+    with FakeSmsGate() as fake:
+        gateway = SmsGateGateway(fake.base_url, fake.username, fake.password, timeout_s=0.5)
+        app.extensions["sms_gateway"], app.extensions["sms_pacer"] = gateway, Pacer(10_000)
+        app.config["SMSGATE_SIGNING_KEY"] = fake.signing_key
+        try:
+            yield fake
+        finally:
+            gateway.close()
+            app.extensions["sms_gateway"], app.extensions["sms_pacer"], app.config["SMSGATE_SIGNING_KEY"] = saved
+
+
+@pytest.fixture
+def smsgate_in(client):
+    """smsgate_in(event) -> the response to a SignedEvent posted as the phone posts it."""
+
+    def post(event: SignedEvent, **kwargs):
+        return client.post("/sms/smsgate", data=event.body, headers=event.headers, **kwargs)
+
+    return post

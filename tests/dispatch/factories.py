@@ -1,14 +1,17 @@
-"""Small builders for rows the tests need, written straight to the database."""
+"""Small builders and readers the tests share: rows written straight to the database,
+incidents reported through the API, signed webhook posts, and what the database holds."""
 from __future__ import annotations
 
 import itertools
 from datetime import datetime
 
 from geopy.distance import geodesic
+from sqlalchemy import func, select
 
 from dispatch.extensions import db
-from dispatch.models import Alert, Incident, Need, Volunteer
+from dispatch.models import Alert, Incident, Need, OutboxMessage, Volunteer
 from dispatch.skills import SkillCatalogue
+from notifications.signatures import sign
 
 ASTANA = (51.1694, 71.4491)
 ALMATY = (43.2220, 76.8512)
@@ -68,3 +71,50 @@ def alert(inc: Incident, vol: Volunteer, status: str = "sent", created_at: datet
     db.session.add(a)
     db.session.commit()
     return a
+
+
+def swimmers(n: int, **fields) -> list[Volunteer]:
+    """n water rescuers, 1, 2, ... n km from Astana on spread bearings."""
+    return [volunteer(km=i + 1, bearing=i * 37, skills=("water_rescue",), **fields) for i in range(n)]
+
+
+def square_around(center, half_km):
+    """A GeoJSON Polygon: the square of side 2 × half_km centred on center (lat, lon)."""
+    north = point_at(center, half_km, 0)[0]
+    south = point_at(center, half_km, 180)[0]
+    east = point_at(center, half_km, 90)[1]
+    west = point_at(center, half_km, 270)[1]
+    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]]}
+
+
+def report(client, auth, needs, **fields) -> dict:
+    """An incident in Astana reported through POST /api/v1/incidents (alerting starts)."""
+    body = {"kind": "flood", "title": "Flood on the Ishim embankment", "lat": ASTANA[0], "lon": ASTANA[1],
+            "needs": needs, **fields}
+    response = client.post("/api/v1/incidents", json=body, headers=auth("coordinator"))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def signed_post(client, app, path: str, params: dict):
+    """A webhook post signed as the SMS provider signs it."""
+    url = app.config["PUBLIC_BASE_URL"] + path
+    signature = sign(url, params, app.config["TWILIO_AUTH_TOKEN"])
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def alerts_of(incident_id: int) -> list[Alert]:
+    return list(db.session.scalars(select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.id)))
+
+
+def by_status(incident_id: int, status: str) -> list[int]:
+    return [a.volunteer_id for a in alerts_of(incident_id) if a.status == status]
+
+
+def queued(**filters) -> list[OutboxMessage]:
+    query = db.session.query(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.id)
+    return query.all()
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))

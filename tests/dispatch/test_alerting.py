@@ -8,31 +8,10 @@ from sqlalchemy import select
 from dispatch import jobs
 from dispatch.clock import utcnow
 from dispatch.extensions import db
-from dispatch.models import Alert, AuditEvent, InboundMessage, Incident, Volunteer
+from dispatch.models import AuditEvent, InboundMessage, Incident, Volunteer
 from notifications.gateway import SmsPermanent
 
-from .conftest import queued
-from .factories import ASTANA, volunteer
-
-
-def report(client, auth, needs, **fields) -> dict:
-    body = {"kind": "flood", "title": "Flood on the Ishim embankment", "lat": ASTANA[0], "lon": ASTANA[1],
-            "needs": needs, **fields}
-    response = client.post("/api/v1/incidents", json=body, headers=auth("coordinator"))
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
-
-
-def alerts_of(incident_id: int) -> list[Alert]:
-    return list(db.session.scalars(select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.id)))
-
-
-def by_status(incident_id: int, status: str) -> list[int]:
-    return [a.volunteer_id for a in alerts_of(incident_id) if a.status == status]
-
-
-def swimmers(n: int, **fields) -> list[Volunteer]:
-    return [volunteer(km=i + 1, bearing=i * 37, skills=("water_rescue",), **fields) for i in range(n)]
+from .factories import alerts_of, by_status, queued, report, swimmers, volunteer
 
 
 def test_first_wave_is_need_over_acceptance_nearest_first(client, auth, run_outbox):
@@ -198,7 +177,7 @@ def test_close_tells_accepted_and_pending_and_stops_alerting(client, auth, run_o
     assert client.post(f"/api/v1/incidents/{incident['id']}/close", headers=auth("coordinator")).status_code == 409
 
 
-def test_cancel_sends_the_cancelled_text_and_unsent_alerts_never_go(client, auth, run_outbox, sms):
+def test_cancel_before_any_alert_went_out_texts_nobody(client, auth, run_outbox, sms):
     people = swimmers(4)
     incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
     client.post(f"/api/v1/incidents/{incident['id']}/cancel", headers=auth("coordinator"))
@@ -207,11 +186,30 @@ def test_cancel_sends_the_cancelled_text_and_unsent_alerts_never_go(client, auth
     assert {m.status for m in queued(incident_id=incident["id"], kind="alert")} == {"cancelled"}
 
 
+def test_cancel_after_the_alerts_went_out_sends_the_cancelled_text(client, auth, run_outbox, text_in):
+    people = swimmers(4)
+    incident = report(client, auth, [{"skill": "water_rescue", "count": 2}, {"skill": None, "count": 1}])
+    alerted = sorted(m.to for m in run_outbox())
+    text_in(people[0].phone, "YES")
+    run_outbox()
+    response = client.post(f"/api/v1/incidents/{incident['id']}/cancel", headers=auth("coordinator"))
+    assert response.status_code == 200 and response.get_json()["status"] == "cancelled"
+    told = run_outbox()
+    # The responder and everyone still asked hear it is off; nobody else is texted.
+    assert sorted(m.to for m in told) == alerted
+    assert all(incident["code"] in m.body and "вызов отменён" in m.body for m in told), [m.body for m in told]
+
+
 def test_drill_is_marked_in_every_sms(client, auth, run_outbox, text_in):
     people = swimmers(3)
     report(client, auth, [{"skill": "water_rescue", "count": 1}], drill=True)
+    sent = run_outbox()
     text_in(people[0].phone, "YES")
-    for message in run_outbox():
+    sent += run_outbox()
+    # Three alerts, then the confirmation to the one who accepted and the stand-down to the
+    # other two: none of them unmarked.
+    assert sorted(m.to for m in sent) == sorted(2 * [v.phone for v in people])
+    for message in sent:
         assert message.body.startswith(("DRILL", "УЧЕНИЯ", "ЖАТТЫҒУ")), message.body
 
 

@@ -10,7 +10,7 @@ from dispatch.users import create_user, hash_token
 
 # Public by design: health, the API description, the public status; the SMS webhooks are
 # guarded by the provider's signature instead (tests/dispatch/test_webhooks.py).
-PUBLIC = {"/healthz", "/api/v1/openapi.json", "/api/v1/status", "/static/<path:filename>", "/sms/inbound", "/sms/status"}
+PUBLIC = {"/healthz", "/api/v1/openapi.json", "/api/v1/status", "/static/<path:filename>", "/sms/inbound", "/sms/status", "/sms/smsgate"}
 
 
 def protected_routes(app) -> list[tuple[str, str, str]]:

@@ -1,8 +1,7 @@
 """POST /api/v1/candidates: the preview, its validation, and its explanation of who is left out."""
 from __future__ import annotations
 
-from .factories import ASTANA, volunteer
-from .test_matching import square_around
+from .factories import ASTANA, square_around, volunteer
 
 
 def post(client, auth, **body):

@@ -1,27 +1,14 @@
 """Incidents by address through geopy against a loopback Nominatim; works fully without one."""
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from dispatch.extensions import db
-from dispatch.geocoding import DatabaseGeocodeCache
 from dispatch.models import GeocodeCacheEntry, Incident
-from geo import Geocoder
-from tests.fakes.nominatim_server import FakeNominatim
 
 from .factories import volunteer
 
 NEEDS = [{"skill": None, "count": 1}]
-
-
-@pytest.fixture
-def nominatim(app):
-    with FakeNominatim() as fake:
-        app.extensions["geocoder"] = Geocoder(fake.base_url, "dispatch-tests", cache=DatabaseGeocodeCache(),
-                                              min_delay_s=0.0, timeout_s=2.0)
-        yield fake
-        del app.extensions["geocoder"]
 
 
 def post(client, auth, **body):

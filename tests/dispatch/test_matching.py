@@ -10,7 +10,7 @@ from dispatch.clock import utcnow
 from dispatch.skills import SkillCatalogue
 from geo import Point, parse_geojson_area
 
-from .factories import ASTANA, alert, incident, point_at, volunteer
+from .factories import ASTANA, alert, incident, square_around, volunteer
 
 
 def search(**kw) -> matching.Search:
@@ -129,14 +129,6 @@ def test_ties_go_to_whoever_was_alerted_least_recently(app):
     never = volunteer(2.02, 90)
     long_ago = volunteer(2.01, 180, last_alerted_at=utcnow() - timedelta(days=30))
     assert ids(matching.find_candidates(search())) == [never.id, long_ago.id, recent.id]
-
-
-def square_around(center, half_km):
-    north = point_at(center, half_km, 0)[0]
-    south = point_at(center, half_km, 180)[0]
-    east = point_at(center, half_km, 90)[1]
-    west = point_at(center, half_km, 270)[1]
-    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]]}
 
 
 def test_distance_is_measured_to_the_area(app):

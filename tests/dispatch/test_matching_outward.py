@@ -16,8 +16,7 @@ from dispatch.models import Volunteer
 from dispatch.skills import SkillCatalogue
 from geo import Point, parse_geojson_area
 
-from .factories import ASTANA, alert, incident, point_at, volunteer
-from .test_matching import square_around
+from .factories import ASTANA, alert, incident, point_at, square_around, volunteer
 
 
 def crowd(count: int, max_km: float, seed: int = 11) -> list[Volunteer]:

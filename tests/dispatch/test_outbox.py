@@ -15,7 +15,7 @@ from dispatch.models import OutboxMessage, Volunteer
 from notifications.gateway import TwilioGateway
 from tests.fakes.twilio_server import FakeTwilio, closed_port_url
 
-from .test_alerting import report, swimmers
+from .factories import report, swimmers
 
 
 def messages() -> list[OutboxMessage]:

@@ -12,7 +12,7 @@ from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import Alert, OutboxMessage
 
-from .test_alerting import report, swimmers
+from .factories import report, swimmers
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ from dispatch import create_app, inbox, incidents
 from dispatch.extensions import db
 from dispatch.models import Alert, Need, User
 
-from .factories import volunteer
-from .test_alerting import report
+from .factories import report, volunteer
 
 
 def alerted_incident(client, auth, people: int, count: int) -> tuple[dict, list[str]]:

@@ -1,6 +1,7 @@
 """The scheduler as a real process, twice at once, killed mid-run; and embedded, woken by commits."""
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from dispatch.extensions import db
 from notifications.gateway import MemoryGateway
 from tests.fakes.twilio_server import FakeTwilio
 
-from .test_alerting import report, swimmers
+from .factories import report, swimmers
 
 FLASK = str(Path(sys.executable).parent / "flask")
 
@@ -103,3 +104,36 @@ def test_the_embedded_scheduler_sends_right_after_a_commit(app, migrated_app):
         with embedded.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_an_idle_tick_logs_nothing_at_info_and_a_busy_one_says_what_it_did(app, client, auth, sms, caplog):
+    from apscheduler.events import EVENT_JOB_EXECUTED
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from dispatch import jobs, scheduler
+
+    caplog.set_level(logging.DEBUG)
+    ran: list[str] = []
+    idle = BackgroundScheduler(daemon=True)
+    scheduler._add_jobs(idle, app)  # both jobs run at once, then every SCHEDULER_TICK_S
+    idle.add_listener(lambda event: ran.append(event.job_id), EVENT_JOB_EXECUTED)
+    db.session.remove()
+    idle.start()
+    try:
+        assert wait_for(lambda: len(ran) >= 2, 10), ran
+    finally:
+        idle.shutdown(wait=True)
+    assert sorted(ran[:2]) == sorted([scheduler.DISPATCH_JOB, scheduler.SEND_JOB])
+    info = [r for r in caplog.records if r.levelno >= logging.INFO]
+    assert info == [], [f"{r.name}: {r.getMessage()}" for r in info]
+    idle_ticks = [r.getMessage() for r in caplog.records if r.name == "dispatch.scheduler"]
+    assert sorted(idle_ticks) == ["dispatch_tick: {'expired': 0, 'alerted': 0, 'forgotten_statuses': 0}", "send_tick: 0"]
+
+    caplog.clear()
+    swimmers(2)
+    report(client, auth, [{"skill": "water_rescue", "count": 1}])
+    db.session.remove()  # the job runs in an app context (and a session) of its own
+    scheduler.run_job(app, jobs.send_tick)
+    assert len(sms.sent) == 2
+    busy = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "dispatch.scheduler"]
+    assert busy == [(logging.INFO, "send_tick: 2")]

@@ -13,9 +13,7 @@ from dispatch.models import Alert, AuditEvent, InboundMessage, Need, OutboxMessa
 from dispatch.webhooks import FORGED_EVENT, FORGED_WINDOW, MAX_FORGED_PER_ADDRESS
 from notifications.gateway import mask_phone
 
-from .factories import volunteer
-from .test_alerting import alerts_of, by_status, report, swimmers
-from .test_webhooks import count
+from .factories import alerts_of, by_status, count, report, swimmers, volunteer
 
 # The test client's address: text_in and status_in (validly signed) come from it too.
 ADDRESS = "127.0.0.1"
@@ -33,10 +31,21 @@ def forged_failures(address: str = ADDRESS) -> int:
         AuditEvent.actor == f"address:{address}", AuditEvent.event == FORGED_EVENT))
 
 
+def assert_forbidden(response) -> None:
+    assert response.status_code == 403
+    error = response.get_json()["error"]
+    assert error["code"] == "FORBIDDEN" and "X-Twilio-Signature" in error["message"]
+
+
 def limit_address(client) -> None:
     for i in range(MAX_FORGED_PER_ADDRESS):
-        assert forged(client, "/sms/status" if i % 2 else "/sms/inbound").status_code == 403
+        assert_forbidden(forged(client, "/sms/status" if i % 2 else "/sms/inbound"))
     assert forged_failures() == MAX_FORGED_PER_ADDRESS
+    # Each failure is recorded with the path it tried.
+    paths = sorted(e.details["path"] for e in db.session.scalars(select(AuditEvent).where(
+        AuditEvent.event == FORGED_EVENT)))
+    half = MAX_FORGED_PER_ADDRESS // 2
+    assert paths == sorted(half * ["/sms/inbound"] + half * ["/sms/status"])
 
 
 def assert_rate_limited(response, window: timedelta) -> None:
@@ -71,8 +80,10 @@ def test_the_21st_forged_request_from_an_address_is_429_and_writes_nothing(clien
 
 def test_another_address_is_not_limited_by_the_first(client):
     limit_address(client)
-    assert forged(client, address=OTHER_ADDRESS).status_code == 403
+    assert_forbidden(forged(client, address=OTHER_ADDRESS))
     assert forged_failures(OTHER_ADDRESS) == 1
+    assert forged_failures() == MAX_FORGED_PER_ADDRESS
+    assert count(InboundMessage) == 0 and count(OutboxMessage) == 0
 
 
 def test_a_signed_request_from_a_limited_address_still_goes_through(client, auth, text_in, status_in, run_outbox):
@@ -94,9 +105,11 @@ def test_the_forged_request_limit_lifts_once_the_window_has_passed(client):
     limit_address(client)
     age(AuditEvent, "at", FORGED_WINDOW - timedelta(minutes=1))
     assert forged(client).status_code == 429
+    assert forged_failures() == MAX_FORGED_PER_ADDRESS  # the refused one was not recorded
     age(AuditEvent, "at", timedelta(minutes=1, seconds=1))
-    assert forged(client).status_code == 403  # and counted again, from one
+    assert_forbidden(forged(client))  # and counted again, from one
     assert forged_failures() == MAX_FORGED_PER_ADDRESS + 1
+    assert count(InboundMessage) == 0 and count(OutboxMessage) == 0
 
 
 # -- valid texts, per sending number -------------------------------------------------------------
@@ -149,39 +162,46 @@ def test_another_number_is_not_affected(client, auth, text_in, run_outbox):
     incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
     run_outbox()
     flood(text_in, people[0].phone)
-    assert text_in(people[0].phone, f"YES {incident['code']}").status_code == 429
-    assert text_in(people[1].phone, f"YES {incident['code']}").status_code == 200
+    assert_rate_limited(text_in(people[0].phone, f"YES {incident['code']}"), TEXT_WINDOW)
+    answer = text_in(people[1].phone, f"YES {incident['code']}")
+    assert answer.status_code == 200 and answer.mimetype == "text/xml"
     assert by_status(incident["id"], "accepted") == [people[1].id]
+    outcomes = {m.volunteer_id: m.outcome for m in db.session.scalars(
+        select(InboundMessage).where(InboundMessage.body == f"YES {incident['code']}"))}
+    assert outcomes == {people[0].id: "rate_limited", people[1].id: "accepted"}
 
 
 def test_a_duplicate_message_sid_over_the_limit_is_answered_as_a_duplicate(text_in, run_outbox):
     person = volunteer(1)
     for i in range(MAX_TEXTS_PER_NUMBER):
-        assert text_in(person.phone, "HELP", sid=f"SMloop{i}").status_code == 200
-    assert text_in(person.phone, "HELP", sid="SMover").status_code == 429
+        assert text_in(person.phone, "HELP", sid=f"SMaa{i:030x}").status_code == 200
+    assert text_in(person.phone, "HELP", sid="SMbb" + "0" * 30).status_code == 429
     run_outbox()
     # A re-delivery, of a text handled before the limit or of the one over it: 200, once only.
-    assert text_in(person.phone, "HELP", sid="SMloop0").status_code == 200
-    assert text_in(person.phone, "HELP", sid="SMover").status_code == 200
+    assert text_in(person.phone, "HELP", sid=f"SMaa{0:030x}").status_code == 200
+    assert text_in(person.phone, "HELP", sid="SMbb" + "0" * 30).status_code == 200
     assert count(InboundMessage) == MAX_TEXTS_PER_NUMBER + 1
-    over = db.session.scalars(select(InboundMessage).where(InboundMessage.message_sid == "SMover")).one()
+    over = db.session.scalars(select(InboundMessage).where(InboundMessage.message_sid == "SMbb" + "0" * 30)).one()
     assert over.outcome == "rate_limited"
     assert run_outbox() == []
     # Re-deliveries add no row, so they do not count towards the limit either.
-    assert text_in(person.phone, "HELP", sid="SMover").status_code == 200
+    assert text_in(person.phone, "HELP", sid="SMbb" + "0" * 30).status_code == 200
     assert count(InboundMessage) == MAX_TEXTS_PER_NUMBER + 1
 
 
 def test_the_text_limit_lifts_as_texts_leave_the_window(text_in):
     person = volunteer(1, available=False)
     flood(text_in, person.phone)
-    assert text_in(person.phone, "AVAILABLE").status_code == 429
+    assert_rate_limited(text_in(person.phone, "AVAILABLE"), TEXT_WINDOW)
     age(InboundMessage, "received_at", TEXT_WINDOW - timedelta(minutes=1))
-    assert text_in(person.phone, "AVAILABLE").status_code == 429
+    assert_rate_limited(text_in(person.phone, "AVAILABLE"), TEXT_WINDOW)
     assert db.session.get(Volunteer, person.id).available is False
     age(InboundMessage, "received_at", timedelta(minutes=1, seconds=1))
     assert text_in(person.phone, "AVAILABLE").status_code == 200
     assert db.session.get(Volunteer, person.id).available is True
+    outcomes = list(db.session.scalars(
+        select(InboundMessage.outcome).where(InboundMessage.body == "AVAILABLE").order_by(InboundMessage.id)))
+    assert outcomes[:2] == ["rate_limited", "rate_limited"] and outcomes[2] != "rate_limited"
 
 
 def test_status_callbacks_are_not_limited_per_number(client, auth, run_outbox, status_in):
@@ -191,3 +211,8 @@ def test_status_callbacks_are_not_limited_per_number(client, auth, run_outbox, s
     for _ in range(MAX_TEXTS_PER_NUMBER + 5):
         assert status_in(first.provider_id, "sent").status_code == 200
     assert status_in(first.provider_id, "delivered").status_code == 200
+    # The last callback was applied: the SMS and its alert are delivered; no text was stored
+    # and no forged request recorded.
+    message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.provider_id == first.provider_id)).one()
+    assert message.status == "delivered" and db.session.get(Alert, message.alert_id).status == "delivered"
+    assert count(InboundMessage) == 0 and forged_failures() == 0

@@ -7,7 +7,7 @@ from geographiclib.geodesic import Geodesic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from geo import MAX_AREA_VERTICES, Area, GeoError, Point, parse_geojson_area
+from geo import MAX_AREA_RINGS, MAX_AREA_VERTICES, Area, GeoError, Point, parse_geojson_area
 from geo.distance import _lambert_km
 
 WGS84 = Geodesic.WGS84
@@ -110,6 +110,18 @@ bad_inputs = {
     "too many vertices": (
         {"type": "Polygon", "coordinates": [[[0, 0]] * (MAX_AREA_VERTICES + 1)]},
         f"area has {MAX_AREA_VERTICES + 1} vertices; at most {MAX_AREA_VERTICES} are allowed",
+    ),
+    "a million empty polygons": (
+        {"type": "MultiPolygon", "coordinates": [[]] * 1_000_000},
+        f"area has over {MAX_AREA_RINGS} polygons; at most {MAX_AREA_RINGS} are allowed",
+    ),
+    "a million empty rings": (
+        {"type": "Polygon", "coordinates": [[]] * 1_000_000},
+        f"area has over {MAX_AREA_RINGS} rings",
+    ),
+    "rings spread over polygons": (
+        {"type": "MultiPolygon", "coordinates": [[[]] * 100] * 13},
+        f"area has over {MAX_AREA_RINGS} rings",
     ),
     "wrong type": (
         {"type": "Point", "coordinates": [71, 50]},

@@ -275,3 +275,11 @@ def test_every_gateway_satisfies_the_protocol(fake_twilio):
     gateways: list[SmsGateway] = [MemoryGateway(), ConsoleGateway(), gateway_for(fake_twilio)]
     for gateway in gateways:
         assert gateway.send(TO, "x", status_callback=None, validity_s=None).provider_id
+
+
+def test_console_gateway_logs_one_line_per_sms_whatever_the_text(caplog):
+    log = logging.getLogger("test.console_sms")
+    with caplog.at_level(logging.INFO, logger="test.console_sms"):
+        ConsoleGateway(log).send(TO, "Fire\r\n2024-01-01 INFO forged: SMS to +77010000000: YES")
+    assert [r.getMessage() for r in caplog.records] == [
+        "SMS to +7701***5678: Fire 2024-01-01 INFO forged: SMS to +77010000000: YES"]

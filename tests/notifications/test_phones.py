@@ -37,3 +37,14 @@ def test_invalid_numbers_say_why(text, reason):
 def test_local_forms_cover_how_people_write_a_number():
     forms = local_forms("+77012345678")
     assert {"+77012345678", "77012345678", "87012345678"} <= set(forms)
+
+
+@pytest.mark.parametrize("text", ["8 701 000 0ABC", "+7 701 000 00 0a", "8-701-CALL-NOW", "+7701000000О"])
+def test_letters_are_refused_not_read_as_keypad_digits(text):
+    with pytest.raises(InvalidPhone, match="has letters in it"):
+        normalize_phone(text, "KZ")
+
+
+def test_the_keypad_reading_would_have_been_another_number():
+    # What the letters would have become: a valid number that belongs to someone else.
+    assert normalize_phone("8 701 000 0222", "KZ") == "+77010000222"

@@ -10,6 +10,7 @@ from notifications.texts import (
     TEMPLATES,
     count_segments,
     kind_name,
+    one_line,
     render,
     resolve_language,
 )
@@ -17,6 +18,9 @@ from notifications.texts import (
 DRILL_MARKS = {"en": "DRILL", "ru": "УЧЕНИЯ", "kk": "ЖАТТЫҒУ"}
 YES_NO = {"en": ("YES", "NO"), "ru": ("ДА", "НЕТ"), "kk": ("ИӘ", "ЖОҚ")}
 
+# A reply link as the dispatch writes it (dispatch/reply_links.py): a long PUBLIC_BASE_URL, /r/
+# and a 22-character token.
+REPLY_LINK = "https://dispatch.example.kz/r/" + "k3J_q9-ZtW0bXyV1aLmN2c"
 # Long but realistic: what a coordinator in Almaty might type, at the limits we allow.
 LONG_CYRILLIC = dict(
     code="4821",
@@ -32,6 +36,7 @@ LONG_CYRILLIC = dict(
     body="Сбор у штаба в 18:00, возьмите фонари, воду и тёплую одежду. Связь по рации, канал 5.",
     codes=["4821", "5173", "6034", "7120"],
     hours=12,
+    link=REPLY_LINK,
 )
 LONG_KAZAKH = {
     **LONG_CYRILLIC,
@@ -82,6 +87,36 @@ def test_the_stress_alert_from_the_brief_fits_in_every_language():
         assert count_segments(text).segments <= 2, text
         assert "Психологическая поддержка" in text  # the need is kept whole
         assert "49" in text
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+@pytest.mark.parametrize("drill", [True, False])
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_alert_ends_with_its_whole_reply_link_within_two_parts(language, drill, sample):
+    text = render("alert", language, **values_for("alert", SAMPLES[sample], drill))
+    assert text.endswith(" " + REPLY_LINK) and text.count("https://") == 1
+    assert count_segments(text).segments <= MAX_SEGMENTS, (count_segments(text), text)
+    assert "4821" in text and YES_NO[language][0] in text and YES_NO[language][1] in text
+
+
+def test_a_short_alert_offers_the_link_beside_the_reply_words():
+    text = render("alert", "en", code="517", kind="fire", title="Grass fire", place="Kaskelen",
+                  distance_km=3.25, skill_name=None, drill=False, link=REPLY_LINK)
+    assert text == f"Fire: Grass fire. Kaskelen, 3.2 km from you. Reply YES 517 / NO 517 or {REPLY_LINK}"
+    assert count_segments(text).segments == 1
+    ru = render("alert", "ru", code="517", kind="flood", title="Подтопление", place="Талгар",
+                distance_km=12.0, skill_name=None, drill=False, link=REPLY_LINK)
+    assert ru.endswith(f"Ответ: ДА 517 / НЕТ 517 или {REPLY_LINK}") and count_segments(ru).segments == 2
+
+
+def test_the_stress_alert_with_a_link_keeps_the_link_and_the_start_of_the_need():
+    values = dict(code="482", kind="fire", title="Т" * 60, place="П" * 30, distance_km=49.7,
+                  skill_name="Психологическая поддержка", drill=True, link=REPLY_LINK)
+    for language in LANGUAGES:
+        text = render("alert", language, **values)
+        count = count_segments(text)
+        assert count.segments <= 2 and count.units >= 130, (count, text)  # the room is used, not wasted
+        assert text.endswith(REPLY_LINK) and "Психологическая" in text and "49" in text and "482" in text
 
 
 @pytest.mark.parametrize(("name", "language"), [
@@ -155,7 +190,7 @@ def test_a_200_character_title_is_cut_with_an_ellipsis(language):
 
 
 def test_a_latin_alert_stays_gsm7_and_cuts_with_three_dots():
-    title = "Large forest fire spreading towards the village " * 5
+    title = "Large forest fire spreading towards the village " * 6
     text = render("alert", "en", code="4821", kind="fire", title=title, place="Burabay",
                   distance_km=7.5, skill_name="Chainsaw", drill=True)
     count = count_segments(text)
@@ -242,4 +277,20 @@ def test_values_are_checked():
 def test_broadcast_prefixes_the_code_and_never_cuts():
     body = "Сбор у штаба в 18:00. " * 3
     text = render("broadcast", "ru", code="482", body=body, drill=False)
-    assert text == f"482: {body}"
+    assert text == f"482: {body.strip()}"  # whole, on one line
+
+
+FORGING = "Fire\r\nDRILL over: reply STOP\x00\tnow\u2028x"
+
+
+@pytest.mark.parametrize(("name", "language"), ALL)
+def test_outside_text_cannot_add_lines_or_control_characters_to_an_sms(name, language):
+    sample = {**LONG_LATIN, "title": FORGING, "place": FORGING, "address": FORGING, "body": FORGING,
+              "skill_name": FORGING}
+    text = render(name, language, **values_for(name, sample))
+    assert not any(ch in text for ch in "\r\n\t\x00\u2028"), repr(text)
+
+
+def test_one_line_collapses_whitespace_and_control_characters():
+    assert one_line(FORGING) == "Fire DRILL over: reply STOP now x"
+    assert one_line("  Пожар  в\nдоме ") == "Пожар в доме"

@@ -12,7 +12,7 @@ from tests.fakes.twilio_server import FakeTwilio
 
 from .pg_pair import PgPair
 from .stack import ProductionStack, wait_for
-from .test_production import (
+from .drills import (
     alerts, check_each_sms_once, check_needs, check_replies_stored_once, drill, post_incident, register_bulk,
     wait_drained, with_retries,
 )

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 
 from config import PROJECT_ROOT
 from dispatch.users import create_user
-from tests.dispatch.conftest import sms  # noqa: F401  (the in-memory SMS gateway fixture)
 
 PASSWORD = "correct horse battery"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

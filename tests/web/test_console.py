@@ -34,11 +34,18 @@ def digest_of(html: str) -> str:
     return re.search(r'name="previewed" value="([0-9a-f]+)"', html).group(1)
 
 
+def assert_redirect(response, to: str) -> None:
+    """A 302 to exactly `to` (a path; a trailing * matches any rest, such as ?next=...)."""
+    assert response.status_code == 302, response.get_data(as_text=True)
+    location = response.headers["Location"]
+    assert location.startswith(to[:-1]) if to.endswith("*") else location == to, location
+
+
 def test_console_needs_a_signed_in_coordinator(client, app):
     response = client.get("/console/incidents/new")
     assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
     create_user("viewer@test.local", "viewer", password=PASSWORD)
-    assert sign_in(client, "viewer@test.local").status_code == 302
+    assert_redirect(sign_in(client, "viewer@test.local"), "/console/")
     assert client.get("/console/").status_code == 403
 
 
@@ -47,7 +54,7 @@ def test_wrong_password_is_refused_without_saying_which_part(client, coordinator
     unknown = sign_in(client, "nobody@test.local")
     assert wrong.status_code == unknown.status_code == 401
     assert "Wrong email or password" in wrong.get_data(as_text=True)
-    assert client.get("/console/").status_code == 302
+    assert_redirect(client.get("/console/"), "/login?next=*")
 
 
 def test_sign_in_goes_back_only_to_a_page_of_this_site(client, coordinator):
@@ -62,8 +69,8 @@ def test_sign_in_goes_back_only_to_a_page_of_this_site(client, coordinator):
 
 def test_sign_out_ends_the_session(console):
     assert console.get("/console/").status_code == 200
-    assert console.post_form("/logout").status_code == 302
-    assert console.get("/console/").status_code == 302
+    assert_redirect(console.post_form("/logout"), "/login")
+    assert_redirect(console.get("/console/"), "/login?next=*")
 
 
 def test_changing_the_password_ends_open_sessions(console, coordinator):
@@ -71,7 +78,7 @@ def test_changing_the_password_ends_open_sessions(console, coordinator):
 
     set_password(coordinator, "another long password")
     db.session.commit()
-    assert console.get("/console/").status_code == 302
+    assert_redirect(console.get("/console/"), "/login?next=*")
 
 
 def test_a_form_without_its_csrf_token_changes_nothing(console, app):
@@ -161,15 +168,16 @@ def test_close_cancel_and_broadcast_call_the_use_cases(console):
     incident = post_incident(console)
     response = console.post_form(f"/console/incidents/{incident.id}/broadcast", {"body": "Meet at the bridge",
                                                                                  "to": "pending"})
-    assert response.status_code == 302
+    assert_redirect(response, f"/console/incidents/{incident.id}")
     kinds = [m.kind for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
     assert kinds == ["alert", "broadcast"]
-    console.post_form(f"/console/incidents/{incident.id}/close")
+    assert_redirect(console.post_form(f"/console/incidents/{incident.id}/close", {"confirm": "yes"}),
+                    f"/console/incidents/{incident.id}")
     db.session.refresh(incident)
     assert incident.status == "closed"
     page = console.get(f"/console/incidents/{incident.id}").get_data(as_text=True)
     assert "This incident has ended" in page
-    again = console.post_form(f"/console/incidents/{incident.id}/cancel")
+    again = console.post_form(f"/console/incidents/{incident.id}/cancel", {"confirm": "yes"})
     assert again.status_code == 409 and "already closed" in again.get_data(as_text=True)
 
 
@@ -185,6 +193,6 @@ def test_live_fragments_answer_304_until_something_changes(console):
     first = console.get(url)
     assert first.status_code == 200 and first.headers["ETag"]
     assert console.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
-    console.post_form(f"/console/incidents/{incident.id}/cancel")
+    console.post_form(f"/console/incidents/{incident.id}/cancel", {"confirm": "yes"})
     changed = console.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and "Cancelled" in changed.get_data(as_text=True)

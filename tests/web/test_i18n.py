@@ -61,3 +61,20 @@ def test_times_are_shown_in_the_coordinators_time_zone(console):
 def test_preferences_change_the_language(console):
     console.post_form("/preferences", {"language": "kk", "timezone": "Asia/Almaty"})
     assert "Оқиғалар" in console.get("/console/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_every_code_table_of_the_pages_is_translated(app, language):
+    """Reasons, outcomes, error codes, pydantic error types, import problems, geo and stored
+    English patterns, cities: each text differs from its English in Russian and Kazakh."""
+    from dispatch.web import i18n, pages
+
+    tables = [i18n.LABELS, i18n.OUTCOMES, i18n.PHONE_PROBLEMS, i18n.ERROR_MESSAGES, i18n.FIELD_PROBLEMS,
+              i18n.PYDANTIC_MESSAGES, i18n.WHY_CHOSEN, i18n.IMPORT_PROBLEMS, i18n.WHERE_WORDS]
+    texts = [text for table in tables for text in table.values()]
+    texts += [text for _pattern, text in i18n.ERROR_TEXTS + i18n.VALUE_ERRORS + i18n.PHONE_ERRORS]
+    texts += [name for name, _lat, _lon in pages.CITIES]
+    with app.test_request_context(f"/?lang={language}"):
+        i18n.remember_language()
+        same = [text._args[0] for text in texts if str(text) == text._args[0]]
+    assert len(texts) > 150 and same == []

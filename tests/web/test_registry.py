@@ -40,7 +40,7 @@ def test_opted_out_and_broken_numbers_are_flagged(console):
             for name in ("Fine Person", "Gone Person", "Broken Number") if name in row}
     assert 'class="flagged"' not in rows["Fine Person"]
     assert 'class="flagged"' in rows["Gone Person"] and "Opted out by SMS" in rows["Gone Person"]
-    assert 'class="flagged"' in rows["Broken Number"] and "invalid_number" in rows["Broken Number"]
+    assert 'class="flagged"' in rows["Broken Number"] and "Number does not work: invalid number" in rows["Broken Number"]
 
 
 def upload(console, text: str, dry_run: bool = False):

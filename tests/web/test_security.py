@@ -69,22 +69,6 @@ def test_tiles_are_off_by_default():
     assert Config.from_env({}).MAP_TILE_URL == ""
 
 
-def test_password_guessing_is_locked_out_per_email(app, client):
-    from dispatch.users import MAX_FAILURES_PER_EMAIL, create_user
-
-    create_user("guess@test.local", "coordinator", password="the right password")
-
-    def attempt(password):
-        page = client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-        return client.post("/login", data={"email": "guess@test.local", "password": password, "csrf_token": token})
-
-    for _ in range(MAX_FAILURES_PER_EMAIL):
-        assert attempt("wrong guess").status_code == 401
-    # Locked now, even with the right password: guessing on cannot find it.
-    assert attempt("the right password").status_code == 429
-
-
 def test_every_console_page_needs_a_signed_in_coordinator(app, client):
     """The page side of the auth matrix: anonymous -> sign-in, viewer -> 403, coordinator -> in.
     (Every POST is also refused without its CSRF token: test_console.)"""

@@ -76,3 +76,26 @@ def test_the_simulator_does_not_exist_with_a_real_sms_backend(app):
         assert "SMS simulator" not in client.get("/console/").get_data(as_text=True)
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_simulator_does_not_exist_in_production_even_with_the_console_backend(app):
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    db.session.rollback()  # SQLite: let the other app's connection in
+    production = create_app(TestConfig.for_database(url, DISPATCH_ENV="production", SMS_BACKEND="console"))
+    with production.app_context():
+        from dispatch.users import create_user
+
+        person = volunteer(1, skills=("first_aid",))
+        create_user("sim-prod@test.local", "coordinator", password="correct horse battery")
+        client = production.test_client()
+        assert sign_in(client, "sim-prod@test.local").status_code == 302
+        assert client.get("/console/").status_code == 200
+        for path in ("/console/simulator/", f"/console/simulator/{person.id}", f"/console/simulator/{person.id}/live"):
+            assert client.get(path).status_code == 404, path
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/").get_data(as_text=True))
+        reply = client.post(f"/console/simulator/{person.id}/reply", data={"body": "YES", "csrf_token": token.group(1)})
+        assert reply.status_code == 404
+        assert db.session.scalars(select(InboundMessage)).all() == []
+        assert "SMS simulator" not in client.get("/console/").get_data(as_text=True)
+        db.session.remove()
+        db.engine.dispose()

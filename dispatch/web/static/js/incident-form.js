@@ -37,8 +37,8 @@
   }
 
   map.on("click", function (event) {
-    lat.value = event.latlng.lat.toFixed(5);
-    lon.value = event.latlng.lng.toFixed(5);
+    lat.value = DispatchMap.formatNumber(data.map, event.latlng.lat, 5);
+    lon.value = DispatchMap.formatNumber(data.map, event.latlng.lng, 5);
     drawPoint(false);
   });
   lat.addEventListener("change", function () { drawPoint(true); });

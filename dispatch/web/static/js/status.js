@@ -13,7 +13,8 @@
   var map = DispatchMap.createMap("status-map", data.map);
   var markers = L.layerGroup().addTo(map);
   var colours = { dispatching: "#0b5cad", staffed: "#1f7a3a", unfilled: "#b42318" };
-  var relative = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(data.language, { numeric: "auto" }) : null;
+  // Plural categories only ("one", "few"...): the wording itself is the app's (see public.py).
+  var plural = window.Intl && Intl.PluralRules ? new Intl.PluralRules(data.language) : null;
   var etag = null;
   var lastIds = "";
 
@@ -24,12 +25,16 @@
     return node;
   }
 
+  // "5 minutes ago", as the server wrote it on the first paint (dispatch/web/public.py: ago).
   function ago(iso) {
-    var minutes = Math.round((Date.parse(iso) - Date.now()) / 60000);
-    if (!relative) { return iso; }
-    if (Math.abs(minutes) < 60) { return relative.format(minutes, "minute"); }
-    if (Math.abs(minutes) < 48 * 60) { return relative.format(Math.round(minutes / 60), "hour"); }
-    return relative.format(Math.round(minutes / 1440), "day");
+    var minutes = Math.round((Date.now() - Date.parse(iso)) / 60000);
+    if (!(minutes >= 1)) { return data.ago.now; }
+    var unit = "minute", count = minutes;
+    if (minutes >= 48 * 60) { unit = "day"; count = Math.round(minutes / 1440); }
+    else if (minutes >= 60) { unit = "hour"; count = Math.round(minutes / 60); }
+    var patterns = data.ago[unit];
+    var pattern = (plural && patterns[plural.select(count)]) || patterns.other || patterns[Object.keys(patterns)[0]];
+    return pattern.replace("{0}", String(count));
   }
 
   function needRow(need) {
@@ -59,7 +64,8 @@
     }
     item.appendChild(kicker);
     item.appendChild(el("h3", "card-title", incident.title));
-    var where = incident.place || (incident.approximate_location.lat + ", " + incident.approximate_location.lon);
+    var where = incident.place || DispatchMap.formatCoordinates(data.map, incident.approximate_location.lat,
+                                                                incident.approximate_location.lon, 2);
     var meta = el("p", "muted", where + " · ");
     var time = el("time", "ago", ago(incident.created_at));
     time.setAttribute("datetime", incident.created_at);
@@ -79,7 +85,7 @@
       var at = [incident.approximate_location.lat, incident.approximate_location.lon];
       points.push(at);
       L.circleMarker(at, { radius: 10, color: colours[incident.status] || "#444", weight: 2, fillOpacity: 0.5 })
-        .bindTooltip(incident.title).addTo(markers);
+        .bindTooltip(DispatchMap.textNode(incident.title)).addTo(markers);
     });
     count.textContent = status.incidents.length;
     var ids = status.incidents.map(function (i) { return i.id; }).join(",");
