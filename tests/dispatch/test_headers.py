@@ -49,6 +49,9 @@ def test_hsts_on_every_answer_in_production(migrated_app):
             response = client.get(path)
             assert response.status_code == status
             assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+        # The test client's requests share this app context, so its session still holds a
+        # connection: hand it back before closing the pool (else psycopg's ResourceWarning).
+        db.session.remove()
         db.engine.dispose()
 
 

@@ -150,7 +150,8 @@ def with_retries(call, attempts: int = 10, pause_s: float = 0.3):
     for retry in range(attempts):
         try:
             return call(), retry
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            # ChunkedEncodingError: the worker died after the headers, in the middle of the body.
             if retry == attempts - 1:
                 raise
             time.sleep(pause_s)
