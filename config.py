@@ -3,6 +3,7 @@
 The names and defaults are the contract in API.md; `Config.from_env()` validates them and
 stops start-up with one message naming every missing or malformed setting.
 """
+
 from __future__ import annotations
 
 import os
@@ -188,10 +189,14 @@ TELEGRAM_SETTINGS: dict[str, tuple] = {
 def _telegram_problems(config: Config) -> list[str]:
     if not config.TELEGRAM_BOT_TOKEN:
         return []
-    return [f"{name}: required when TELEGRAM_BOT_TOKEN is set ({why})"
-            for name, why in (("TELEGRAM_WEBHOOK_SECRET", "the secret_token given to setWebhook"),
-                              ("TELEGRAM_BOT_USERNAME", "the bot's @username, for t.me links"))
-            if not getattr(config, name)]
+    return [
+        f"{name}: required when TELEGRAM_BOT_TOKEN is set ({why})"
+        for name, why in (
+            ("TELEGRAM_WEBHOOK_SECRET", "the secret_token given to setWebhook"),
+            ("TELEGRAM_BOT_USERNAME", "the bot's @username, for t.me links"),
+        )
+        if not getattr(config, name)
+    ]
 
 
 SETTINGS.update(TELEGRAM_SETTINGS)
@@ -205,7 +210,7 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Config":
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Config:
         environ = os.environ if environ is None else environ
         config = cls()
         problems: list[str] = []
@@ -244,8 +249,9 @@ class Config:
                         f"TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID: one is required when {setting}=twilio"
                     )
             if backend == "smsgate":
-                problems.extend(f"{name}: required when {setting}=smsgate"
-                                for name in SMSGATE_SETTINGS if not getattr(self, name))
+                problems.extend(
+                    f"{name}: required when {setting}=smsgate" for name in SMSGATE_SETTINGS if not getattr(self, name)
+                )
         if self.GEOCODER == "nominatim" and not self.NOMINATIM_URL:
             problems.append("NOMINATIM_URL: required when GEOCODER=nominatim")
         problems.extend(_telegram_problems(self))
@@ -269,7 +275,7 @@ class TestConfig(Config):
     TESTING = True
 
     @classmethod
-    def for_database(cls, database_url: str, **overrides) -> "TestConfig":
+    def for_database(cls, database_url: str, **overrides) -> TestConfig:
         environ = {
             "DATABASE_URL": database_url,
             "SECRET_KEY": "test-secret",

@@ -1,4 +1,5 @@
 """What `flask --app wsgi` and `gunicorn wsgi:app` load."""
+
 from dispatch import create_app
 
 app = create_app()

@@ -30,6 +30,7 @@ commits its alerts and as the candidates preview ends (a rollback would make psy
 prepared statements). Timing targets are printed, not
 enforced: they depend on the machine and on what else runs on it; wrong answers are.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,6 +52,7 @@ from dispatch import create_app, matching
 from dispatch.extensions import db
 from dispatch.models import Alert, Incident, Volunteer
 from dispatch.skills import SkillCatalogue
+
 from .geo_postgis import postgis, setup_postgis
 from .geo_truth import NOW, Query, Registry, check, exact_tol, method_tol, naive, query_centres, ranked
 from .registry import CITIES, volunteers
@@ -113,12 +115,21 @@ def load_volunteers(rows: int) -> None:
     rng = random.Random(STATE_SEED)
     batch: list[dict] = []
     for v in volunteers(rows):
-        batch.append({
-            "name": v["name"], "phone": v["phone"], "lat": v["lat"], "lon": v["lon"],
-            "skill_mask": catalogue.mask_of(v["skills"]), "language": v["language"],
-            "max_distance_km": float(v["max_distance_km"]), "organization": v["organization"],
-            "created_at": NOW, "updated_at": NOW, **volunteer_state(rng),
-        })
+        batch.append(
+            {
+                "name": v["name"],
+                "phone": v["phone"],
+                "lat": v["lat"],
+                "lon": v["lon"],
+                "skill_mask": catalogue.mask_of(v["skills"]),
+                "language": v["language"],
+                "max_distance_km": float(v["max_distance_km"]),
+                "organization": v["organization"],
+                "created_at": NOW,
+                "updated_at": NOW,
+                **volunteer_state(rng),
+            }
+        )
         if len(batch) == BATCH:
             _insert(Volunteer, batch)
             batch = []
@@ -139,12 +150,28 @@ def load_history(rng: random.Random) -> int:
     Returns the id of the incident the searches dispatch for (already_alerted applies)."""
     ids = list(db.session.scalars(select(Volunteer.id).order_by(Volunteer.id)))
     rng.shuffle(ids)
-    base = {"kind": "flood", "title": "Bench", "lat": CITIES[0][1], "lon": CITIES[0][2], "radius_km": 10.0,
-            "max_radius_km": 50.0, "current_radius_km": 10.0, "severity": "severe", "exclude_inside_area": False,
-            "drill": True, "created_at": NOW - timedelta(hours=3), "updated_at": NOW}
+    base = {
+        "kind": "flood",
+        "title": "Bench",
+        "lat": CITIES[0][1],
+        "lon": CITIES[0][2],
+        "radius_km": 10.0,
+        "max_radius_km": 50.0,
+        "current_radius_km": 10.0,
+        "severity": "severe",
+        "exclude_inside_area": False,
+        "drill": True,
+        "created_at": NOW - timedelta(hours=3),
+        "updated_at": NOW,
+    }
     incidents = {}
-    for code, status in (("901", "dispatching"), ("902", "dispatching"), ("903", "staffed"), ("904", "unfilled"),
-                         ("905", "closed")):
+    for code, status in (
+        ("901", "dispatching"),
+        ("902", "dispatching"),
+        ("903", "staffed"),
+        ("904", "unfilled"),
+        ("905", "closed"),
+    ):
         incidents[code] = db.session.execute(
             insert(Incident).returning(Incident.id), [{**base, "code": code, "status": status}]
         ).scalar_one()
@@ -160,8 +187,17 @@ def load_history(rng: random.Random) -> int:
     alerts = []
 
     def add(incident: str, vid: int, status: str, created: datetime) -> None:
-        alerts.append({"incident_id": incidents[incident], "volunteer_id": vid, "wave": 1, "status": status,
-                       "distance_km": 1.0, "reason": "bench", "created_at": created})
+        alerts.append(
+            {
+                "incident_id": incidents[incident],
+                "volunteer_id": vid,
+                "wave": 1,
+                "status": status,
+                "distance_km": 1.0,
+                "reason": "bench",
+                "created_at": created,
+            }
+        )
 
     for vid in groups["already_alerted"]:
         add("901", vid, "declined", NOW - timedelta(hours=2))
@@ -225,8 +261,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=200, help="query centres per radius and skill filter")
     parser.add_argument("--naive", type=int, default=3, help="queries for the naive all-geodesic loop")
-    parser.add_argument("--full-checks", type=int, default=10,
-                        help="queries per row whose whole answer (no limit) is also checked")
+    parser.add_argument(
+        "--full-checks", type=int, default=10, help="queries per row whose whole answer (no limit) is also checked"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/bench_geo.db"
@@ -265,8 +302,14 @@ def run(args) -> int:
     gc.freeze()  # the reference data above is the bench's, not the service's: keep it out of GC passes
 
     def search(q: Query, radius: float, with_skill: bool, limit: int | None = LIMIT) -> matching.Search:
-        return matching.Search(point=q.point, radius_km=float(radius), skill_bit=bits[q.skill] if with_skill else None,
-                               severity="severe", incident_id=incident_id, limit=limit or 10**9)
+        return matching.Search(
+            point=q.point,
+            radius_km=float(radius),
+            skill_bit=bits[q.skill] if with_skill else None,
+            severity="severe",
+            incident_id=incident_id,
+            limit=limit or 10**9,
+        )
 
     # Warm-up: compile statements, fill caches (not timed).
     for q in queries[:20]:
@@ -304,8 +347,13 @@ def run(args) -> int:
                     if problem:
                         failures.append(f"find_candidates (no limit), {label}: {problem}")
                     if use_postgis:
-                        problem = check([i for i, _ in postgis(q, radius, s.skill_bit, incident_id, None)],
-                                        truth, radius, None, method_tol)
+                        problem = check(
+                            [i for i, _ in postgis(q, radius, s.skill_bit, incident_id, None)],
+                            truth,
+                            radius,
+                            None,
+                            method_tol,
+                        )
                         if problem:
                             failures.append(f"PostGIS (no limit), {label}: {problem}")
                     db.session.commit()
@@ -321,8 +369,9 @@ def run(args) -> int:
         naive_ms.append(ms)
         answers = {
             "find_candidates": [c.volunteer_id for c in matching.find_candidates(search(q, radius, True), NOW)],
-            "find_candidates (no limit)":
-                [c.volunteer_id for c in matching.find_candidates(search(q, radius, True, limit=None), NOW)],
+            "find_candidates (no limit)": [
+                c.volunteer_id for c in matching.find_candidates(search(q, radius, True, limit=None), NOW)
+            ],
             "reference": ranked({i: t for i, t in registry.truth(q, radius, bit).items()}),
         }
         if use_postgis:
@@ -344,16 +393,20 @@ def run(args) -> int:
         for line in failures[:30]:
             print(f"  {line}")
         return 1
-    print(f"\nresults: identical to the ground truth ({checked} queries checked against the brute-force reference, "
-          f"{len(naive_ms)} against the all-geodesic loop{', PostGIS on all' if use_postgis else ''})")
+    print(
+        f"\nresults: identical to the ground truth ({checked} queries checked against the brute-force reference, "
+        f"{len(naive_ms)} against the all-geodesic loop{', PostGIS on all' if use_postgis else ''})"
+    )
     if not ok_targets:
         print("some timing targets were missed (see above)")
     return 0
 
 
 def print_table(dialect: str, args, results: dict, naive_ms: list[float], use_postgis: bool) -> None:
-    print(f"\n{dialect}, {args.rows:,} volunteers, {args.queries} queries per row, limit {LIMIT}; times in ms;"
-          " each query in a transaction of its own, committed")
+    print(
+        f"\n{dialect}, {args.rows:,} volunteers, {args.queries} queries per row, limit {LIMIT}; times in ms;"
+        " each query in a transaction of its own, committed"
+    )
     head = f"{'radius':>6} {'skill':>5} | {'find_candidates':>17} | {'found':>5}"
     sub = f"{'':>6} {'':>5} | {'median':>8} {'p99':>8} | {'avg':>5}"
     if use_postgis:
@@ -369,8 +422,10 @@ def print_table(dialect: str, args, results: dict, naive_ms: list[float], use_po
         print(line)
     if naive_ms:
         fc = statistics.median(results[TARGET][0])
-        print(f"naive geodesic loop over every volunteer ({TARGET[0]} km, skill; {len(naive_ms)} queries): "
-              f"median {statistics.median(naive_ms):,.0f} ms = {statistics.median(naive_ms) / fc:,.0f}x find_candidates")
+        print(
+            f"naive geodesic loop over every volunteer ({TARGET[0]} km, skill; {len(naive_ms)} queries): "
+            f"median {statistics.median(naive_ms):,.0f} ms = {statistics.median(naive_ms) / fc:,.0f}x find_candidates"
+        )
 
 
 def print_targets(dialect: str, results: dict, naive_ms: list[float], use_postgis: bool) -> bool:
@@ -382,7 +437,9 @@ def print_targets(dialect: str, results: dict, naive_ms: list[float], use_postgi
     ]
     if naive_ms:
         speedup = statistics.median(naive_ms) / median
-        rows.append((f"> {TARGET_NAIVE_SPEEDUP:,.0f}x the naive loop", f"{speedup:,.0f}x", speedup > TARGET_NAIVE_SPEEDUP))
+        rows.append(
+            (f"> {TARGET_NAIVE_SPEEDUP:,.0f}x the naive loop", f"{speedup:,.0f}x", speedup > TARGET_NAIVE_SPEEDUP)
+        )
     if use_postgis:
         pg = statistics.median(pg_ms)
         rows.append(("faster than PostGIS (median)", f"{pg / median:.1f}x ({pg:.2f} ms)", pg > median))

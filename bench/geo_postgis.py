@@ -1,5 +1,6 @@
 """The PostGIS baseline of bench/geo_bench.py: the same rules as matching, in one query over
 a geography column with a GiST index (side table bench_postgis)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,7 +11,6 @@ from dispatch import matching
 from dispatch.extensions import db
 
 from .geo_truth import NOW, Query, quiet_minute
-
 
 # --------------------------------------------------------------------------- PostGIS
 
@@ -47,11 +47,13 @@ def setup_postgis() -> str | None:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
             conn.execute(text("DROP TABLE IF EXISTS bench_postgis"))
-            conn.execute(text(
-                "CREATE TABLE bench_postgis AS SELECT id, status, phone, phone_problem, available, busy_until,"
-                " skill_mask, max_distance_km, last_alerted_at, quiet_from_min, quiet_to_min,"
-                " ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography AS geog FROM volunteers WHERE lat IS NOT NULL"
-            ))
+            conn.execute(
+                text(
+                    "CREATE TABLE bench_postgis AS SELECT id, status, phone, phone_problem, available, busy_until,"
+                    " skill_mask, max_distance_km, last_alerted_at, quiet_from_min, quiet_to_min,"
+                    " ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography AS geog FROM volunteers WHERE lat IS NOT NULL"
+                )
+            )
             conn.execute(text("ALTER TABLE bench_postgis ADD PRIMARY KEY (id)"))
             conn.execute(text("CREATE INDEX ix_bench_postgis_geog ON bench_postgis USING GIST (geog)"))
             conn.execute(text("VACUUM ANALYZE bench_postgis"))
@@ -63,11 +65,17 @@ def setup_postgis() -> str | None:
 
 def postgis(q: Query, radius_km: float, skill_bit: int | None, incident_id: int, limit: int | None) -> list[tuple]:
     sql = POSTGIS_SQL.format(skill="AND (v.skill_mask & :mask) <> 0" if skill_bit is not None else "")
-    params = {"lat": q.point.lat, "lon": q.point.lon, "radius_m": radius_km * 1000.0, "now": NOW,
-              "minute": quiet_minute(), "incident": incident_id, "hour_ago": NOW - timedelta(hours=1),
-              "max_alerts": matching.MAX_ALERTS_PER_HOUR, "limit": limit}
+    params = {
+        "lat": q.point.lat,
+        "lon": q.point.lon,
+        "radius_m": radius_km * 1000.0,
+        "now": NOW,
+        "minute": quiet_minute(),
+        "incident": incident_id,
+        "hour_ago": NOW - timedelta(hours=1),
+        "max_alerts": matching.MAX_ALERTS_PER_HOUR,
+        "limit": limit,
+    }
     if skill_bit is not None:
         params["mask"] = 1 << skill_bit
     return [(r.id, float(r.d_km)) for r in db.session.execute(text(sql), params)]
-
-

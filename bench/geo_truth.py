@@ -1,11 +1,12 @@
 """Ground truth for bench/geo_bench.py: the seeded query centres, an in-memory brute force
 over every row (exact membership, the dispatch rules) and the comparison of answers."""
+
 from __future__ import annotations
 
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -56,7 +57,7 @@ def query_centres(count: int) -> list[Query]:
 
 
 def quiet_minute() -> int:
-    local = NOW.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
+    local = NOW.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
     return local.hour * 60 + local.minute
 
 
@@ -74,9 +75,21 @@ class Registry:
     dispatch.matching): the brute-force reference each query is checked against."""
 
     def __init__(self, incident_id: int) -> None:
-        cols = (Volunteer.id, Volunteer.lat, Volunteer.lon, Volunteer.status, Volunteer.phone, Volunteer.phone_problem,
-                Volunteer.available, Volunteer.busy_until, Volunteer.skill_mask, Volunteer.max_distance_km,
-                Volunteer.last_alerted_at, Volunteer.quiet_from_min, Volunteer.quiet_to_min)
+        cols = (
+            Volunteer.id,
+            Volunteer.lat,
+            Volunteer.lon,
+            Volunteer.status,
+            Volunteer.phone,
+            Volunteer.phone_problem,
+            Volunteer.available,
+            Volunteer.busy_until,
+            Volunteer.skill_mask,
+            Volunteer.max_distance_km,
+            Volunteer.last_alerted_at,
+            Volunteer.quiet_from_min,
+            Volunteer.quiet_to_min,
+        )
         rows = db.session.execute(select(*cols).order_by(Volunteer.id)).all()
         minute = quiet_minute()
         self.ids = np.array([r.id for r in rows], dtype=np.int64)
@@ -87,13 +100,18 @@ class Registry:
         self.last_alerted = [r.last_alerted_at or NEVER for r in rows]
         self.excluded_by_history = history_excluded(incident_id)
         # Rules that do not depend on the query (NOW is fixed; severity is "severe").
-        self.eligible = np.array([
-            r.status == "active" and r.phone is not None and r.phone_problem is None and bool(r.available)
-            and (r.busy_until is None or r.busy_until <= NOW)
-            and not in_quiet_hours(r.quiet_from_min, r.quiet_to_min, minute)
-            and r.id not in self.excluded_by_history
-            for r in rows
-        ])
+        self.eligible = np.array(
+            [
+                r.status == "active"
+                and r.phone is not None
+                and r.phone_problem is None
+                and bool(r.available)
+                and (r.busy_until is None or r.busy_until <= NOW)
+                and not in_quiet_hours(r.quiet_from_min, r.quiet_to_min, minute)
+                and r.id not in self.excluded_by_history
+                for r in rows
+            ]
+        )
         self.index = {int(v): i for i, v in enumerate(self.ids)}
 
     def truth(self, q: Query, radius_km: float, skill_bit: int | None, slack_km: float = 0.0) -> dict[int, tuple]:
@@ -123,21 +141,40 @@ def history_excluded(incident_id: int) -> set[int]:
     for vid in db.session.scalars(select(Alert.volunteer_id).where(Alert.created_at > NOW - timedelta(hours=1))):
         counts[vid] = counts.get(vid, 0) + 1
     out |= {vid for vid, n in counts.items() if n >= matching.MAX_ALERTS_PER_HOUR}
-    out |= set(db.session.scalars(
-        select(Alert.volunteer_id).join(Incident, Incident.id == Alert.incident_id).where(
-            Alert.status == "accepted", Incident.status.in_(OPEN_INCIDENT_STATUSES), Alert.incident_id != incident_id)
-    ))
+    out |= set(
+        db.session.scalars(
+            select(Alert.volunteer_id)
+            .join(Incident, Incident.id == Alert.incident_id)
+            .where(
+                Alert.status == "accepted",
+                Incident.status.in_(OPEN_INCIDENT_STATUSES),
+                Alert.incident_id != incident_id,
+            )
+        )
+    )
     return out
 
 
 def naive(q: Query, radius_km: float, skill_bit: int | None, excluded: set[int], slack_km: float) -> dict[int, tuple]:
     """The loop without any index or shortcut: geopy geodesic to every volunteer."""
     minute = quiet_minute()
-    rows = db.session.execute(select(
-        Volunteer.id, Volunteer.lat, Volunteer.lon, Volunteer.status, Volunteer.phone, Volunteer.phone_problem,
-        Volunteer.available, Volunteer.busy_until, Volunteer.skill_mask, Volunteer.max_distance_km,
-        Volunteer.last_alerted_at, Volunteer.quiet_from_min, Volunteer.quiet_to_min,
-    )).all()
+    rows = db.session.execute(
+        select(
+            Volunteer.id,
+            Volunteer.lat,
+            Volunteer.lon,
+            Volunteer.status,
+            Volunteer.phone,
+            Volunteer.phone_problem,
+            Volunteer.available,
+            Volunteer.busy_until,
+            Volunteer.skill_mask,
+            Volunteer.max_distance_km,
+            Volunteer.last_alerted_at,
+            Volunteer.quiet_from_min,
+            Volunteer.quiet_to_min,
+        )
+    ).all()
     origin = (q.point.lat, q.point.lon)
     out = {}
     for r in rows:
@@ -205,5 +242,3 @@ def exact_tol(_d: float) -> float:
 def method_tol(d: float) -> float:
     """Between two methods: the fast formula's error bound plus 1 cm."""
     return float(fast_error_km(d)) + 1e-5
-
-

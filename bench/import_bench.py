@@ -5,6 +5,7 @@
 
 Prints rows, seconds, rows/s and the process's peak RSS (the target: under 60 s, bounded memory).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,18 @@ def write_csv(path: Path, rows: int) -> None:
         writer = csv.writer(out)
         writer.writerow(COLUMNS)
         for v in volunteers(rows):
-            writer.writerow([v["name"], v["phone"], v["lat"], v["lon"], ";".join(v["skills"]), v["language"],
-                             v["max_distance_km"], v["organization"]])
+            writer.writerow(
+                [
+                    v["name"],
+                    v["phone"],
+                    v["lat"],
+                    v["lon"],
+                    ";".join(v["skills"]),
+                    v["language"],
+                    v["max_distance_km"],
+                    v["organization"],
+                ]
+            )
 
 
 def peak_rss_mb() -> float:
@@ -69,8 +80,10 @@ def main() -> None:
             report = response.get_json()
         print(f"database:        {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}")
         print(f"file:            {csv_path.stat().st_size / 1e6:.1f} MB, {args.rows} rows")
-        print(f"status:          {response.status_code}, created {report['created']}, updated {report['updated']}, "
-              f"rejected {report['rejected_total']}")
+        print(
+            f"status:          {response.status_code}, created {report['created']}, updated {report['updated']}, "
+            f"rejected {report['rejected_total']}"
+        )
         print(f"time:            {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s)")
         print(f"peak RSS:        {peak_rss_mb():.0f} MB (before the import: {rss_before:.0f} MB)")
 

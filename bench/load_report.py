@@ -1,5 +1,6 @@
 """The checks and the printed report of bench/load_test.py: exactly once, no over-fill, no
 lost reply, and the figures of the event."""
+
 from __future__ import annotations
 
 import math
@@ -42,6 +43,7 @@ def best_rate(times: list[float], window_s: float) -> float:
 
 # -- checks and the report -------------------------------------------------------------------
 
+
 @dataclass
 class Check:
     name: str
@@ -52,8 +54,13 @@ class Check:
 def run_checks(stack: ProductionStack, event: Event, finished_in_time: bool) -> list[Check]:
     checks = [Check("finished within the time limit", finished_in_time, f"--time-limit-s {event.args.time_limit_s}")]
     bad_posts = [p for p in event.posted if p.status != 201]
-    checks.append(Check("every incident created (201)", not bad_posts and len(event.posted) == len(event.args.plan),
-                        f"{len(event.posted) - len(bad_posts)}/{len(event.args.plan)}"))
+    checks.append(
+        Check(
+            "every incident created (201)",
+            not bad_posts and len(event.posted) == len(event.args.plan),
+            f"{len(event.posted) - len(bad_posts)}/{len(event.args.plan)}",
+        )
+    )
 
     rows = stack.query("SELECT id, kind, to_phone, provider_id, status, alert_id, ambiguous_attempts FROM outbox")
     left = Counter(r.status for r in rows if r.status in ("pending", "sending", "failed"))
@@ -62,38 +69,65 @@ def run_checks(stack: ProductionStack, event: Event, finished_in_time: bool) -> 
     by_sid = {r.provider_id: r for r in rows if r.provider_id}
     strays = [sid for sid in at_provider if sid not in by_sid]
     missing = [sid for sid in by_sid if sid not in at_provider]
-    checks.append(Check("every SMS at the provider is one outbox row, and back", not strays and not missing,
-                        f"{len(at_provider)} messages, {len(by_sid)} rows sent, {len(strays)} unrecorded, "
-                        f"{len(missing)} recorded but absent"))
+    checks.append(
+        Check(
+            "every SMS at the provider is one outbox row, and back",
+            not strays and not missing,
+            f"{len(at_provider)} messages, {len(by_sid)} rows sent, {len(strays)} unrecorded, "
+            f"{len(missing)} recorded but absent",
+        )
+    )
     alert_rows = [r for r in by_sid.values() if r.kind == "alert"]
     per_alert = Counter(r.alert_id for r in alert_rows)
-    per_volunteer_incident = Counter((to, m.group(2)) for _, _, to, body in event.created
-                                     if (m := ALERT_REPLY_LINE.search(body)))
+    per_volunteer_incident = Counter(
+        (to, m.group(2)) for _, _, to, body in event.created if (m := ALERT_REPLY_LINE.search(body))
+    )
     sent_alerts = stack.scalar("SELECT count(*) FROM alerts WHERE sent_at IS NOT NULL")
     twice = sum(1 for n in per_alert.values() if n > 1) + sum(1 for n in per_volunteer_incident.values() if n > 1)
-    checks.append(Check("every alert sent exactly once",
-                        twice == 0 and len(alert_rows) == sent_alerts == sum(per_volunteer_incident.values()),
-                        f"{len(alert_rows)} alert SMS, {sent_alerts} alerts sent, {twice} doubled"))
+    checks.append(
+        Check(
+            "every alert sent exactly once",
+            twice == 0 and len(alert_rows) == sent_alerts == sum(per_volunteer_incident.values()),
+            f"{len(alert_rows)} alert SMS, {sent_alerts} alerts sent, {twice} doubled",
+        )
+    )
     ambiguous = sum(r.ambiguous_attempts for r in rows)
     checks.append(Check("no ambiguous send attempt", ambiguous == 0, str(ambiguous)))
 
-    needs = stack.query("SELECT n.id, n.count, n.filled, (SELECT count(*) FROM alerts a WHERE a.filled_need_id = n.id "
-                        "AND a.status = 'accepted') AS accepted FROM needs n")
+    needs = stack.query(
+        "SELECT n.id, n.count, n.filled, (SELECT count(*) FROM alerts a WHERE a.filled_need_id = n.id "
+        "AND a.status = 'accepted') AS accepted FROM needs n"
+    )
     over = [n.id for n in needs if n.filled > n.count or n.filled < 0]
     mismatch = [n.id for n in needs if n.accepted != n.filled]
-    checks.append(Check("no need over-filled (filled <= count)", not over,
-                        f"{sum(n.filled for n in needs)} filled of {sum(n.count for n in needs)} places"))
+    checks.append(
+        Check(
+            "no need over-filled (filled <= count)",
+            not over,
+            f"{sum(n.filled for n in needs)} filled of {sum(n.count for n in needs)} places",
+        )
+    )
     checks.append(Check("accepted alerts == filled, per need", not mismatch, f"{len(mismatch)} needs differ"))
 
     stored = Counter(sid for (sid,) in stack.query("SELECT message_sid FROM inbound"))
     answered = [r for r in event.replies if r.status == 200]
     failed = [r for r in event.replies if r.status != 200]
     lost = [r.sid for r in answered if stored[r.sid] != 1]
-    checks.append(Check("every reply answered 200", not failed,
-                        f"{len(answered)}/{len(event.replies)}" + (f", {Counter(r.status or r.error for r in failed)}"
-                                                                  if failed else "")))
-    checks.append(Check("no reply lost (each MessageSid stored once)", not lost and len(stored) == len(answered),
-                        f"{len(stored)} stored, {len(lost)} lost"))
+    checks.append(
+        Check(
+            "every reply answered 200",
+            not failed,
+            f"{len(answered)}/{len(event.replies)}"
+            + (f", {Counter(r.status or r.error for r in failed)}" if failed else ""),
+        )
+    )
+    checks.append(
+        Check(
+            "no reply lost (each MessageSid stored once)",
+            not lost and len(stored) == len(answered),
+            f"{len(stored)} stored, {len(lost)} lost",
+        )
+    )
     return checks
 
 
@@ -105,9 +139,11 @@ def report(stack: ProductionStack, event: Event, finished: float, setup: dict, c
     alerts = Counter(s for (s,) in stack.query("SELECT status FROM alerts"))
     incidents = Counter(s for (s,) in stack.query("SELECT status FROM incidents"))
     intents = Counter(o for (o,) in stack.query("SELECT outcome FROM inbound"))
-    staffed = stack.query("SELECT i.id, EXTRACT(EPOCH FROM (min(e.at) - i.created_at)) FROM incidents i "
-                          "JOIN audit_events e ON e.incident_id = i.id AND e.event = 'incident_staffed' "
-                          "GROUP BY i.id, i.created_at")
+    staffed = stack.query(
+        "SELECT i.id, EXTRACT(EPOCH FROM (min(e.at) - i.created_at)) FROM incidents i "
+        "JOIN audit_events e ON e.incident_id = i.id AND e.event = 'incident_staffed' "
+        "GROUP BY i.id, i.created_at"
+    )
     first_wave = sum(math.ceil(n / ACCEPTANCE) for _, n in NEEDS)
     by_code = {p.code: p for p in posts}
     to_first, to_wave = [], []
@@ -123,37 +159,62 @@ def report(stack: ProductionStack, event: Event, finished: float, setup: dict, c
     cpu = event.cpu_used()
 
     line = "-" * 78
-    print(f"\n{line}\nMass-event load test: {setup['workers']} gunicorn workers + 1 scheduler, PostgreSQL, "
-          f"{os.cpu_count()} cores\n{line}")
+    print(
+        f"\n{line}\nMass-event load test: {setup['workers']} gunicorn workers + 1 scheduler, PostgreSQL, "
+        f"{os.cpu_count()} cores\n{line}"
+    )
     rows = [
         ("volunteers (COPY + VACUUM ANALYZE)", f"{setup['volunteers']:,} in {setup['seed_s']:.1f} s"),
-        ("incidents opened", f"{len(posts)} in {span([p.started for p in posts]):.1f} s "
-                             f"({len(posts) / max(1e-9, span([p.started for p in posts])):.2f}/s)"),
-        ("  POST /incidents latency p50 / p99 / max",
-         f"{ms([p.seconds for p in posts], 50):.0f} / {ms([p.seconds for p in posts], 99):.0f} / "
-         f"{max((p.seconds for p in posts), default=0) * 1000:.0f} ms"),
-        ("  POST -> first alert at provider p50 / p99", f"{percentile(to_first, 50):.2f} / {percentile(to_first, 99):.2f} s"),
-        (f"  POST -> first wave ({first_wave}) out p50 / p99",
-         f"{percentile(to_wave, 50):.1f} / {percentile(to_wave, 99):.1f} s ({len(to_wave)} incidents)"),
-        ("  POST -> staffed p50 / p99",
-         f"{percentile([float(s) for _, s in staffed], 50):.1f} / {percentile([float(s) for _, s in staffed], 99):.1f} s "
-         f"({len(staffed)} staffed)"),
+        (
+            "incidents opened",
+            f"{len(posts)} in {span([p.started for p in posts]):.1f} s "
+            f"({len(posts) / max(1e-9, span([p.started for p in posts])):.2f}/s)",
+        ),
+        (
+            "  POST /incidents latency p50 / p99 / max",
+            f"{ms([p.seconds for p in posts], 50):.0f} / {ms([p.seconds for p in posts], 99):.0f} / "
+            f"{max((p.seconds for p in posts), default=0) * 1000:.0f} ms",
+        ),
+        (
+            "  POST -> first alert at provider p50 / p99",
+            f"{percentile(to_first, 50):.2f} / {percentile(to_first, 99):.2f} s",
+        ),
+        (
+            f"  POST -> first wave ({first_wave}) out p50 / p99",
+            f"{percentile(to_wave, 50):.1f} / {percentile(to_wave, 99):.1f} s ({len(to_wave)} incidents)",
+        ),
+        (
+            "  POST -> staffed p50 / p99",
+            f"{percentile([float(s) for _, s in staffed], 50):.1f} / {percentile([float(s) for _, s in staffed], 99):.1f} s "
+            f"({len(staffed)} staffed)",
+        ),
         ("alerts", f"{sum(alerts.values()):,}: " + ", ".join(f"{k} {v}" for k, v in alerts.most_common())),
         ("SMS sent", f"{sum(kinds.values()):,}: " + ", ".join(f"{k} {v}" for k, v in kinds.most_common())),
-        ("  SMS throughput, mean / best 10 s", f"{len(created_at) / max(1e-9, span(created_at)):.0f} / "
-                                              f"{best_rate(created_at, 10):.0f} per s over {span(created_at):.0f} s "
-                                              f"(SMS_MAX_PER_SECOND {event.args.sms_rate:g})"),
-        ("replies (/sms/inbound, signed)", f"{len(replies):,} in {reply_span:.0f} s ({len(replies) / max(1e-9, reply_span):.1f}/s), "
-                                           f"{sum(r.yes for r in replies)} YES"),
-        ("  inbound latency p50 / p99 / max",
-         f"{ms([r.seconds for r in replies], 50):.0f} / {ms([r.seconds for r in replies], 99):.0f} / "
-         f"{max((r.seconds for r in replies), default=0) * 1000:.0f} ms"),
+        (
+            "  SMS throughput, mean / best 10 s",
+            f"{len(created_at) / max(1e-9, span(created_at)):.0f} / "
+            f"{best_rate(created_at, 10):.0f} per s over {span(created_at):.0f} s "
+            f"(SMS_MAX_PER_SECOND {event.args.sms_rate:g})",
+        ),
+        (
+            "replies (/sms/inbound, signed)",
+            f"{len(replies):,} in {reply_span:.0f} s ({len(replies) / max(1e-9, reply_span):.1f}/s), "
+            f"{sum(r.yes for r in replies)} YES",
+        ),
+        (
+            "  inbound latency p50 / p99 / max",
+            f"{ms([r.seconds for r in replies], 50):.0f} / {ms([r.seconds for r in replies], 99):.0f} / "
+            f"{max((r.seconds for r in replies), default=0) * 1000:.0f} ms",
+        ),
         ("  outcomes", ", ".join(f"{k} {v}" for k, v in intents.most_common())),
         ("incidents", ", ".join(f"{k} {v}" for k, v in incidents.most_common())),
         ("event (first POST to all quiet)", f"{finished - event.started:.0f} s"),
         ("CPU s in the event: web / scheduler", f"{cpu['web']:.0f} / {cpu['scheduler']:.0f}"),
-        ("  load generator + fake Twilio / rest", f"{cpu['self']:.0f} / {cpu['other']:.0f} (rest: PostgreSQL and "
-                                                  f"anything else running); machine {cpu['machine_busy_share']:.0%} busy"),
+        (
+            "  load generator + fake Twilio / rest",
+            f"{cpu['self']:.0f} / {cpu['other']:.0f} (rest: PostgreSQL and "
+            f"anything else running); machine {cpu['machine_busy_share']:.0%} busy",
+        ),
     ]
     if event.skipped_replies:
         rows.append(("replies not sent (--max-replies)", str(event.skipped_replies)))

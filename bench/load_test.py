@@ -26,6 +26,7 @@ What it does, all on 127.0.0.1 and all bounded (a fixed number of incidents, at 
      nothing left unsent; prints a table and exits 1 if a check fails.
 The database is dropped at the end (--keep-db keeps it for a look).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,7 +46,7 @@ import zlib
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -61,6 +62,8 @@ from .registry import CITIES, volunteers
 
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/dispatch_load"
 KINDS = ["flood", "fire", "earthquake", "storm", "search_rescue", "missing_person"]
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU a live process has used (Linux /proc), 0 when it is gone."""
     try:
@@ -100,22 +103,39 @@ class TappedTwilio(FakeTwilio):
 
 # -- setup -----------------------------------------------------------------------------------
 
+
 def seed_registry(stack: ProductionStack, count: int) -> float:
     """COPY `count` registry volunteers in; returns seconds. Then VACUUM ANALYZE."""
     started = time.perf_counter()
     bits = dict(stack.query("SELECT code, bit FROM skills"))
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     raw = stack.engine.raw_connection()
     try:
         connection = raw.driver_connection
         with connection.cursor() as cursor:
-            columns = ("name, phone, lat, lon, skill_mask, language, max_distance_km, organization, available, "
-                       "status, created_at, updated_at")
+            columns = (
+                "name, phone, lat, lon, skill_mask, language, max_distance_km, organization, available, "
+                "status, created_at, updated_at"
+            )
             with cursor.copy(f"COPY volunteers ({columns}) FROM STDIN") as copy:
                 for v in volunteers(count):
                     mask = sum(1 << bits[s] for s in v["skills"])
-                    copy.write_row((v["name"], v["phone"], v["lat"], v["lon"], mask, v["language"],
-                                    v["max_distance_km"], v["organization"], True, "active", now, now))
+                    copy.write_row(
+                        (
+                            v["name"],
+                            v["phone"],
+                            v["lat"],
+                            v["lon"],
+                            mask,
+                            v["language"],
+                            v["max_distance_km"],
+                            v["organization"],
+                            True,
+                            "active",
+                            now,
+                            now,
+                        )
+                    )
         connection.commit()
     finally:
         raw.close()
@@ -133,15 +153,23 @@ def incident_plan(count: int, seed: int = 7) -> list[dict]:
         name, lat, lon, _ = by_size[i % len(by_size)]
         lat += rng.gauss(0, 2) / 111.32
         lon += rng.gauss(0, 2) / (111.32 * math.cos(math.radians(lat)))
-        plan.append({
-            "kind": KINDS[i % len(KINDS)], "title": f"{name}: mass event #{i + 1}", "lat": round(lat, 5),
-            "lon": round(lon, 5), "radius_km": 10, "max_radius_km": 50, "severity": "severe",
-            "needs": [{"skill": skill, "count": n} for skill, n in NEEDS],
-        })
+        plan.append(
+            {
+                "kind": KINDS[i % len(KINDS)],
+                "title": f"{name}: mass event #{i + 1}",
+                "lat": round(lat, 5),
+                "lon": round(lon, 5),
+                "radius_km": 10,
+                "max_radius_km": 50,
+                "severity": "severe",
+                "needs": [{"skill": skill, "count": n} for skill, n in NEEDS],
+            }
+        )
     return plan
 
 
 # -- the event -------------------------------------------------------------------------------
+
 
 @dataclass
 class Posted:
@@ -232,8 +260,14 @@ class Event:
             self._replies_pool.submit(self._reply, reply)
 
     def _reply(self, reply: Reply) -> None:
-        params = {"MessageSid": reply.sid, "AccountSid": self.fake.account_sid, "From": reply.to,
-                  "To": "+15005550006", "Body": reply.body, "NumMedia": "0"}
+        params = {
+            "MessageSid": reply.sid,
+            "AccountSid": self.fake.account_sid,
+            "From": reply.to,
+            "To": "+15005550006",
+            "Body": reply.body,
+            "NumMedia": "0",
+        }
         reply.started = time.monotonic()
         try:
             response = self.stack.signed_post("/sms/inbound", params, timeout_s=60)
@@ -253,8 +287,7 @@ class Event:
             data = response.json() if status == 201 else {}
         except requests.RequestException:
             status, data = 0, {}
-        self.posted.append(Posted(index, started, time.monotonic() - started, status, data.get("id"),
-                                  data.get("code")))
+        self.posted.append(Posted(index, started, time.monotonic() - started, status, data.get("id"), data.get("code")))
 
     def idle(self) -> bool:
         with self._due_lock:
@@ -263,13 +296,19 @@ class Event:
 
     def run(self, plan: list[dict]) -> float:
         """Post the plan over --window-s, answer as alerts arrive, until everything is quiet."""
-        threads = [threading.Thread(target=self._tap, name="tap", daemon=True),
-                   threading.Thread(target=self._send_replies, name="replies", daemon=True)]
+        threads = [
+            threading.Thread(target=self._tap, name="tap", daemon=True),
+            threading.Thread(target=self._send_replies, name="replies", daemon=True),
+        ]
         for thread in threads:
             thread.start()
         self.started = time.monotonic()
-        self.cpu_at_start = {"machine": machine_cpu(), "self": own_cpu(), "web": self._web_cpu(),
-                             "scheduler": self._scheduler_cpu()}
+        self.cpu_at_start = {
+            "machine": machine_cpu(),
+            "self": own_cpu(),
+            "web": self._web_cpu(),
+            "scheduler": self._scheduler_cpu(),
+        }
         step = self.args.window_s / max(1, len(plan))
         for index, body in enumerate(plan):
             time.sleep(max(0.0, self.started + index * step - time.monotonic()))
@@ -290,8 +329,12 @@ class Event:
             last_count = count
             self._progress(outbox_busy)
         finished = time.monotonic()
-        self.cpu_at_end = {"machine": machine_cpu(), "self": own_cpu(), "web": self._web_cpu(),
-                           "scheduler": self._scheduler_cpu()}
+        self.cpu_at_end = {
+            "machine": machine_cpu(),
+            "self": own_cpu(),
+            "web": self._web_cpu(),
+            "scheduler": self._scheduler_cpu(),
+        }
         self._stop.set()
         for thread in threads:
             thread.join(5)
@@ -320,9 +363,12 @@ class Event:
         if now - getattr(self, "_last_progress", 0) >= 10:
             self._last_progress = now
             answered = sum(1 for r in self.replies if r.status is not None or r.error)
-            print(f"  t={now - self.started:5.0f}s  incidents {len(self.posted)}/{len(self.args.plan)}  "
-                  f"SMS at provider {len(self.created)}  outbox waiting {outbox_busy}  "
-                  f"replies {answered}/{len(self.replies)}", flush=True)
+            print(
+                f"  t={now - self.started:5.0f}s  incidents {len(self.posted)}/{len(self.args.plan)}  "
+                f"SMS at provider {len(self.created)}  outbox waiting {outbox_busy}  "
+                f"replies {answered}/{len(self.replies)}",
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,9 +400,16 @@ def main(argv: list[str] | None = None) -> int:
     ok = False
     try:
         with TappedTwilio() as fake:
-            stack = ProductionStack(url, fake, logs, workers=args.workers, sms_per_second=args.sms_rate, tick_s=0.5,
-                                    ALERT_TIMEOUT_S="36000",
-                                    SMS_SEND_CONCURRENCY=str(args.sms_concurrency))
+            stack = ProductionStack(
+                url,
+                fake,
+                logs,
+                workers=args.workers,
+                sms_per_second=args.sms_rate,
+                tick_s=0.5,
+                ALERT_TIMEOUT_S="36000",
+                SMS_SEND_CONCURRENCY=str(args.sms_concurrency),
+            )
             try:
                 stack.migrate()
                 print(f"seeding {args.volunteers:,} volunteers ...", flush=True)
@@ -365,21 +418,31 @@ def main(argv: list[str] | None = None) -> int:
                 stack.start_web()
                 stack.start_scheduler()
                 args.plan = incident_plan(args.incidents)
-                print(f"opening {args.incidents} incidents over {args.window_s:g} s; setup took "
-                      f"{time.monotonic() - run_started:.0f} s", flush=True)
+                print(
+                    f"opening {args.incidents} incidents over {args.window_s:g} s; setup took "
+                    f"{time.monotonic() - run_started:.0f} s",
+                    flush=True,
+                )
                 event = Event(stack, fake, args, deadline)
                 finished = event.run(args.plan)
                 checks = run_checks(stack, event, finished < deadline)
-                report(stack, event, finished,
-                       {"workers": args.workers, "volunteers": args.volunteers, "seed_s": seed_s}, checks)
+                report(
+                    stack,
+                    event,
+                    finished,
+                    {"workers": args.workers, "volunteers": args.volunteers, "seed_s": seed_s},
+                    checks,
+                )
                 ok = all(c.ok for c in checks)
             finally:
                 stack.stop()
     finally:
         if not args.keep_db:
             drop_postgres_database(url, name)
-    print(f"total {time.monotonic() - run_started:.0f} s; {'all checks passed' if ok else 'CHECKS FAILED'}"
-          + ("" if ok else f"; logs kept in {logs}"))
+    print(
+        f"total {time.monotonic() - run_started:.0f} s; {'all checks passed' if ok else 'CHECKS FAILED'}"
+        + ("" if ok else f"; logs kept in {logs}")
+    )
     if ok:
         shutil.rmtree(logs, ignore_errors=True)
     return 0 if ok else 1

@@ -5,6 +5,7 @@
 For each SMS_MAX_PER_SECOND and SMS_SEND_CONCURRENCY it queues about 4 seconds' worth of one-segment SMS, sends them
 through the real twilio library to tests/fakes' FakeTwilio, and prints the achieved rate.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,16 +43,29 @@ def run(rate: float, concurrency: int, messages: int, url: str) -> tuple[float, 
         upgrade()
         db.session.execute(delete(OutboxMessage))
         db.session.execute(delete(Volunteer).where(Volunteer.phone.like("+7705%")))
-        db.session.execute(insert(Volunteer), [
-            {"name": f"B{i}", "phone": f"+7705{i:07d}", "lat": 51.0, "lon": 71.0, "skill_mask": 1, "language": "en",
-             "max_distance_km": 50.0, "status": "active", "available": True}
-            for i in range(messages)
-        ])
+        db.session.execute(
+            insert(Volunteer),
+            [
+                {
+                    "name": f"B{i}",
+                    "phone": f"+7705{i:07d}",
+                    "lat": 51.0,
+                    "lon": 71.0,
+                    "skill_mask": 1,
+                    "language": "en",
+                    "max_distance_km": 50.0,
+                    "status": "active",
+                    "available": True,
+                }
+                for i in range(messages)
+            ],
+        )
         for volunteer in db.session.scalars(select(Volunteer).where(Volunteer.phone.like("+7705%"))):
             outbox.enqueue(volunteer, "broadcast", "Bench: meet at the north gate at 18:00.")
         db.session.commit()
-        app.extensions["sms_gateway"] = TwilioGateway(account_sid, auth_token, from_number="+15005550006",
-                                                      api_base_url=base_url)
+        app.extensions["sms_gateway"] = TwilioGateway(
+            account_sid, auth_token, from_number="+15005550006", api_base_url=base_url
+        )
         app.extensions["sms_pacer"] = outbox.Pacer(rate)
         started = time.perf_counter()
         sent = 0
@@ -74,14 +88,19 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp}/outbox.db"
-        print(f"{'SMS_MAX_PER_SECOND':>18} {'in flight':>9} {'messages':>9} {'seconds':>8} {'achieved/s':>11} "
-              f"{'of target':>9}")
+        print(
+            f"{'SMS_MAX_PER_SECOND':>18} {'in flight':>9} {'messages':>9} {'seconds':>8} {'achieved/s':>11} "
+            f"{'of target':>9}"
+        )
         for rate in (float(r) for r in args.rates.split(",")):
             for concurrency in (int(c) for c in args.concurrency.split(",")):
                 messages = max(10, int(rate * args.seconds))
                 seconds, count = run(rate, concurrency, messages, url)
                 achieved = count / seconds
-                print(f"{rate:>18g} {concurrency:>9} {count:>9} {seconds:>8.2f} {achieved:>11.1f} {achieved / rate:>8.0%}")
+                print(
+                    f"{rate:>18g} {concurrency:>9} {count:>9} {seconds:>8.2f} {achieved:>11.1f} {achieved / rate:>8.0%}"
+                )
+
 
 if __name__ == "__main__":
     main()

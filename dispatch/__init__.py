@@ -1,14 +1,15 @@
 """The dispatch application: create_app(config) is a short list of register_* steps."""
+
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from config import PROJECT_ROOT, Config
 
@@ -31,17 +32,17 @@ def create_app(config: Config | None = None) -> Flask:
         # Behind N proxies: the client's address (sign-in lockouts, logs) comes from X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
     register_extensions(app)
+    from .api import register_api
+    from .cli import register_cli
     from .errors import register_error_handlers
+    from .geocoding import register_geocoder
     from .headers import register_headers
     from .health import register_health
     from .limits import register_limits
-    from .api import register_api
-    from .cli import register_cli
-    from .geocoding import register_geocoder
     from .scheduler import start_embedded
     from .sms import register_sms
-    from .webhooks import register_webhooks
     from .web import register_web
+    from .webhooks import register_webhooks
 
     register_error_handlers(app)
     register_limits(app)

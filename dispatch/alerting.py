@@ -11,6 +11,7 @@ nearest first. A decline, an expiry or a failed delivery frees a slot, and the n
 inside the current radius runs dry the radius widens step by step to max_radius_km; a
 need with nobody left to ask and nobody pending makes the incident `unfilled`.
 """
+
 from __future__ import annotations
 
 import math
@@ -44,6 +45,7 @@ def lock_incident(incident_id: int) -> Incident:
 
 
 # -- waves -------------------------------------------------------------------------------
+
 
 def run_waves(incident: Incident, actor: str = "system", now: datetime | None = None) -> int:
     """Top up pending alerts for every open need; the incident must be locked. Returns new alerts."""
@@ -86,8 +88,10 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
                 break
         if pending[need.id] == 0:
             label = need.skill or "any volunteer"
-            short.append(f"{label}: {need.count - need.filled} of {need.count} open, nobody eligible within "
-                         f"{incident.current_radius_km:g} km")
+            short.append(
+                f"{label}: {need.count - need.filled} of {need.count} open, nobody eligible within "
+                f"{incident.current_radius_km:g} km"
+            )
     _set_progress(incident, short, actor)
     return created
 
@@ -114,40 +118,66 @@ def _widen(incident: Incident, actor: str) -> bool:
     if incident.current_radius_km >= incident.max_radius_km:
         return False
     before = incident.current_radius_km
-    incident.current_radius_km = min(
-        incident.max_radius_km, max(before * RADIUS_GROWTH, before + MIN_RADIUS_STEP_KM)
+    incident.current_radius_km = min(incident.max_radius_km, max(before * RADIUS_GROWTH, before + MIN_RADIUS_STEP_KM))
+    audit.record(
+        actor,
+        "radius_widened",
+        incident_id=incident.id,
+        details={"from_km": before, "to_km": incident.current_radius_km},
     )
-    audit.record(actor, "radius_widened", incident_id=incident.id,
-                 details={"from_km": before, "to_km": incident.current_radius_km})
     return True
 
 
 def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
     volunteer = db.session.get(Volunteer, candidate.volunteer_id)
     alert = Alert(
-        incident_id=incident.id, volunteer_id=volunteer.id, need_id=need.id, wave=wave, status="queued",
-        distance_km=round(candidate.distance_km, 3), reason=candidate.reason, created_at=now,
+        incident_id=incident.id,
+        volunteer_id=volunteer.id,
+        need_id=need.id,
+        wave=wave,
+        status="queued",
+        distance_km=round(candidate.distance_km, 3),
+        reason=candidate.reason,
+        created_at=now,
     )
     db.session.add(alert)
     db.session.flush()
     volunteer.last_alerted_at = now
-    body = alert_text(incident, volunteer.language, candidate.distance_km,
-                      catalogue.name(need.skill, volunteer.language) if need.skill else None,
-                      reply_token=reply_links.issue(alert))
+    body = alert_text(
+        incident,
+        volunteer.language,
+        candidate.distance_km,
+        catalogue.name(need.skill, volunteer.language) if need.skill else None,
+        reply_token=reply_links.issue(alert),
+    )
     enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id)
-    audit.record("system", "alert_queued", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id,
-                 details={"wave": wave, "need": need.skill, "distance_km": alert.distance_km})
+    audit.record(
+        "system",
+        "alert_queued",
+        incident_id=incident.id,
+        alert_id=alert.id,
+        volunteer_id=volunteer.id,
+        details={"wave": wave, "need": need.skill, "distance_km": alert.distance_km},
+    )
     return alert
 
 
-def alert_text(incident: Incident, language: str, distance_km: float, skill_name: str | None,
-               reply_token: str | None = None) -> str:
+def alert_text(
+    incident: Incident, language: str, distance_km: float, skill_name: str | None, reply_token: str | None = None
+) -> str:
     """The call-out SMS (also what the coordinator's preview shows, with its segment count, and
     a placeholder token of the real length in its reply link)."""
     return render(
-        "alert", language, code=incident.code, kind=incident.kind, title=incident.title,
-        place=approximate_place(incident), distance_km=round(distance_km, 1), skill_name=skill_name,
-        drill=incident.drill, link=reply_links.reply_url(reply_token or reply_links.PLACEHOLDER_TOKEN),
+        "alert",
+        language,
+        code=incident.code,
+        kind=incident.kind,
+        title=incident.title,
+        place=approximate_place(incident),
+        distance_km=round(distance_km, 1),
+        skill_name=skill_name,
+        drill=incident.drill,
+        link=reply_links.reply_url(reply_token or reply_links.PLACEHOLDER_TOKEN),
     )
 
 
@@ -180,19 +210,23 @@ def stand_down_pending(incident: Incident, template: str, actor: str) -> None:
     for alert in alerts:
         was = alert.status
         alert.status = "stood_down"
-        audit.record(actor, "alert_stood_down", incident_id=incident.id, alert_id=alert.id,
-                     volunteer_id=alert.volunteer_id)
+        audit.record(
+            actor, "alert_stood_down", incident_id=incident.id, alert_id=alert.id, volunteer_id=alert.volunteer_id
+        )
         # An alert still in the outbox is simply never sent; one that went out gets a message.
         if was != "queued" or _alert_sms_in_flight(alert.id):
             tell(alert.volunteer_id, incident, template)
 
 
 def _alert_sms_in_flight(alert_id: int) -> bool:
-    return db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.alert_id == alert_id, OutboxMessage.kind == "alert", OutboxMessage.status == "sending"
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.alert_id == alert_id, OutboxMessage.kind == "alert", OutboxMessage.status == "sending")
         )
-    ) > 0
+        > 0
+    )
 
 
 def tell(volunteer_id: int, incident: Incident, template: str, **values) -> None:
@@ -205,6 +239,7 @@ def tell(volunteer_id: int, incident: Incident, template: str, **values) -> None
 
 
 # -- replies -----------------------------------------------------------------------------
+
 
 def accept(alert_id: int, eta_min: int | None, actor: str) -> str:
     """A YES. Returns the outcome; the volunteer's answer SMS is queued here."""
@@ -223,12 +258,20 @@ def accept(alert_id: int, eta_min: int | None, actor: str) -> str:
         if alert.status in PENDING_ALERT_STATUSES:
             alert.status = "stood_down"
         tell(volunteer.id, incident, "standby")
-        audit.record(actor, "late_accept_standby", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id)
+        audit.record(
+            actor, "late_accept_standby", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id
+        )
         return "standby"
     need.filled += 1
     alert.status, alert.filled_need_id, alert.eta_min, alert.responded_at = "accepted", need.id, eta_min, utcnow()
-    audit.record(actor, "alert_accepted", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id,
-                 details={"need": need.skill, "eta_min": eta_min})
+    audit.record(
+        actor,
+        "alert_accepted",
+        incident_id=incident.id,
+        alert_id=alert.id,
+        volunteer_id=volunteer.id,
+        details={"need": need.skill, "eta_min": eta_min},
+    )
     _confirm(alert, incident, volunteer)
     run_waves(incident, actor)
     return "accepted"
@@ -240,7 +283,8 @@ def need_to_fill(incident: Incident, volunteer: Volunteer) -> Need | None:
     catalogue = SkillCatalogue.load()
     pending = _pending_by_need(incident.id)
     fits = [
-        n for n in incident.needs
+        n
+        for n in incident.needs
         if n.filled < n.count and (n.skill is None or volunteer.skill_mask >> catalogue.bits[n.skill] & 1)
     ]
     if not fits:
@@ -252,8 +296,14 @@ def _confirm(alert: Alert, incident: Incident, volunteer: Volunteer) -> None:
     need = db.session.get(Need, alert.filled_need_id) if alert.filled_need_id else None
     catalogue = SkillCatalogue.load()
     tell(
-        volunteer.id, incident, "confirmation", title=incident.title, lat=incident.lat, lon=incident.lon,
-        address=incident.address, eta_min=alert.eta_min,
+        volunteer.id,
+        incident,
+        "confirmation",
+        title=incident.title,
+        lat=incident.lat,
+        lon=incident.lon,
+        address=incident.address,
+        eta_min=alert.eta_min,
         skill_name=catalogue.name(need.skill, volunteer.language) if need and need.skill else None,
     )
 
@@ -279,7 +329,8 @@ def decline(alert_id: int, actor: str) -> str:
 def withdraw_pending(volunteer_id: int, actor: str) -> int:
     """The volunteer opted out or went busy: their pending alerts are replaced."""
     alerts = db.session.scalars(
-        select(Alert).where(Alert.volunteer_id == volunteer_id, Alert.status.in_(PENDING_ALERT_STATUSES))
+        select(Alert)
+        .where(Alert.volunteer_id == volunteer_id, Alert.status.in_(PENDING_ALERT_STATUSES))
         .order_by(Alert.incident_id)  # incidents are always locked in id order: no deadlock
     ).all()
     for alert in alerts:
@@ -287,12 +338,15 @@ def withdraw_pending(volunteer_id: int, actor: str) -> int:
         db.session.refresh(alert)
         if alert.status in PENDING_ALERT_STATUSES:
             alert.status, alert.responded_at = "declined", utcnow()
-            audit.record(actor, "alert_withdrawn", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer_id)
+            audit.record(
+                actor, "alert_withdrawn", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer_id
+            )
             run_waves(incident, actor)
     return len(alerts)
 
 
 # -- what the outbox and the scheduler report ----------------------------------------------
+
 
 def alert_sms_sent(alert_id: int, now: datetime | None = None) -> None:
     """The alert SMS was handed to the provider: its reply clock starts now."""
@@ -300,7 +354,8 @@ def alert_sms_sent(alert_id: int, now: datetime | None = None) -> None:
     expires_at = now + timedelta(seconds=current_app.config["ALERT_TIMEOUT_S"])
     # The common case needs no incident lock: only a queued alert becomes sent.
     started = db.session.execute(
-        update(Alert).where(Alert.id == alert_id, Alert.status == "queued")
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.status == "queued")
         .values(status="sent", sent_at=now, expires_at=expires_at)
     ).rowcount
     if started:
@@ -327,8 +382,14 @@ def alert_sms_failed(alert_id: int, why: str) -> None:
     db.session.refresh(alert)
     if alert.status in PENDING_ALERT_STATUSES:
         alert.status = "failed"
-        audit.record("sms_provider", "alert_failed", incident_id=incident.id, alert_id=alert.id,
-                     volunteer_id=alert.volunteer_id, details={"why": why})
+        audit.record(
+            "sms_provider",
+            "alert_failed",
+            incident_id=incident.id,
+            alert_id=alert.id,
+            volunteer_id=alert.volunteer_id,
+            details={"why": why},
+        )
         run_waves(incident, "sms_provider")
 
 
@@ -359,8 +420,13 @@ def expire_alerts(now: datetime | None = None, limit: int = 500) -> int:
             db.session.refresh(alert)
             if alert.status in ("sent", "delivered") and alert.expires_at <= now:
                 alert.status = "expired"
-                audit.record("scheduler", "alert_expired", incident_id=incident_id, alert_id=alert.id,
-                             volunteer_id=alert.volunteer_id)
+                audit.record(
+                    "scheduler",
+                    "alert_expired",
+                    incident_id=incident_id,
+                    alert_id=alert.id,
+                    volunteer_id=alert.volunteer_id,
+                )
                 expired += 1
         run_waves(incident, "scheduler", now)
         db.session.commit()

@@ -1,4 +1,5 @@
 """Bearer-token authentication and the role check every API route declares."""
+
 from __future__ import annotations
 
 from functools import wraps

@@ -1,4 +1,5 @@
 """Flask commands: users, volunteers import, seed-demo (the scheduler joins with dispatch)."""
+
 from __future__ import annotations
 
 import json
@@ -20,7 +21,9 @@ volunteers_cli = AppGroup("volunteers", help="Bulk operations on the volunteer r
 
 
 def _fail(exc: DispatchError) -> None:
-    click.echo(f"error: {exc.message} {json.dumps(exc.details, ensure_ascii=False) if exc.details else ''}".rstrip(), err=True)
+    click.echo(
+        f"error: {exc.message} {json.dumps(exc.details, ensure_ascii=False) if exc.details else ''}".rstrip(), err=True
+    )
     sys.exit(1)
 
 
@@ -62,7 +65,9 @@ def tokens_command(email: str) -> None:
     click.echo("id\tcreated\tlast_used\tstate\tlabel")
     for t in tokens:
         state = f"revoked {isoformat(t.revoked_at)}" if t.revoked_at else "live"
-        click.echo(f"{t.id}\t{isoformat(t.created_at)}\t{isoformat(t.last_used_at) or 'never'}\t{state}\t{t.label or ''}")
+        click.echo(
+            f"{t.id}\t{isoformat(t.created_at)}\t{isoformat(t.last_used_at) or 'never'}\t{state}\t{t.label or ''}"
+        )
 
 
 @users_cli.command("revoke")

@@ -1,4 +1,5 @@
 """Time as the service stores it: naive UTC datetimes (SQLite keeps no zone), ISO 8601 'Z' outside."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ def isoformat(value: datetime | None) -> str | None:
 
 
 def quiet_minutes(value: str | None) -> tuple[int | None, int | None]:
-    """"22:00-07:00" -> (1320, 420), minutes after local midnight; None -> no quiet hours."""
+    """ "22:00-07:00" -> (1320, 420), minutes after local midnight; None -> no quiet hours."""
     if value is None:
         return None, None
     start, end = value.split("-")

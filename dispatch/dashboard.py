@@ -5,6 +5,7 @@ use case of its own, dispatch/preview.py, shared with the API).
 Nothing here writes: the pages change state only through the use cases (incidents, inbox,
 volunteer_import), exactly as the API does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,15 +13,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from . import incidents
-from .presenters import alert_counts, alerts_json, public_incident_json, responders_json
 from .extensions import db
 from .models import InboundMessage, Incident, OutboxMessage, User, Volunteer
+from .presenters import alert_counts, alerts_json, public_incident_json, responders_json
 
 # What the simulator shows as "arrived on the phone".
 DELIVERED_OUTBOX = ("sent", "delivered")
 
 
 # -- public --------------------------------------------------------------------------------
+
 
 def public_status() -> dict:
     """The open incidents as anyone may see them: the same rule as GET /api/v1/status."""
@@ -30,6 +32,7 @@ def public_status() -> dict:
 
 
 # -- an incident, live ---------------------------------------------------------------------
+
 
 @dataclass
 class IncidentPicture:
@@ -60,6 +63,7 @@ def recent_incidents(limit: int = 50) -> tuple[list[Incident], dict[int, dict[st
 
 # -- inbound texts ---------------------------------------------------------------------------
 
+
 def needs_attention(limit: int = 200) -> list[dict]:
     """Replies the service did not understand, newest first, for a coordinator to read."""
     return _messages(InboundMessage.needs_attention.is_(True), limit)
@@ -75,14 +79,25 @@ def _messages(where, limit: int) -> list[dict]:
         .limit(limit)
     )
     return [
-        {"id": m.id, "volunteer_id": m.volunteer_id, "name": name, "from_phone": m.from_phone, "body": m.body,
-         "intent": m.intent, "outcome": m.outcome, "incident_id": m.incident_id, "incident_code": code,
-         "received_at": m.received_at, "channel": m.channel}
+        {
+            "id": m.id,
+            "volunteer_id": m.volunteer_id,
+            "name": name,
+            "from_phone": m.from_phone,
+            "body": m.body,
+            "intent": m.intent,
+            "outcome": m.outcome,
+            "incident_id": m.incident_id,
+            "incident_code": code,
+            "received_at": m.received_at,
+            "channel": m.channel,
+        }
         for m, name, code in rows
     ]
 
 
 # -- the SMS simulator -------------------------------------------------------------------------
+
 
 @dataclass
 class Thread:
@@ -117,15 +132,22 @@ def volunteer_by_phone(phone: str) -> Volunteer | None:
 def simulator_thread(volunteer: Volunteer, limit: int = 100) -> Thread:
     """What this volunteer's phone shows: SMS sent to their number and their own replies."""
     outbox = db.session.scalars(
-        select(OutboxMessage).where(OutboxMessage.to_phone == volunteer.phone)
-        .order_by(OutboxMessage.id.desc()).limit(limit)
+        select(OutboxMessage)
+        .where(OutboxMessage.to_phone == volunteer.phone)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
     ).all()
     inbound = db.session.scalars(
-        select(InboundMessage).where(InboundMessage.volunteer_id == volunteer.id)
-        .order_by(InboundMessage.id.desc()).limit(limit)
+        select(InboundMessage)
+        .where(InboundMessage.volunteer_id == volunteer.id)
+        .order_by(InboundMessage.id.desc())
+        .limit(limit)
     ).all()
-    messages = [{"direction": "out", "body": m.body, "at": m.sent_at or m.created_at, "status": m.status}
-                for m in outbox if m.status in DELIVERED_OUTBOX]
+    messages = [
+        {"direction": "out", "body": m.body, "at": m.sent_at or m.created_at, "status": m.status}
+        for m in outbox
+        if m.status in DELIVERED_OUTBOX
+    ]
     messages += [{"direction": "in", "body": m.body, "at": m.received_at, "status": m.outcome} for m in inbound]
     messages.sort(key=lambda m: m["at"], reverse=True)
     waiting = sum(1 for m in outbox if m.status in ("pending", "claimed", "sending"))
@@ -134,18 +156,24 @@ def simulator_thread(volunteer: Volunteer, limit: int = 100) -> Thread:
 
 # -- registry ---------------------------------------------------------------------------------
 
+
 def organizations() -> list[str]:
-    return list(db.session.scalars(
-        select(Volunteer.organization).where(Volunteer.organization.is_not(None))
-        .group_by(Volunteer.organization).order_by(Volunteer.organization)
-    ))
+    return list(
+        db.session.scalars(
+            select(Volunteer.organization)
+            .where(Volunteer.organization.is_not(None))
+            .group_by(Volunteer.organization)
+            .order_by(Volunteer.organization)
+        )
+    )
 
 
 def registry_extent() -> tuple[float, float, float, float] | None:
     """(min_lat, min_lon, max_lat, max_lon) of active volunteers: where a new incident's map opens."""
     row = db.session.execute(
-        select(func.min(Volunteer.lat), func.min(Volunteer.lon), func.max(Volunteer.lat), func.max(Volunteer.lon))
-        .where(Volunteer.status == "active", Volunteer.lat.is_not(None))
+        select(
+            func.min(Volunteer.lat), func.min(Volunteer.lon), func.max(Volunteer.lat), func.max(Volunteer.lon)
+        ).where(Volunteer.status == "active", Volunteer.lat.is_not(None))
     ).one()
     return None if row[0] is None else tuple(row)
 

@@ -7,6 +7,7 @@ status for an unknown SID, commits, and looks for the message again; the sender 
 SID, then applies any status held for it. Whichever looks second sees the other's commit, so
 no status is lost; one applied twice changes nothing (statuses only move forward).
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,8 +30,9 @@ def status_reported(provider_id: str, status: str, error_code: int | None) -> No
     if _apply(provider_id, status, error_code):
         db.session.commit()
         return
-    db.session.add(EarlyStatus(provider_id=provider_id, status=status[:16], error_code=error_code,
-                               received_at=utcnow()))
+    db.session.add(
+        EarlyStatus(provider_id=provider_id, status=status[:16], error_code=error_code, received_at=utcnow())
+    )
     db.session.commit()
     # The sender may have recorded the SID meanwhile, and looked before our hold was committed.
     apply_held(provider_id)
@@ -40,7 +42,8 @@ def apply_held(provider_id: str) -> None:
     """Apply the statuses held for a SID the sender has just recorded. Commits."""
     held = db.session.execute(
         select(EarlyStatus.id, EarlyStatus.status, EarlyStatus.error_code)
-        .where(EarlyStatus.provider_id == provider_id).order_by(EarlyStatus.id)
+        .where(EarlyStatus.provider_id == provider_id)
+        .order_by(EarlyStatus.id)
     ).all()
     if not held:
         return

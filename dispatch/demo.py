@@ -1,4 +1,5 @@
 """Demo data: about 2,000 volunteers around Astana and Almaty and one coordinator; idempotent."""
+
 from __future__ import annotations
 
 import math
@@ -20,15 +21,62 @@ DEMO_ORGANIZATIONS = {
 CITIES = {"astana": (51.1694, 71.4491), "almaty": (43.2220, 76.8512)}
 # A realistic mix: many first-aiders and drivers, few divers and dog handlers.
 SKILL_WEIGHTS = {
-    "first_aid": 40, "driver_4x4": 20, "logistics": 18, "search_rescue": 15, "medical": 8,
-    "firefighting": 8, "water_rescue": 7, "radio_operator": 6, "psychological_support": 6,
-    "translator": 5, "boat_operator": 4, "drone_pilot": 4, "animal_rescue": 4, "heavy_vehicle": 3,
-    "mountain_rescue": 3, "diver": 2, "k9_handler": 1,
+    "first_aid": 40,
+    "driver_4x4": 20,
+    "logistics": 18,
+    "search_rescue": 15,
+    "medical": 8,
+    "firefighting": 8,
+    "water_rescue": 7,
+    "radio_operator": 6,
+    "psychological_support": 6,
+    "translator": 5,
+    "boat_operator": 4,
+    "drone_pilot": 4,
+    "animal_rescue": 4,
+    "heavy_vehicle": 3,
+    "mountain_rescue": 3,
+    "diver": 2,
+    "k9_handler": 1,
 }
-FIRST_NAMES = ["Айгерим", "Нурлан", "Дана", "Ерлан", "Асель", "Тимур", "Ольга", "Сергей", "Аружан", "Данияр",
-               "Madina", "Arman", "Elena", "Dmitry", "Zhanna", "Bolat", "Saule", "Ivan", "Kamila", "Yerzhan"]
-LAST_NAMES = ["Ахметов", "Садыкова", "Иванов", "Петрова", "Жумабаев", "Ким", "Омарова", "Смагулов",
-              "Nurpeisov", "Tulegenova", "Abenov", "Serikbayeva", "Kozlov", "Mukanova"]
+FIRST_NAMES = [
+    "Айгерим",
+    "Нурлан",
+    "Дана",
+    "Ерлан",
+    "Асель",
+    "Тимур",
+    "Ольга",
+    "Сергей",
+    "Аружан",
+    "Данияр",
+    "Madina",
+    "Arman",
+    "Elena",
+    "Dmitry",
+    "Zhanna",
+    "Bolat",
+    "Saule",
+    "Ivan",
+    "Kamila",
+    "Yerzhan",
+]
+LAST_NAMES = [
+    "Ахметов",
+    "Садыкова",
+    "Иванов",
+    "Петрова",
+    "Жумабаев",
+    "Ким",
+    "Омарова",
+    "Смагулов",
+    "Nurpeisov",
+    "Tulegenova",
+    "Abenov",
+    "Serikbayeva",
+    "Kozlov",
+    "Mukanova",
+]
 DEMO_VOLUNTEERS = 2000
 # Demo numbers live in a block of Kcell's range that is ours alone in the demo database.
 DEMO_PHONE_BASE = 77010000000

@@ -2,6 +2,7 @@
 
 `{"error": {"code": "VALIDATION_ERROR", "message": "...", "details": {...}}}`
 """
+
 from __future__ import annotations
 
 import logging

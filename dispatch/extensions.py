@@ -1,4 +1,5 @@
 """Flask extensions, created unbound and bound to an app in create_app()."""
+
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect

@@ -1,12 +1,13 @@
 """Addresses for incidents and volunteers, when GEOCODER=nominatim: geo's Geocoder with its
 answers cached in the database (shared by every worker, surviving restarts)."""
+
 from __future__ import annotations
 
 import logging
 
 from flask import Flask, current_app
 
-from geo import GeocodingUnavailable, Geocoder, Point
+from geo import Geocoder, GeocodingUnavailable, Point
 
 from .errors import DispatchError, ValidationFailed
 from .extensions import db
@@ -51,8 +52,10 @@ def resolve(lat: float | None, lon: float | None, address: str | None) -> tuple[
 def locate(address: str) -> Point:
     geocoder = _geocoder()
     if geocoder is None:
-        raise ValidationFailed("Addresses need a geocoder (GEOCODER=nominatim); give lat and lon.",
-                               {"fields": {"address": "no geocoder configured"}})
+        raise ValidationFailed(
+            "Addresses need a geocoder (GEOCODER=nominatim); give lat and lon.",
+            {"fields": {"address": "no geocoder configured"}},
+        )
     try:
         found = geocoder.geocode(address)
     except GeocodingUnavailable:

@@ -1,6 +1,7 @@
 """Headers every answer gets, pages, API and webhooks alike: personal data is never stored by a
 cache, production is HTTPS only (HSTS), and a Location never names a host the client made up.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit, urlunsplit

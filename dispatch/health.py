@@ -1,4 +1,5 @@
 """GET /healthz: 200 when the database answers, 503 when it does not (for load balancers)."""
+
 from __future__ import annotations
 
 import logging

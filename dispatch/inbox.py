@@ -3,6 +3,7 @@
 Every answer goes out through the outbox (so it is paced, retried and tracked like any SMS);
 the webhook itself answers an empty TwiML document.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,15 @@ from notifications.texts import render
 from . import alerting, audit
 from .clock import utcnow
 from .extensions import db
-from .models import OPEN_INCIDENT_STATUSES, PENDING_ALERT_STATUSES, Alert, InboundMessage, Incident, OutboxMessage, Volunteer
+from .models import (
+    OPEN_INCIDENT_STATUSES,
+    PENDING_ALERT_STATUSES,
+    Alert,
+    InboundMessage,
+    Incident,
+    OutboxMessage,
+    Volunteer,
+)
 from .outbox import enqueue, enqueue_to_number
 
 log = logging.getLogger(__name__)
@@ -54,8 +63,9 @@ def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage 
     Over MAX_TEXTS_PER_NUMBER the text is stored with outcome RATE_LIMITED and nothing else happens.
     """
     from_phone, body = _CONTROL.sub("\ufffd", from_phone), _CONTROL.sub("\ufffd", body)
-    inbound = InboundMessage(message_sid=message_sid, from_phone=from_phone[:32], body=body[:1600],
-                             received_at=utcnow())
+    inbound = InboundMessage(
+        message_sid=message_sid, from_phone=from_phone[:32], body=body[:1600], received_at=utcnow()
+    )
     db.session.add(inbound)
     try:
         db.session.flush()
@@ -73,8 +83,12 @@ def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage 
         # Only the first of a burst asks for attention, so a loop cannot bury real replies.
         inbound.volunteer_id = volunteer.id if volunteer else None
         inbound.outcome, inbound.needs_attention = RATE_LIMITED, texts == MAX_TEXTS_PER_NUMBER + 1
-        log.warning("inbound sms from %s: over %d texts in %s; stored, not acted on", mask_phone(from_phone),
-                    MAX_TEXTS_PER_NUMBER, TEXT_WINDOW)
+        log.warning(
+            "inbound sms from %s: over %d texts in %s; stored, not acted on",
+            mask_phone(from_phone),
+            MAX_TEXTS_PER_NUMBER,
+            TEXT_WINDOW,
+        )
         db.session.commit()
         return inbound
     if volunteer is None:
@@ -91,8 +105,9 @@ def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage 
 def _texts_in_window(from_phone: str) -> int:
     """Texts stored from this number in the last TEXT_WINDOW, the one being handled included."""
     return db.session.scalar(
-        select(func.count()).select_from(InboundMessage).where(
-            InboundMessage.from_phone == from_phone, InboundMessage.received_at > utcnow() - TEXT_WINDOW)
+        select(func.count())
+        .select_from(InboundMessage)
+        .where(InboundMessage.from_phone == from_phone, InboundMessage.received_at > utcnow() - TEXT_WINDOW)
     )
 
 
@@ -110,8 +125,11 @@ def _answer_stranger(phone: str, body: str) -> None:
     except InvalidPhone:
         return  # a sender name or a short code (a carrier's own texts to an SMSGate SIM): no answer
     recent = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.to_phone == phone, OutboxMessage.kind == "unknown_number",
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.to_phone == phone,
+            OutboxMessage.kind == "unknown_number",
             OutboxMessage.created_at > utcnow() - STRANGER_ANSWER_EVERY,
         )
     )
@@ -122,14 +140,16 @@ def _answer_stranger(phone: str, body: str) -> None:
 
 def _say(volunteer: Volunteer, template: str, **values) -> None:
     answered = db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.volunteer_id == volunteer.id, OutboxMessage.kind.in_(ANSWER_KINDS),
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.volunteer_id == volunteer.id,
+            OutboxMessage.kind.in_(ANSWER_KINDS),
             OutboxMessage.created_at > utcnow() - timedelta(hours=1),
         )
     )
     if answered >= MAX_ANSWERS_PER_HOUR:
-        log.warning("volunteer %s: %d automatic answers this hour; not answering %s", volunteer.id, answered,
-                    template)
+        log.warning("volunteer %s: %d automatic answers this hour; not answering %s", volunteer.id, answered, template)
         return
     enqueue(volunteer, template, render(template, volunteer.language, **values))
 
@@ -197,8 +217,9 @@ def _target_alert(volunteer: Volunteer, code: str | None) -> tuple[Alert | None,
     if code is not None:
         # Codes are unique among open incidents; an ended incident's code may have been reused.
         found = db.session.scalars(
-            alerts.where(Incident.code == code).order_by(Incident.status.in_(OPEN_INCIDENT_STATUSES).desc(),
-                                                        Alert.id.desc())
+            alerts.where(Incident.code == code).order_by(
+                Incident.status.in_(OPEN_INCIDENT_STATUSES).desc(), Alert.id.desc()
+            )
         ).first()
         return (found, "") if found else (None, "unknown_code")
     pending = db.session.scalars(
@@ -217,9 +238,13 @@ def _target_alert(volunteer: Volunteer, code: str | None) -> tuple[Alert | None,
 def _pending_codes(volunteer_id: int) -> list[str]:
     return list(
         db.session.scalars(
-            select(Incident.code).join(Alert, Alert.incident_id == Incident.id).where(
-                Alert.volunteer_id == volunteer_id, Alert.status.in_(PENDING_ALERT_STATUSES),
+            select(Incident.code)
+            .join(Alert, Alert.incident_id == Incident.id)
+            .where(
+                Alert.volunteer_id == volunteer_id,
+                Alert.status.in_(PENDING_ALERT_STATUSES),
                 Incident.status.in_(OPEN_INCIDENT_STATUSES),
-            ).order_by(Alert.id)
+            )
+            .order_by(Alert.id)
         )
     )

@@ -1,4 +1,5 @@
 """Use cases on incidents: report (alerting starts at once), close, cancel, broadcast, manual alert."""
+
 from __future__ import annotations
 
 import random
@@ -45,16 +46,29 @@ def report_incident(data: IncidentIn, placement: Placement, reported_by: User | 
     radius = data.radius_km or DEFAULT_RADIUS_KM
     max_radius = data.max_radius_km or max(radius, DEFAULT_MAX_RADIUS_KM)
     if max_radius < radius:
-        raise ValidationFailed("max_radius_km must not be smaller than radius_km.",
-                               {"fields": {"max_radius_km": "smaller than radius_km"}})
+        raise ValidationFailed(
+            "max_radius_km must not be smaller than radius_km.", {"fields": {"max_radius_km": "smaller than radius_km"}}
+        )
     actor = f"user:{reported_by.id}" if reported_by else "system"
-    for attempt in range(5):
+    for _attempt in range(5):
         incident = Incident(
-            code=_free_code(), kind=data.kind, title=data.title, description=data.description,
-            lat=placement.lat, lon=placement.lon, place=placement.place, address=placement.address,
-            area_geojson=data.area, radius_km=radius, max_radius_km=max_radius, current_radius_km=radius,
-            severity=data.severity, exclude_inside_area=data.exclude_inside_area, drill=data.drill,
-            status="dispatching", reported_by_id=reported_by.id if reported_by else None,
+            code=_free_code(),
+            kind=data.kind,
+            title=data.title,
+            description=data.description,
+            lat=placement.lat,
+            lon=placement.lon,
+            place=placement.place,
+            address=placement.address,
+            area_geojson=data.area,
+            radius_km=radius,
+            max_radius_km=max_radius,
+            current_radius_km=radius,
+            severity=data.severity,
+            exclude_inside_area=data.exclude_inside_area,
+            drill=data.drill,
+            status="dispatching",
+            reported_by_id=reported_by.id if reported_by else None,
         )
         db.session.add(incident)
         try:
@@ -69,8 +83,12 @@ def report_incident(data: IncidentIn, placement: Placement, reported_by: User | 
         db.session.add(Need(incident_id=incident.id, skill=skill, count=count, filled=0))
     db.session.flush()
     db.session.refresh(incident)
-    audit.record(actor, "incident_reported", incident_id=incident.id,
-                 details={"needs": {k or "any": v for k, v in needs.items()}, "drill": incident.drill})
+    audit.record(
+        actor,
+        "incident_reported",
+        incident_id=incident.id,
+        details={"needs": {k or "any": v for k, v in needs.items()}, "drill": incident.drill},
+    )
     alerting.run_waves(incident, actor)
     db.session.commit()
     return incident
@@ -133,8 +151,11 @@ def broadcast(incident_id: int, body: str, to: str, by: User) -> int:
     incident = alerting.lock_incident(_existing(incident_id))
     if not incident.is_open:
         raise IncidentEnded()
-    statuses = {"accepted": ("accepted",), "pending": PENDING_ALERT_STATUSES,
-                "all": ("accepted", *PENDING_ALERT_STATUSES)}[to]
+    statuses = {
+        "accepted": ("accepted",),
+        "pending": PENDING_ALERT_STATUSES,
+        "all": ("accepted", *PENDING_ALERT_STATUSES),
+    }[to]
     sent = 0
     for alert in db.session.scalars(select(Alert).where(Alert.incident_id == incident.id, Alert.status.in_(statuses))):
         volunteer = db.session.get(Volunteer, alert.volunteer_id)
@@ -158,15 +179,21 @@ def alert_chosen(incident_id: int, volunteer_ids: list[int], by: User) -> list[A
     for volunteer_id in dict.fromkeys(volunteer_ids):
         volunteer = db.session.get(Volunteer, volunteer_id)
         if volunteer is None or volunteer.phone is None or volunteer.lat is None:
-            raise ValidationFailed(f"No volunteer {volunteer_id} to alert.", {"fields": {"volunteer_ids": volunteer_id}})
+            raise ValidationFailed(
+                f"No volunteer {volunteer_id} to alert.", {"fields": {"volunteer_ids": volunteer_id}}
+            )
         if volunteer.status != "active":
-            raise ValidationFailed(f"Volunteer {volunteer_id} is {volunteer.status}; they cannot be alerted.",
-                                   {"fields": {"volunteer_ids": volunteer_id}})
+            raise ValidationFailed(
+                f"Volunteer {volunteer_id} is {volunteer.status}; they cannot be alerted.",
+                {"fields": {"volunteer_ids": volunteer_id}},
+            )
         if volunteer_id in already:
             continue
         need = alerting.need_to_fill(incident, volunteer) or incident.needs[0]
         distance = geodesic_km(Point(incident.lat, incident.lon), Point(volunteer.lat, volunteer.lon))
-        candidate = Candidate(volunteer.id, distance, volunteer.skill_mask, f"chosen by coordinator, {distance:.1f} km away")
+        candidate = Candidate(
+            volunteer.id, distance, volunteer.skill_mask, f"chosen by coordinator, {distance:.1f} km away"
+        )
         created.append(alerting.create_alert(incident, need, candidate, wave, catalogue, utcnow()))
     audit.record(f"user:{by.id}", "manual_alert", incident_id=incident.id, details={"volunteer_ids": volunteer_ids})
     db.session.commit()

@@ -3,6 +3,7 @@
 Every deadline lives in a row (alerts.expires_at, outbox.next_attempt_at), so these can run
 in any number of processes, be killed and restarted, and still do each piece of work once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -104,8 +105,11 @@ def top_up_waves() -> int:
 
 def dispatch_tick() -> dict:
     """Expire silent alerts and top up waves (they queue SMS; send_outbox sends them)."""
-    done = {"expired": expire_alerts(), "alerted": top_up_waves(),
-            "forgotten_statuses": delivery.forget_stale_early_statuses()}
+    done = {
+        "expired": expire_alerts(),
+        "alerted": top_up_waves(),
+        "forgotten_statuses": delivery.forget_stale_early_statuses(),
+    }
     db.session.remove()
     return done
 

@@ -5,6 +5,7 @@ Every route takes a small body with few form fields; only the two CSV imports ta
 (chunked), is 413 PAYLOAD_TOO_LARGE before a form, a JSON document or a webhook signature is
 computed from it, so one request cannot hold a worker for seconds or gigabytes.
 """
+
 from __future__ import annotations
 
 import io

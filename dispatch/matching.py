@@ -24,12 +24,13 @@ The rules, in the order `exclusion_reason` reports them:
   already_alerted                       one alert per volunteer per incident
 Among equally near candidates (same 100 m), whoever was alerted least recently goes first.
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -55,6 +56,7 @@ FIRST_RADIUS_SKILL_KM = 5.0
 _HEADROOM = 1.3
 # Rows read per step at most, per candidate wanted (nearest first; more where dense).
 _CAP_PER_CANDIDATE = 2
+
 
 @dataclass(frozen=True)
 class Search:
@@ -127,8 +129,14 @@ def explain(search: Search, now: datetime | None = None) -> tuple[list[Candidate
     it is slower than `find_candidates`; it is for coordinators' eyes and for tests.
     """
     now = now or utcnow()
-    query = select(*prefilter.COLUMNS, Volunteer.status, Volunteer.phone, Volunteer.phone_problem, Volunteer.available,
-                   Volunteer.busy_until).where(prefilter.bbox_clause(_box(search)))
+    query = select(
+        *prefilter.COLUMNS,
+        Volunteer.status,
+        Volunteer.phone,
+        Volunteer.phone_problem,
+        Volunteer.available,
+        Volunteer.busy_until,
+    ).where(prefilter.bbox_clause(_box(search)))
     rows = db.session.execute(query).all()
     history = _history([row.id for row in rows], search, now)
     candidates, exclusions = [], []
@@ -193,7 +201,7 @@ def _local_reason(search: Search, row, distance_km: float, now: datetime) -> str
 
 
 def _local_minute(now: datetime) -> int:
-    local = now.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ)
+    local = now.replace(tzinfo=UTC).astimezone(LOCAL_TZ)
     return local.hour * 60 + local.minute
 
 
@@ -303,7 +311,9 @@ def _history(volunteer_ids: list[int], search: Search, now: datetime) -> dict[in
     reasons: dict[int, str] = {}
     recent: dict[int, int] = {}
     for chunk in (volunteer_ids[i : i + 500] for i in range(0, len(volunteer_ids), 500)):
-        for vid, incident_id, status, created_at, incident_status in connection.execute(statement, {**params, "ids": chunk}):
+        for vid, incident_id, status, created_at, incident_status in connection.execute(
+            statement, {**params, "ids": chunk}
+        ):
             if status == "accepted" and incident_status in OPEN_INCIDENT_STATUSES and incident_id != search.incident_id:
                 reasons[vid] = "accepted_elsewhere"
             if created_at > since:
@@ -315,7 +325,7 @@ def _history(volunteer_ids: list[int], search: Search, now: datetime) -> dict[in
     return reasons
 
 
-@lru_cache(maxsize=None)
+@cache
 def _history_statement(dialect: str):
     """The alerts the history rules read, built once (building costs more than running it).
 

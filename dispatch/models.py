@@ -1,10 +1,24 @@
 """Typed SQLAlchemy 2 models. They hold state and invariants; use cases own the commit."""
+
 from __future__ import annotations
 
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, SmallInteger, String, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import utcnow
@@ -132,8 +146,15 @@ class Volunteer(db.Model):
         # be texted and are available, with every column a decision reads (index-only scans).
         Index(
             "ix_volunteers_reachable",
-            "lat", "lon", "skill_mask", "busy_until", "max_distance_km", "last_alerted_at", "quiet_from_min",
-            "quiet_to_min", "id",
+            "lat",
+            "lon",
+            "skill_mask",
+            "busy_until",
+            "max_distance_km",
+            "last_alerted_at",
+            "quiet_from_min",
+            "quiet_to_min",
+            "id",
             sqlite_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1"),
             postgresql_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available"),
         ),
@@ -205,7 +226,7 @@ class Incident(db.Model):
 
 
 class Need(db.Model):
-    """"4 x water_rescue": `filled` only grows under a row lock, so it never passes `count`."""
+    """ "4 x water_rescue": `filled` only grows under a row lock, so it never passes `count`."""
 
     __tablename__ = "needs"
 

@@ -13,6 +13,7 @@ Every attempt at a row carries the row's random idempotency key. A provider that
 (SMSGate: the key is the message id) cannot send the SMS twice, so with it nothing is ambiguous.
 Status callbacks only move a message forward: queued < sent < delivered | undelivered | failed.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, text, update
 
-from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable
-from notifications.gateway import mask_phone
+from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable, mask_phone
 from notifications.segments import count_segments
 from notifications.texts import one_line
 
@@ -59,19 +59,28 @@ PRIORITY = {"alert": 0, "confirmation": 0, "stand_down": 1, "closed": 1, "cancel
 _SENDER_LOCK_KEY = 0x5D15_0B0C
 
 
-def enqueue(volunteer: Volunteer, kind: str, body: str, *, incident_id: int | None = None,
-            alert_id: int | None = None) -> OutboxMessage | None:
+def enqueue(
+    volunteer: Volunteer, kind: str, body: str, *, incident_id: int | None = None, alert_id: int | None = None
+) -> OutboxMessage | None:
     """Queue an SMS in the current transaction; None when the number must not be texted."""
     if volunteer.phone is None or volunteer.phone_problem is not None:
         return None
     if volunteer.status == "opted_out" and kind not in _SENT_EVEN_IF_OPTED_OUT:
         return None
-    return enqueue_to_number(volunteer.phone, kind, body, volunteer_id=volunteer.id, incident_id=incident_id,
-                             alert_id=alert_id)
+    return enqueue_to_number(
+        volunteer.phone, kind, body, volunteer_id=volunteer.id, incident_id=incident_id, alert_id=alert_id
+    )
 
 
-def enqueue_to_number(phone: str, kind: str, body: str, *, volunteer_id: int | None = None,
-                      incident_id: int | None = None, alert_id: int | None = None) -> OutboxMessage:
+def enqueue_to_number(
+    phone: str,
+    kind: str,
+    body: str,
+    *,
+    volunteer_id: int | None = None,
+    incident_id: int | None = None,
+    alert_id: int | None = None,
+) -> OutboxMessage:
     """Queue an SMS to a number (a volunteer's, or a stranger's for the polite answer)."""
     message = OutboxMessage(
         to_phone=phone,
@@ -154,8 +163,7 @@ def claim_due(limit: int, *, idempotent: bool = False) -> list[int]:
     return ids
 
 
-def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = None,
-                 still_wanted=None) -> SendOutcome:
+def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = None, still_wanted=None) -> SendOutcome:
     """Send one claimed message and record the outcome (its own short transaction).
 
     `still_wanted(message) -> str | None` lets dispatch cancel an alert whose incident has
@@ -164,19 +172,36 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     # The hot path of a mass call-out: one read (the message and its volunteer), one guarded
     # write, no ORM objects.
     message = db.session.execute(
-        select(OutboxMessage.to_phone, OutboxMessage.body, OutboxMessage.segments, OutboxMessage.kind,
-               OutboxMessage.idempotency_key, OutboxMessage.alert_id, OutboxMessage.volunteer_id,
-               Volunteer.status.label("volunteer_status"),
-               Volunteer.phone.label("volunteer_phone"), Volunteer.phone_problem)
+        select(
+            OutboxMessage.to_phone,
+            OutboxMessage.body,
+            OutboxMessage.segments,
+            OutboxMessage.kind,
+            OutboxMessage.idempotency_key,
+            OutboxMessage.alert_id,
+            OutboxMessage.volunteer_id,
+            Volunteer.status.label("volunteer_status"),
+            Volunteer.phone.label("volunteer_phone"),
+            Volunteer.phone_problem,
+        )
         .outerjoin(Volunteer, Volunteer.id == OutboxMessage.volunteer_id)
         .where(OutboxMessage.id == message_id)
     ).one()
-    to, body, segments, kind, alert_id = message.to_phone, message.body, message.segments, message.kind, message.alert_id
+    to, body, segments, kind, alert_id = (
+        message.to_phone,
+        message.body,
+        message.segments,
+        message.kind,
+        message.alert_id,
+    )
     ours = (OutboxMessage.id == message_id, OutboxMessage.status == "claimed", OutboxMessage.claimed_until >= utcnow())
     cancel = _why_not_send(message) or (still_wanted(message) if still_wanted else None)
     # From "sending" on, a crash leaves it unknown whether it went out.
-    values = dict(status="cancelled", last_error=cancel) if cancel else dict(
-        status="sending", attempts=OutboxMessage.attempts + 1)
+    values = (
+        dict(status="cancelled", last_error=cancel)
+        if cancel
+        else dict(status="sending", attempts=OutboxMessage.attempts + 1)
+    )
     still_ours = db.session.execute(update(OutboxMessage).where(*ours).values(**values)).rowcount
     db.session.commit()  # no transaction stays open across the HTTP call
     if not still_ours:
@@ -206,9 +231,16 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     provider_status = result.status if _PROVIDER_RANK.get(result.status.lower(), 0) < 2 else "sent"
     # One UPDATE, no reload: the caller commits it together with the alert's bookkeeping.
     db.session.execute(
-        update(OutboxMessage).where(OutboxMessage.id == message_id).values(
-            status="sent", provider_id=result.provider_id, provider_status=provider_status, sent_at=utcnow(),
-            claimed_until=None, last_error=None)
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status="sent",
+            provider_id=result.provider_id,
+            provider_status=provider_status,
+            sent_at=utcnow(),
+            claimed_until=None,
+            last_error=None,
+        )
     )
     log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
     return SendOutcome(message_id, alert_id, kind, "sent", result.provider_id)
@@ -235,14 +267,24 @@ def _record_retry(message_id: int, exc, ambiguous: bool) -> SendOutcome:
         message.ambiguous_attempts += 1
     if message.attempts >= MAX_ATTEMPTS:
         message.status = "failed"
-        log.error("sms %s to %s given up after %d attempts: %s", message.id, mask_phone(message.to_phone),
-                  message.attempts, one_line(str(exc)))
+        log.error(
+            "sms %s to %s given up after %d attempts: %s",
+            message.id,
+            mask_phone(message.to_phone),
+            message.attempts,
+            one_line(str(exc)),
+        )
         return SendOutcome(message.id, message.alert_id, message.kind, "failed")
     delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (message.attempts - 1))
     message.status = "pending"
     message.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
-    log.warning("sms %s to %s will be retried (%s): %s", message.id, mask_phone(message.to_phone),
-                "ambiguous" if ambiguous else "retryable", one_line(str(exc)))
+    log.warning(
+        "sms %s to %s will be retried (%s): %s",
+        message.id,
+        mask_phone(message.to_phone),
+        "ambiguous" if ambiguous else "retryable",
+        one_line(str(exc)),
+    )
     return SendOutcome(message.id, message.alert_id, message.kind, "retry")
 
 

@@ -7,11 +7,12 @@ not busy, has the skill), as SQL text written so each dialect's planner can prov
 index applies; `explain` reads the box through bbox_clause and states the same rules in Python
 (matching.exclusion_reason).
 """
+
 from __future__ import annotations
 
 import math
 from datetime import datetime
-from functools import lru_cache
+from functools import cache
 
 from sqlalchemy import DateTime, Float, and_, bindparam, column, or_, text
 
@@ -57,8 +58,9 @@ def bbox_clause(box: BoundingBox):
     )
 
 
-def read_box(box: BoundingBox, inner: BoundingBox, skill_bit: int | None, now: datetime, cap: int | None,
-             radius_km: float) -> tuple[list, float]:
+def read_box(
+    box: BoundingBox, inner: BoundingBox, skill_bit: int | None, now: datetime, cap: int | None, radius_km: float
+) -> tuple[list, float]:
     """Rows in `box` (the search radius around `inner`: a point, or an area's bounds) that pass
     the SQL rules, and the reach of the read: every such row whose distance is below it has
     been read.
@@ -106,13 +108,16 @@ def _bound_scales(inner: BoundingBox, box: BoundingBox) -> dict | None:
     phi_max = math.radians(max(abs(box.min_lat), abs(box.max_lat)))
     per_degree = math.pi / 180 * (1 - 1e-9)  # rounding slack, on the safe side
     return {
-        "in_s": inner.min_lat, "in_n": inner.max_lat, "in_w": inner.min_lon, "in_e": inner.max_lon,
+        "in_s": inner.min_lat,
+        "in_n": inner.max_lat,
+        "in_w": inner.min_lon,
+        "in_e": inner.max_lon,
         "km_lat": _MERIDIAN_RADIUS_MIN_KM * per_degree,
         "km_lon": WGS84_A_KM * math.cos(phi_max) * per_degree,
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _statement(dialect: str, boxes: int, skill: bool, capped: bool):
     """The row-local rules and bbox_clause as SQL text, for one reason: SQLite's planner,
     without ANALYZE statistics, prefers ix_volunteers_status (status = 'active' matches most

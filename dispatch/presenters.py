@@ -1,5 +1,6 @@
 """The JSON shapes of volunteers, incidents, alerts and the public status: one place builds each,
 for the API and the pages alike."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -69,8 +70,15 @@ def responders_json(incident_id: int) -> list[dict]:
         .order_by(Alert.responded_at)
     )
     return [
-        {"volunteer_id": a.volunteer_id, "name": name, "skill": skill, "distance_km": a.distance_km,
-         "status": a.status, "eta_min": a.eta_min, "accepted_at": isoformat(a.responded_at)}
+        {
+            "volunteer_id": a.volunteer_id,
+            "name": name,
+            "skill": skill,
+            "distance_km": a.distance_km,
+            "status": a.status,
+            "eta_min": a.eta_min,
+            "accepted_at": isoformat(a.responded_at),
+        }
         for a, name, skill in rows
     ]
 
@@ -78,8 +86,9 @@ def responders_json(incident_id: int) -> list[dict]:
 def alerts_json(incident_id: int) -> list[dict]:
     sms_status = dict(
         db.session.execute(
-            select(OutboxMessage.alert_id, OutboxMessage.status)
-            .where(OutboxMessage.incident_id == incident_id, OutboxMessage.kind == "alert")
+            select(OutboxMessage.alert_id, OutboxMessage.status).where(
+                OutboxMessage.incident_id == incident_id, OutboxMessage.kind == "alert"
+            )
         ).all()
     )
     rows = db.session.execute(
@@ -89,10 +98,22 @@ def alerts_json(incident_id: int) -> list[dict]:
         .order_by(Alert.wave, Alert.distance_km)
     )
     return [
-        {"alert_id": a.id, "volunteer_id": a.volunteer_id, "name": name, "phone": phone, "status": a.status,
-         "wave": a.wave, "distance_km": a.distance_km, "why_chosen": a.reason, "eta_min": a.eta_min,
-         "sms_status": sms_status.get(a.id), "created_at": isoformat(a.created_at), "sent_at": isoformat(a.sent_at),
-         "expires_at": isoformat(a.expires_at), "responded_at": isoformat(a.responded_at)}
+        {
+            "alert_id": a.id,
+            "volunteer_id": a.volunteer_id,
+            "name": name,
+            "phone": phone,
+            "status": a.status,
+            "wave": a.wave,
+            "distance_km": a.distance_km,
+            "why_chosen": a.reason,
+            "eta_min": a.eta_min,
+            "sms_status": sms_status.get(a.id),
+            "created_at": isoformat(a.created_at),
+            "sent_at": isoformat(a.sent_at),
+            "expires_at": isoformat(a.expires_at),
+            "responded_at": isoformat(a.responded_at),
+        }
         for a, name, phone in rows
     ]
 

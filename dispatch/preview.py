@@ -4,6 +4,7 @@ and the alert SMS in every language with its segment count. Nothing is written.
 One use case behind both POST /api/v1/candidates and the console's incident form, so the two
 cannot drift: the same skill check, needs merging, search, wave sizing and SMS draft.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -76,8 +77,16 @@ class Draft:
 
 def preview_candidates(data: CandidatesIn, now: datetime | None = None) -> CandidateList:
     catalogue = SkillCatalogue.load()
-    search = _search(data.lat, data.lon, data.radius_km, catalogue.bit(data.skill, "skill"), data.area_shape(),
-                     data.exclude_inside_area, data.severity, data.limit)
+    search = _search(
+        data.lat,
+        data.lon,
+        data.radius_km,
+        catalogue.bit(data.skill, "skill"),
+        data.area_shape(),
+        data.exclude_inside_area,
+        data.severity,
+        data.limit,
+    )
     excluded: list[Exclusion] | None = None
     if data.explain:
         found, excluded = matching.explain(search, now)
@@ -103,15 +112,29 @@ def preview_incident(data: IncidentIn, now: datetime | None = None) -> IncidentP
     needs, first_waves = [], []
     # Specific skills first, as the waves fill them.
     for skill, count in sorted(merged.items(), key=lambda item: item[0] is None):
-        search = _search(data.lat, data.lon, radius, catalogue.bit(skill, "needs"), area,
-                         data.exclude_inside_area, data.severity, SEARCHED)
+        search = _search(
+            data.lat,
+            data.lon,
+            radius,
+            catalogue.bit(skill, "needs"),
+            area,
+            data.exclude_inside_area,
+            data.severity,
+            SEARCHED,
+        )
         found, excluded = matching.explain(search, now)
         first_wave = min(len(found), alerting.wave_size(count))
         first_waves += found[:first_wave]
-        needs.append(NeedPreview(
-            skill=skill, count=count, eligible=len(found), first_wave=first_wave, nearest=_named(found[:LISTED]),
-            excluded=dict(Counter(e.reason for e in excluded).most_common()),
-        ))
+        needs.append(
+            NeedPreview(
+                skill=skill,
+                count=count,
+                eligible=len(found),
+                first_wave=first_wave,
+                nearest=_named(found[:LISTED]),
+                excluded=dict(Counter(e.reason for e in excluded).most_common()),
+            )
+        )
     skill = next((skill for skill in merged if skill), None)
     draft = Draft(data.kind, data.title, data.lat, data.lon, data.drill)
     sms = sms_preview(draft, skill, first_waves, radius, catalogue)
@@ -119,13 +142,21 @@ def preview_incident(data: IncidentIn, now: datetime | None = None) -> IncidentP
     return IncidentPreview(needs=needs, sms=sms)
 
 
-def sms_preview(draft: Draft, skill: str | None, candidates: list[Candidate], radius_km: float,
-                catalogue: SkillCatalogue) -> list[SmsPreview]:
+def sms_preview(
+    draft: Draft, skill: str | None, candidates: list[Candidate], radius_km: float, catalogue: SkillCatalogue
+) -> list[SmsPreview]:
     """The alert as each language would read it, at the farthest of these candidates (the
     radius when there are none), with its segment count. The reply code is a placeholder of
     the same length until the incident is posted; the place name is the one the report gets."""
-    incident = Incident(code="000", kind=draft.kind, title=draft.title, lat=draft.lat, lon=draft.lon,
-                        place=geocoding.place_name(Point(draft.lat, draft.lon)), drill=draft.drill)
+    incident = Incident(
+        code="000",
+        kind=draft.kind,
+        title=draft.title,
+        lat=draft.lat,
+        lon=draft.lon,
+        place=geocoding.place_name(Point(draft.lat, draft.lon)),
+        drill=draft.drill,
+    )
     distance = max((c.distance_km for c in candidates), default=radius_km)
     out = []
     for language in LANGUAGES:
@@ -135,18 +166,42 @@ def sms_preview(draft: Draft, skill: str | None, candidates: list[Candidate], ra
     return out
 
 
-def _search(lat: float, lon: float, radius_km: float, skill_bit: int | None, area: Area | None,
-            exclude_inside_area: bool, severity: str, limit: int) -> matching.Search:
-    return matching.Search(point=Point(lat, lon), radius_km=radius_km, skill_bit=skill_bit, area=area,
-                           exclude_inside_area=exclude_inside_area, severity=severity, limit=limit)
+def _search(
+    lat: float,
+    lon: float,
+    radius_km: float,
+    skill_bit: int | None,
+    area: Area | None,
+    exclude_inside_area: bool,
+    severity: str,
+    limit: int,
+) -> matching.Search:
+    return matching.Search(
+        point=Point(lat, lon),
+        radius_km=radius_km,
+        skill_bit=skill_bit,
+        area=area,
+        exclude_inside_area=exclude_inside_area,
+        severity=severity,
+        limit=limit,
+    )
 
 
 def _named(candidates: list[Candidate]) -> list[dict]:
-    names = dict(db.session.execute(
-        select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_([c.volunteer_id for c in candidates]))
-    ).all())
-    return [{"volunteer_id": c.volunteer_id, "name": names.get(c.volunteer_id), "distance_km": c.distance_km,
-             "reason": c.reason} for c in candidates]
+    names = dict(
+        db.session.execute(
+            select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_([c.volunteer_id for c in candidates]))
+        ).all()
+    )
+    return [
+        {
+            "volunteer_id": c.volunteer_id,
+            "name": names.get(c.volunteer_id),
+            "distance_km": c.distance_km,
+            "reason": c.reason,
+        }
+        for c in candidates
+    ]
 
 
 def _end_read_only() -> None:

@@ -13,6 +13,7 @@ UNKNOWN_WINDOW, counted in the database as audit events like the sign-in lockout
 (dispatch/users.py) and the forged-webhook limit (dispatch/webhooks.py), every reply-link
 request from that address is refused until the window has passed.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -55,6 +56,7 @@ class TooManyUnknownLinks(RateLimited):
 
 # -- tokens --------------------------------------------------------------------------------------
 
+
 def new_token() -> str:
     return "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
 
@@ -82,6 +84,7 @@ def find_alert(token: str) -> Alert | None:
 
 
 # -- what the page shows -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReplyPage:
@@ -115,12 +118,20 @@ def page(alert: Alert) -> ReplyPage:
     state = _state(alert, incident, volunteer)
     accepted = state == "accepted"
     return ReplyPage(
-        alert_id=alert.id, language=language, state=state, code=incident.code, kind=incident.kind,
-        title=incident.title, place=alerting.approximate_place(incident), distance_km=round(alert.distance_km, 1),
-        posted_at=incident.created_at, drill=incident.drill,
+        alert_id=alert.id,
+        language=language,
+        state=state,
+        code=incident.code,
+        kind=incident.kind,
+        title=incident.title,
+        place=alerting.approximate_place(incident),
+        distance_km=round(alert.distance_km, 1),
+        posted_at=incident.created_at,
+        drill=incident.drill,
         skill_name=SkillCatalogue.load().name(need.skill, language) if need and need.skill else None,
         eta_min=alert.eta_min,
-        lat=incident.lat if accepted else None, lon=incident.lon if accepted else None,
+        lat=incident.lat if accepted else None,
+        lon=incident.lon if accepted else None,
         address=incident.address if accepted else None,
     )
 
@@ -135,6 +146,7 @@ def _state(alert: Alert, incident: Incident, volunteer: Volunteer) -> str:
 
 
 # -- answering -----------------------------------------------------------------------------------------
+
 
 def answer(alert_id: int, accept: bool, eta_min: int | None = None) -> str | None:
     """Accept (with an optional ETA) or decline from the page, and commit.
@@ -155,9 +167,14 @@ def answer(alert_id: int, accept: bool, eta_min: int | None = None) -> str | Non
     words = f"{word} {incident.code}"
     # Kept as the SMS that means the same, so the coordinators read it like any other answer.
     inbound = InboundMessage(
-        message_sid=f"link:{alert.id}", channel="link", from_phone=volunteer.phone or "",
-        body=f"{words} {eta_min}" if accept and eta_min else words, received_at=utcnow(),
-        volunteer_id=volunteer.id, incident_id=incident.id, intent="accept" if accept else "decline",
+        message_sid=f"link:{alert.id}",
+        channel="link",
+        from_phone=volunteer.phone or "",
+        body=f"{words} {eta_min}" if accept and eta_min else words,
+        received_at=utcnow(),
+        volunteer_id=volunteer.id,
+        incident_id=incident.id,
+        intent="accept" if accept else "decline",
     )
     db.session.add(inbound)
     if accept:
@@ -170,6 +187,7 @@ def answer(alert_id: int, accept: bool, eta_min: int | None = None) -> str | Non
 
 # -- guessing -------------------------------------------------------------------------------------------
 
+
 def _address_key(address: str | None) -> str:
     # As users._address_key: the actor column holds 64 characters.
     key = f"address:{address}"
@@ -179,9 +197,13 @@ def _address_key(address: str | None) -> str:
 def check_address(address: str | None) -> None:
     """Raise TooManyUnknownLinks while this address is over the limit of unknown tokens."""
     unknown = db.session.scalar(
-        select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.actor == _address_key(address), AuditEvent.event == UNKNOWN_EVENT,
-            AuditEvent.at > utcnow() - UNKNOWN_WINDOW)
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.actor == _address_key(address),
+            AuditEvent.event == UNKNOWN_EVENT,
+            AuditEvent.at > utcnow() - UNKNOWN_WINDOW,
+        )
     )
     if unknown >= MAX_UNKNOWN_PER_ADDRESS:
         raise TooManyUnknownLinks()

@@ -8,6 +8,7 @@ database"; all due work and its deadlines are rows, claimed atomically, so any n
 schedulers (one per web worker, two on different hosts, one restarted mid-tick) never
 double-send or skip.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,14 @@ def _add_jobs(scheduler, app: Flask) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     for job_id, job in ((DISPATCH_JOB, jobs.dispatch_tick), (SEND_JOB, jobs.send_tick)):
         scheduler.add_job(
-            run_job, "interval", args=(app, job), seconds=app.config["SCHEDULER_TICK_S"], id=job_id,
-            max_instances=1, coalesce=True, next_run_time=datetime.now(),
+            run_job,
+            "interval",
+            args=(app, job),
+            seconds=app.config["SCHEDULER_TICK_S"],
+            id=job_id,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(),
         )
 
 

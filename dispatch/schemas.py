@@ -1,4 +1,5 @@
 """Request bodies as pydantic models: what the API, the pages and the use cases read input into."""
+
 from __future__ import annotations
 
 import re
@@ -34,14 +35,20 @@ def plain_text(value: str) -> str:
 
 def Line(max_length: int, min_length: int = 0):
     """A one-line text field, stripped, of at most max_length characters."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-                     AfterValidator(one_line)]
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(one_line),
+    ]
 
 
 def Text(max_length: int, min_length: int = 0):
     """A multi-line text field (a description, a message), stripped, of at most max_length characters."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
-                     AfterValidator(plain_text)]
+    return Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length),
+        AfterValidator(plain_text),
+    ]
 
 
 Name = Line(200, min_length=1)
@@ -131,9 +138,7 @@ class VolunteerPatch(Body):
     lat: Latitude | None = None
     lon: Longitude | None = None
     address: Address | None = None
-    skills: list[SkillName] | None = Field(
-        default=None, max_length=32
-    )
+    skills: list[SkillName] | None = Field(default=None, max_length=32)
     language: Language | None = None
     max_distance_km: DistanceKm | None = None
     organization: Organization | None = None

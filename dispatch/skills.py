@@ -1,4 +1,5 @@
 """The skill catalogue: codes, their bit in Volunteer.skill_mask, and names in kk, ru and en."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,8 +15,9 @@ class UnknownSkill(ValidationFailed):
     """A skill code that is not in the catalogue; `field` names the input that carried it."""
 
     def __init__(self, code: str, field: str):
-        super().__init__(f"Unknown skill {code!r}; GET /api/v1/skills lists them.",
-                         {"fields": {field: "unknown skill"}})
+        super().__init__(
+            f"Unknown skill {code!r}; GET /api/v1/skills lists them.", {"fields": {field: "unknown skill"}}
+        )
         self.skill, self.field = code, field
 
 
@@ -25,7 +27,7 @@ class SkillCatalogue:
     names: dict[str, dict[str, str]]  # code -> {language: name}
 
     @classmethod
-    def load(cls) -> "SkillCatalogue":
+    def load(cls) -> SkillCatalogue:
         skills = db.session.scalars(select(Skill).order_by(Skill.bit)).all()
         return cls(
             bits={s.code: s.bit for s in skills},

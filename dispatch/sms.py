@@ -1,4 +1,5 @@
 """The SMS gateway and pacer this app sends through, chosen by SMS_BACKEND."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app

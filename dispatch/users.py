@@ -1,5 +1,6 @@
 """Use cases on users, their API tokens and console sessions: create, issue and revoke a token,
 authenticate, change a password, disable, sign-in lockouts."""
+
 from __future__ import annotations
 
 import hashlib
@@ -76,8 +77,9 @@ def set_password(user: User, password: str) -> None:
     if len(password) < 10:
         raise ValidationFailed("A password needs at least 10 characters.", {"fields": {"password": "too short"}})
     if len(password) > MAX_PASSWORD_CHARS:
-        raise ValidationFailed(f"A password has at most {MAX_PASSWORD_CHARS} characters.",
-                               {"fields": {"password": "too long"}})
+        raise ValidationFailed(
+            f"A password has at most {MAX_PASSWORD_CHARS} characters.", {"fields": {"password": "too long"}}
+        )
     user.password_hash = generate_password_hash(password)
     if user.id is not None:
         _end_all_sessions(user)
@@ -90,8 +92,9 @@ def check_password(user: User, password: str) -> bool:
 def authenticate_token(token: str) -> User | None:
     """The token's user, or None for an unknown or revoked token or a disabled user."""
     row = db.session.execute(
-        select(ApiToken).join(User).where(
-            ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.disabled_at.is_(None))
+        select(ApiToken)
+        .join(User)
+        .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None), User.disabled_at.is_(None))
     ).scalar_one_or_none()
     if row is None:
         return None
@@ -117,6 +120,7 @@ def get_user(email: str) -> User:
 
 
 # -- account administration (flask users ...) ---------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TokenInfo:
@@ -150,8 +154,9 @@ def revoke_token(email: str, *, token_id: int | None = None, label: str | None =
         if not rows:
             raise ValidationFailed(f"{user.email} has no live token labelled {label!r}.")
         if len(rows) > 1:
-            raise ValidationFailed(f"{len(rows)} live tokens are labelled {label!r}: revoke by id "
-                                   f"({', '.join(str(r.id) for r in rows)}).")
+            raise ValidationFailed(
+                f"{len(rows)} live tokens are labelled {label!r}: revoke by id ({', '.join(str(r.id) for r in rows)})."
+            )
     now = utcnow()
     for row in rows:
         row.revoked_at = now
@@ -195,6 +200,7 @@ def _audit(user: User, event: str, details: dict | None = None) -> None:
 
 # -- console sessions ---------------------------------------------------------------------------
 
+
 def start_session(user: User) -> str:
     """A new console session for a signed-in user: the key goes in the session cookie, its hash here."""
     now = utcnow()
@@ -211,9 +217,14 @@ def session_user(key: str) -> User | None:
     Called at the start of a request (web/account.py), so the commit carries nothing else."""
     now = utcnow()
     row = db.session.execute(
-        select(UserSession).join(User).where(
-            UserSession.key_hash == hash_token(key), UserSession.seen_at >= now - SESSION_IDLE_LIMIT,
-            User.disabled_at.is_(None), User.password_hash.is_not(None))
+        select(UserSession)
+        .join(User)
+        .where(
+            UserSession.key_hash == hash_token(key),
+            UserSession.seen_at >= now - SESSION_IDLE_LIMIT,
+            User.disabled_at.is_(None),
+            User.password_hash.is_not(None),
+        )
     ).scalar_one_or_none()
     if row is None:
         return None
@@ -236,6 +247,7 @@ def _end_all_sessions(user: User) -> None:
 # Failures are audit events counted by actor. Every actor is built to fit the column whole, so
 # what is counted is exactly what was stored, whatever the length of the email or address.
 
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
@@ -256,15 +268,23 @@ def _address_key(address: str | None) -> str:
 def check_login_allowed(email: str, address: str | None) -> None:
     """Raise TooManyAttempts while this email from this address, or this address, is locked out."""
     window_start = utcnow() - LOGIN_WINDOW
-    for actor, limit, unlocked_by in ((_address_key(address), MAX_FAILURES_PER_ADDRESS, _address_key(address)),
-                                      (_pair_key(email, address), MAX_FAILURES_PER_EMAIL_AND_ADDRESS,
-                                       _email_key(email))):
-        unlocked_at = db.session.scalar(select(func.max(AuditEvent.at)).where(
-            AuditEvent.event == "login_unlocked", AuditEvent.actor == unlocked_by, AuditEvent.at > window_start))
+    for actor, limit, unlocked_by in (
+        (_address_key(address), MAX_FAILURES_PER_ADDRESS, _address_key(address)),
+        (_pair_key(email, address), MAX_FAILURES_PER_EMAIL_AND_ADDRESS, _email_key(email)),
+    ):
+        unlocked_at = db.session.scalar(
+            select(func.max(AuditEvent.at)).where(
+                AuditEvent.event == "login_unlocked", AuditEvent.actor == unlocked_by, AuditEvent.at > window_start
+            )
+        )
         failures = db.session.scalar(
-            select(func.count()).select_from(AuditEvent).where(
-                AuditEvent.event == "login_failed", AuditEvent.actor == actor,
-                AuditEvent.at > max(window_start, unlocked_at or window_start))
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.event == "login_failed",
+                AuditEvent.actor == actor,
+                AuditEvent.at > max(window_start, unlocked_at or window_start),
+            )
         )
         if failures >= limit:
             raise TooManyAttempts()
@@ -281,7 +301,9 @@ def unlock_sign_in(email: str | None = None, address: str | None = None) -> None
     """Lift the lockout of an email (from every address) and/or of an address, now."""
     if email is not None:
         get_user(email)
-    actors = ([_email_key(email)] if email is not None else []) + ([_address_key(address)] if address is not None else [])
+    actors = ([_email_key(email)] if email is not None else []) + (
+        [_address_key(address)] if address is not None else []
+    )
     now = utcnow()
     for actor in actors:
         db.session.add(AuditEvent(at=now, actor=actor, event="login_unlocked", details={"by": "cli"}))

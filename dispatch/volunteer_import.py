@@ -5,6 +5,7 @@ know updates that volunteer. The whole import is one transaction, so a crash or 
 turns out not to be text half-way leaves the registry as it was (never a half import), and
 `dry_run` is the very same work rolled back.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,11 +18,11 @@ from sqlalchemy import insert, select, update
 from notifications.phones import InvalidPhone, normalize_phone
 
 from . import audit
-from .schemas import VolunteerRow
 from .clock import utcnow
 from .errors import DispatchError
 from .extensions import db
 from .models import Volunteer
+from .schemas import VolunteerRow
 from .skills import SkillCatalogue
 
 COLUMNS = ("name", "phone", "lat", "lon", "skills", "language", "max_distance_km", "organization")
@@ -88,8 +89,11 @@ def import_volunteers(lines: Iterable[str], region: str, actor: str, dry_run: bo
     if dry_run:
         db.session.rollback()
     else:
-        audit.record(actor, "volunteers_imported", details={
-            "created": report.created, "updated": report.updated, "rejected": report.rejected_total})
+        audit.record(
+            actor,
+            "volunteers_imported",
+            details={"created": report.created, "updated": report.updated, "rejected": report.rejected_total},
+        )
         db.session.commit()
     return report
 
@@ -114,8 +118,11 @@ def _valid_rows(lines, region, catalogue, report, seen) -> Iterator[_Row]:
             continue
         line = reader.line_num
         if record.get("_extra"):
-            report.reject(line, f"too many fields: expected {len(reader.fieldnames)}",
-                          [_problem(None, "too_many_fields", expected=len(reader.fieldnames))])
+            report.reject(
+                line,
+                f"too many fields: expected {len(reader.fieldnames)}",
+                [_problem(None, "too_many_fields", expected=len(reader.fieldnames))],
+            )
             continue
         error, values, problems = _parse(record, region, catalogue)
         if error:
@@ -123,8 +130,11 @@ def _valid_rows(lines, region, catalogue, report, seen) -> Iterator[_Row]:
             continue
         first = seen.setdefault(values["phone"], line)
         if first != line:
-            report.reject(line, f"phone {values['phone']} already appears on line {first}",
-                          [_problem("phone", "duplicate_phone", phone=values["phone"], line=first)])
+            report.reject(
+                line,
+                f"phone {values['phone']} already appears on line {first}",
+                [_problem("phone", "duplicate_phone", phone=values["phone"], line=first)],
+            )
             continue
         yield _Row(line, values)
 
@@ -159,8 +169,11 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
         return f"phone: {exc}", {}, [_problem("phone", "invalid_phone", message=str(exc))]
     unknown = catalogue.unknown(data.skills)
     if unknown:
-        return (f"skills: unknown skill {', '.join(map(repr, unknown))}", {},
-                [_problem("skills", "unknown_skill", skills=list(unknown))])
+        return (
+            f"skills: unknown skill {', '.join(map(repr, unknown))}",
+            {},
+            [_problem("skills", "unknown_skill", skills=list(unknown))],
+        )
     values = {
         "name": data.name,
         "phone": phone,

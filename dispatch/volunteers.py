@@ -1,4 +1,5 @@
 """Use cases on the volunteer registry: register, update, erase, list, and bulk CSV import."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,8 +15,8 @@ from . import audit
 from .clock import quiet_minutes, utcnow
 from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
-from .prefilter import bbox_clause
 from .models import Volunteer
+from .prefilter import bbox_clause
 from .schemas import VolunteerIn, VolunteerPatch
 from .skills import SkillCatalogue
 
@@ -72,8 +73,9 @@ def get_volunteer(volunteer_id: int) -> Volunteer:
     return volunteer
 
 
-def update_volunteer(volunteer_id: int, patch: VolunteerPatch, catalogue: SkillCatalogue, actor: str,
-                     home: Point | None = None) -> Volunteer:
+def update_volunteer(
+    volunteer_id: int, patch: VolunteerPatch, catalogue: SkillCatalogue, actor: str, home: Point | None = None
+) -> Volunteer:
     """Only the fields the patch sets change. `home`: a geocoded address, which replaces lat and lon."""
     volunteer = get_volunteer(volunteer_id)
     changes = patch.model_dump(exclude_unset=True)
@@ -107,8 +109,12 @@ def update_volunteer(volunteer_id: int, patch: VolunteerPatch, catalogue: SkillC
     for name, value in changes.items():
         setattr(volunteer, name, value)
     # Which fields changed, not their values: the trail must not become a copy of personal data.
-    audit.record(actor, "volunteer_updated", volunteer_id=volunteer.id,
-                 details={"fields": sorted(patch.model_dump(exclude_unset=True))})
+    audit.record(
+        actor,
+        "volunteer_updated",
+        volunteer_id=volunteer.id,
+        details={"fields": sorted(patch.model_dump(exclude_unset=True))},
+    )
     db.session.commit()
     return volunteer
 

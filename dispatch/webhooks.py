@@ -12,6 +12,7 @@ Two limits, both counted in the database so every worker agrees:
 - texts per sending number (inbox.MAX_TEXTS_PER_NUMBER): over it a text is stored, not acted
   on, and Twilio is answered 429; SMSGate gets a 2xx, since it retries anything else for days.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,8 +81,9 @@ def _refuse_forged(message: str, **details: str) -> NoReturn:
     MAX_FORGED_PER_ADDRESS from its address in FORGED_WINDOW, 429 and nothing written."""
     actor = f"address:{request.remote_addr}"[:64]
     failures = db.session.scalar(
-        select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.actor == actor, AuditEvent.event == FORGED_EVENT, AuditEvent.at > utcnow() - FORGED_WINDOW)
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == actor, AuditEvent.event == FORGED_EVENT, AuditEvent.at > utcnow() - FORGED_WINDOW)
     )
     if failures >= MAX_FORGED_PER_ADDRESS:
         raise TooManyForgedRequests()
@@ -93,12 +95,18 @@ def _refuse_forged(message: str, **details: str) -> NoReturn:
 def _required(*names: str) -> list[str]:
     missing = [n for n in names if not request.form.get(n)]
     if missing:
-        raise ValidationFailed(f"Missing form fields: {', '.join(missing)}.", {"fields": {n: "required" for n in missing}})
+        raise ValidationFailed(
+            f"Missing form fields: {', '.join(missing)}.", {"fields": {n: "required" for n in missing}}
+        )
     if len(request.form["MessageSid"]) > SID_MAX:
-        raise ValidationFailed(f"MessageSid is longer than {SID_MAX} characters.", {"fields": {"MessageSid": "too long"}})
+        raise ValidationFailed(
+            f"MessageSid is longer than {SID_MAX} characters.", {"fields": {"MessageSid": "too long"}}
+        )
     if not MESSAGE_SID.fullmatch(request.form["MessageSid"]):
-        raise ValidationFailed("MessageSid is not a message SID (SM or MM and 32 hexadecimal digits).",
-                               {"fields": {"MessageSid": "not a message SID"}})
+        raise ValidationFailed(
+            "MessageSid is not a message SID (SM or MM and 32 hexadecimal digits).",
+            {"fields": {"MessageSid": "not a message SID"}},
+        )
     return [request.form[n] for n in names]
 
 
@@ -146,22 +154,26 @@ def sms_smsgate():
     """
     body = request.get_data(cache=False)  # at most MAX_EVENT_BYTES: dispatch/limits.py refused more
     try:
-        verify_signature(body, signature=request.headers.get("X-Signature"),
-                         timestamp=request.headers.get("X-Timestamp"),
-                         signing_key=current_app.config["SMSGATE_SIGNING_KEY"] or "", now=time.time())
+        verify_signature(
+            body,
+            signature=request.headers.get("X-Signature"),
+            timestamp=request.headers.get("X-Timestamp"),
+            signing_key=current_app.config["SMSGATE_SIGNING_KEY"] or "",
+            now=time.time(),
+        )
     except SignatureInvalid as exc:
-        _refuse_forged("Missing or invalid X-Signature, or X-Timestamp not within 5 minutes of now.",
-                       reason=exc.reason)
+        _refuse_forged("Missing or invalid X-Signature, or X-Timestamp not within 5 minutes of now.", reason=exc.reason)
     try:
         event = parse_event(body, default_region=current_app.config["DEFAULT_PHONE_REGION"])
         if len(event.id) > SMSGATE_EVENT_ID_MAX:
-            raise MalformedEvent(f"id is longer than {SMSGATE_EVENT_ID_MAX} characters", reason="invalid",
-                                 field="id")
+            raise MalformedEvent(f"id is longer than {SMSGATE_EVENT_ID_MAX} characters", reason="invalid", field="id")
     except MalformedEvent as exc:
         audit.record("smsgate", SMSGATE_MALFORMED_EVENT, details={"reason": exc.reason, "field": exc.field})
         db.session.commit()
         log.warning("smsgate: signed event refused as malformed: %s", exc)
-        raise ValidationFailed(f"Not a usable SMSGate event: {exc}.", {"fields": {exc.field or "body": exc.reason}})
+        raise ValidationFailed(
+            f"Not a usable SMSGate event: {exc}.", {"fields": {exc.field or "body": exc.reason}}
+        ) from None
     if isinstance(event.payload, ReceivedSms):
         text = event.payload
         # A sender that is no phone number (the carrier's own texts) is kept as the phone wrote it.

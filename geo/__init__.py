@@ -14,7 +14,7 @@ from geo.distance import (
     within_radius,
 )
 from geo.errors import GeoError
-from geo.geocoding import GeocodeCache, GeocodeResult, Geocoder, GeocodingUnavailable, MemoryGeocodeCache
+from geo.geocoding import GeocodeCache, Geocoder, GeocodeResult, GeocodingUnavailable, MemoryGeocodeCache
 from geo.points import Point, parse_lat_lon
 
 __all__ = [

@@ -91,8 +91,12 @@ class Area:
         lon_arr = np.atleast_1d(np.asarray(lons, dtype=float))
         if lat_arr.shape != lon_arr.shape or lat_arr.ndim != 1:
             raise GeoError("lats and lons must be 1-D arrays of the same length")
-        if not (np.isfinite(lat_arr).all() and np.isfinite(lon_arr).all()
-                and (np.abs(lat_arr) <= 90).all() and (np.abs(lon_arr) <= 180).all()):
+        if not (
+            np.isfinite(lat_arr).all()
+            and np.isfinite(lon_arr).all()
+            and (np.abs(lat_arr) <= 90).all()
+            and (np.abs(lon_arr) <= 180).all()
+        ):
             raise GeoError("lats must be finite and within -90..90, lons within -180..180")
         result = np.zeros(lat_arr.shape)
         outside = np.flatnonzero(~shapely.intersects_xy(self._geometry, lon_arr, lat_arr))
@@ -127,8 +131,10 @@ class Area:
 
     def __repr__(self) -> str:
         min_lon, min_lat, max_lon, max_lat = self._geometry.bounds
-        return (f"<Area {self._geometry.geom_type} {self.vertex_count} vertices, "
-                f"lat {min_lat:.4f}..{max_lat:.4f}, lon {min_lon:.4f}..{max_lon:.4f}>")
+        return (
+            f"<Area {self._geometry.geom_type} {self.vertex_count} vertices, "
+            f"lat {min_lat:.4f}..{max_lat:.4f}, lon {min_lon:.4f}..{max_lon:.4f}>"
+        )
 
     def _projected(self) -> tuple[MultiLineString, tuple[float, float]]:
         """The boundary projected about the area's centre (cached; areas are immutable)."""
@@ -160,6 +166,7 @@ def _lists(value: object) -> object:
 # Azimuthal equidistant on the unit sphere: distances and bearings from the origin are
 # true, other distances are stretched by at most (ρ/R)/sin(ρ/R): 0.04% at 300 km from
 # the origin, 0.4% at 1,000 km. Used only to choose nearest boundary points.
+
 
 def _spherical_mean(lats: FloatArray, lons: FloatArray) -> tuple[float, float]:
     """Centre of the vertices as the mean of unit vectors (robust at the antimeridian)."""
@@ -195,6 +202,7 @@ def _aeqd_inverse(lat0: float, lon0: float, x: FloatArray, y: FloatArray) -> tup
 
 
 # --- GeoJSON ----------------------------------------------------------------------
+
 
 def parse_geojson_area(obj: object) -> Area:
     """Parse a GeoJSON Polygon or MultiPolygon (or a Feature of one) into an Area.
@@ -264,8 +272,10 @@ def _check_vertex_count(count: int) -> None:
 
 def _check_ring_count(count: int, what: str) -> None:
     if count > MAX_AREA_RINGS:
-        raise GeoError(f"area has over {MAX_AREA_RINGS} {what}; at most {MAX_AREA_RINGS} are allowed"
-                       f" (each needs at least 4 of the {MAX_AREA_VERTICES} vertices allowed)")
+        raise GeoError(
+            f"area has over {MAX_AREA_RINGS} {what}; at most {MAX_AREA_RINGS} are allowed"
+            f" (each needs at least 4 of the {MAX_AREA_VERTICES} vertices allowed)"
+        )
 
 
 def _area_from_rings(polygons: list[tuple[list[Ring], str]]) -> Area:
@@ -277,17 +287,21 @@ def _area_from_rings(polygons: list[tuple[list[Ring], str]]) -> Area:
         for r, ring in enumerate(rings):
             where = f"{name} ring {r + 1}"
             if len(ring) < 4:
-                raise GeoError(f"{where} has {len(ring)} positions; a closed ring needs at least 4"
-                               " (the first position repeated at the end)")
+                raise GeoError(
+                    f"{where} has {len(ring)} positions; a closed ring needs at least 4"
+                    " (the first position repeated at the end)"
+                )
             if ring[0] != ring[-1]:
-                raise GeoError(f"{where} is not closed: first position {list(ring[0])}"
-                               f" differs from last {list(ring[-1])}")
+                raise GeoError(
+                    f"{where} is not closed: first position {list(ring[0])} differs from last {list(ring[-1])}"
+                )
         shapes.append(Polygon(rings[0], rings[1:]))
     geometry = shapes[0] if len(shapes) == 1 else MultiPolygon(shapes)
     return Area(geometry)
 
 
 # --- CAP 1.2 ----------------------------------------------------------------------
+
 
 def parse_cap_polygon(text: str) -> Area:
     """Parse a CAP 1.2 <polygon>: space-separated "lat,lon" pairs, ≥ 4, first == last."""

@@ -209,9 +209,7 @@ def within_radius(a: Point, b: Point, radius_km: float) -> bool:
     return geodesic_km(a, b) <= radius
 
 
-def nearest_within(
-    center: Point, rows: Sequence[tuple[K, float, float]], radius_km: float
-) -> list[tuple[K, float]]:
+def nearest_within(center: Point, rows: Sequence[tuple[K, float, float]], radius_km: float) -> list[tuple[K, float]]:
     """Rows (key, lat, lon) with geodesic distance <= radius_km, nearest first.
 
     Membership is exact against geodesic_km: the fast distance settles every row whose
@@ -231,9 +229,15 @@ def nearest_within(
         lon_arr = np.fromiter(map(itemgetter(2), rows), dtype=float, count=count)
     except (TypeError, ValueError):
         lat_arr = lon_arr = None
-    if lat_arr is None or lon_arr is None or not (
-        np.isfinite(lat_arr).all() and np.isfinite(lon_arr).all()
-        and (np.abs(lat_arr) <= 90).all() and (np.abs(lon_arr) <= 180).all()
+    if (
+        lat_arr is None
+        or lon_arr is None
+        or not (
+            np.isfinite(lat_arr).all()
+            and np.isfinite(lon_arr).all()
+            and (np.abs(lat_arr) <= 90).all()
+            and (np.abs(lon_arr) <= 180).all()
+        )
     ):
         points = []
         for key, lat, lon in rows:

@@ -132,9 +132,7 @@ class Geocoder:
         cached = self._cache.get(key) if self._cache is not None else None
         if cached is not None:
             return cached.get("name") if cached.get("found") else None
-        location = self._call(
-            self._nominatim.reverse, (point.lat, point.lon), exactly_one=True, addressdetails=True
-        )
+        location = self._call(self._nominatim.reverse, (point.lat, point.lon), exactly_one=True, addressdetails=True)
         name = short_place_name(location.raw) if location is not None else None
         self._store(key, {"found": True, "name": name} if name else {"found": False})
         return name

@@ -23,8 +23,17 @@ from urllib3.util.retry import Retry
 from notifications.texts import one_line
 
 __all__ = [
-    "ConsoleGateway", "MemoryGateway", "SendResult", "SentSms", "SmsAmbiguous", "SmsError",
-    "SmsGateway", "SmsPermanent", "SmsRetryable", "TwilioGateway", "mask_phone",
+    "ConsoleGateway",
+    "MemoryGateway",
+    "SendResult",
+    "SentSms",
+    "SmsAmbiguous",
+    "SmsError",
+    "SmsGateway",
+    "SmsPermanent",
+    "SmsRetryable",
+    "TwilioGateway",
+    "mask_phone",
 ]
 
 _log = logging.getLogger(__name__)
@@ -59,8 +68,7 @@ class SmsAmbiguous(SmsError):
 class SmsPermanent(SmsError):
     """Will never work as asked (bad number, opted out, rejected): do not retry."""
 
-    def __init__(self, message: str, *, reason: str, code: int | None = None,
-                 status: int | None = None):
+    def __init__(self, message: str, *, reason: str, code: int | None = None, status: int | None = None):
         super().__init__(message, code=code, status=status)
         self.reason = reason  # invalid_number | unsubscribed | not_mobile | ... | rejected
 
@@ -73,12 +81,19 @@ class SmsGateway(Protocol):
 
     idempotent: bool
 
-    def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult: ...
+    def send(
+        self,
+        to: str,
+        body: str,
+        *,
+        status_callback: str | None = None,
+        validity_s: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SendResult: ...
 
 
 def mask_phone(e164: str | None) -> str:
-    """"+77012345678" -> "+7701***5678": enough to tell numbers apart in logs, not to dial."""
+    """ "+77012345678" -> "+7701***5678": enough to tell numbers apart in logs, not to dial."""
     if not e164:
         return "<none>"
     text = str(e164).strip()
@@ -106,8 +121,16 @@ def _no_retry_adapter() -> HTTPAdapter:
     # requests' default is already Retry(0, read=False); spelled out so a change of library
     # defaults cannot start resending POSTs behind the outbox's back.
     return HTTPAdapter(
-        max_retries=Retry(total=0, connect=0, read=False, redirect=0, status=0, other=0,
-                          raise_on_redirect=False, raise_on_status=False)
+        max_retries=Retry(
+            total=0,
+            connect=0,
+            read=False,
+            redirect=0,
+            status=0,
+            other=0,
+            raise_on_redirect=False,
+            raise_on_status=False,
+        )
     )
 
 
@@ -144,9 +167,15 @@ def _connection_never_opened(exc: requests_errors.ConnectionError) -> bool:
 def _from_transport_error(exc: requests_errors.RequestException) -> SmsError:
     if isinstance(exc, requests_errors.ConnectionError) and _connection_never_opened(exc):
         return SmsRetryable(f"could not connect to Twilio: {exc}")
-    if isinstance(exc, (requests_errors.ConnectionError, requests_errors.Timeout,
-                        requests_errors.ChunkedEncodingError,
-                        requests_errors.ContentDecodingError)):
+    if isinstance(
+        exc,
+        (
+            requests_errors.ConnectionError,
+            requests_errors.Timeout,
+            requests_errors.ChunkedEncodingError,
+            requests_errors.ContentDecodingError,
+        ),
+    ):
         # Read timeout, connection reset after the request went out, broken answer.
         return SmsAmbiguous(f"no complete answer from Twilio: {exc}")
     # InvalidURL, MissingSchema and the like: our configuration, not the network.
@@ -158,9 +187,16 @@ class TwilioGateway:
 
     idempotent = False  # Twilio has no idempotency key: idempotency_key is ignored
 
-    def __init__(self, account_sid: str, auth_token: str, *, from_number: str | None = None,
-                 messaging_service_sid: str | None = None, api_base_url: str | None = None,
-                 timeout_s: float = 10.0):
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        from_number: str | None = None,
+        messaging_service_sid: str | None = None,
+        api_base_url: str | None = None,
+        timeout_s: float = 10.0,
+    ):
         if not (from_number or messaging_service_sid):
             raise ValueError("TwilioGateway needs from_number or messaging_service_sid")
         self.from_number = from_number
@@ -171,13 +207,19 @@ class TwilioGateway:
             http_client.session.mount("http://", _no_retry_adapter())
         # A non-empty environment keeps TWILIO_EDGE / TWILIO_REGION in os.environ from
         # rewriting the host (which would send a test's loopback traffic to the internet).
-        self.client = Client(account_sid, auth_token, http_client=http_client,
-                             environment=dict(_NO_EDGE_NO_REGION))
+        self.client = Client(account_sid, auth_token, http_client=http_client, environment=dict(_NO_EDGE_NO_REGION))
         if api_base_url:
             self.client.api.base_url = api_base_url.rstrip("/")
 
-    def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        *,
+        status_callback: str | None = None,
+        validity_s: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SendResult:
         params: dict[str, object] = {"to": to, "body": body}
         if self.messaging_service_sid:
             params["messaging_service_sid"] = self.messaging_service_sid
@@ -194,8 +236,7 @@ class TwilioGateway:
         except requests_errors.RequestException as exc:
             error = _from_transport_error(exc)
         else:
-            _log.info("SMS to %s accepted by Twilio as %s (%s)", mask_phone(to), message.sid,
-                      message.status)
+            _log.info("SMS to %s accepted by Twilio as %s (%s)", mask_phone(to), message.sid, message.status)
             return SendResult(provider_id=str(message.sid), status=str(message.status))
         _log.warning("SMS to %s failed: %s: %s", mask_phone(to), type(error).__name__, one_line(str(error)))
         raise error
@@ -210,8 +251,15 @@ class ConsoleGateway:
     def __init__(self, log: logging.Logger | None = None):
         self.log = log or _log
 
-    def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        *,
+        status_callback: str | None = None,
+        validity_s: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SendResult:
         provider_id = f"CONSOLE-{uuid.uuid4()}"
         # One line per SMS, whatever the text holds: a line break in it cannot forge a log line.
         self.log.info("SMS to %s: %s", mask_phone(to), one_line(body))
@@ -260,12 +308,18 @@ class MemoryGateway:
         with self._lock:
             return list(self._attempts)
 
-    def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        *,
+        status_callback: str | None = None,
+        validity_s: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SendResult:
         with self._lock:
             if self._failures:
-                self._attempts.append(SentSms(to, body, status_callback, validity_s, "",
-                                              idempotency_key))
+                self._attempts.append(SentSms(to, body, status_callback, validity_s, "", idempotency_key))
                 raise self._failures.popleft()
             self._counter += 1
             sms = SentSms(to, body, status_callback, validity_s, f"SM{self._counter:032x}", idempotency_key)

@@ -1,4 +1,5 @@
 """Phone numbers as SMS needs them: parsed with phonenumbers, checked to be mobile, kept in E.164."""
+
 from __future__ import annotations
 
 import phonenumbers

@@ -63,8 +63,7 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "confirmation_skill": " Needed: {skill}.",
         "confirmation_eta": " ETA ~{eta} min.",
         "stand_down": "{code} {title}: all places are filled. Thank you, no need to come.",
-        "standby": "{code}: all places are already filled. Thank you! You are on standby,"
-        " we will text you if needed.",
+        "standby": "{code}: all places are already filled. Thank you! You are on standby, we will text you if needed.",
         "declined": "{code}: got it, thank you for answering.",
         "closed": "{code} {title}: the call-out is closed. Thank you to everyone who helped!",
         "cancelled": "{code} {title}: call-out cancelled, no need to come. If you are on the way,"
@@ -73,14 +72,11 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "help": "Reply YES 482 to go (482 is the call-out code) or NO 482. BUSY 3: no call-outs"
         " for 3 h. AVAILABLE: back on. STOP: no more SMS.",
         "opted_out": "You will get no more call-out SMS. Reply START to subscribe again.",
-        "opted_in": "You will get volunteer call-outs again. Reply HELP for help, STOP to"
-        " unsubscribe.",
-        "unknown_number": "This number is not registered as a volunteer. Please contact your"
-        " coordinator.",
+        "opted_in": "You will get volunteer call-outs again. Reply HELP for help, STOP to unsubscribe.",
+        "unknown_number": "This number is not registered as a volunteer. Please contact your coordinator.",
         "which_incident": "You have several call-outs. Reply {options}.",
         "which_incident_option": "YES {code}",
-        "hint": "Sorry, we did not understand. Reply YES or NO with the call-out code,"
-        " e.g. YES 482. HELP for help.",
+        "hint": "Sorry, we did not understand. Reply YES or NO with the call-out code, e.g. YES 482. HELP for help.",
         "busy_hours": "OK, no call-outs for {hours} h. Reply AVAILABLE to be back sooner.",
         "busy": "OK, no call-outs until you reply AVAILABLE.",
         "available": "Welcome back! You will get call-outs again.",
@@ -104,12 +100,10 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "confirmation_skill": " Нужно: {skill}.",
         "confirmation_eta": " Прибытие ~{eta} мин.",
         "stand_down": "{code} {title}: все места заняты. Спасибо, приезжать не нужно.",
-        "standby": "{code}: все места уже заняты. Спасибо! Вы в резерве — напишем,"
-        " если понадобитесь.",
+        "standby": "{code}: все места уже заняты. Спасибо! Вы в резерве — напишем, если понадобитесь.",
         "declined": "{code}: понятно, спасибо за ответ.",
         "closed": "{code} {title}: вызов закрыт. Спасибо всем, кто помогал!",
-        "cancelled": "{code} {title}: вызов отменён, приезжать не нужно. Если вы в пути,"
-        " возвращайтесь. Спасибо!",
+        "cancelled": "{code} {title}: вызов отменён, приезжать не нужно. Если вы в пути, возвращайтесь. Спасибо!",
         "broadcast": "{code}: {body}",
         "help": "ДА 482 — еду (482 — код вызова), НЕТ 482 — не могу. ЗАНЯТ 3 — пауза на 3 ч."
         " СВОБОДЕН — снова на связи. СТОП — отписка.",
@@ -118,8 +112,7 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "unknown_number": "Этого номера нет в списке волонтёров. Обратитесь к координатору.",
         "which_incident": "У вас несколько вызовов. Ответьте {options}.",
         "which_incident_option": "ДА {code}",
-        "hint": "Ответ не понят. Напишите ДА или НЕТ и код вызова, например: ДА 482."
-        " Справка: ПОМОЩЬ.",
+        "hint": "Ответ не понят. Напишите ДА или НЕТ и код вызова, например: ДА 482. Справка: ПОМОЩЬ.",
         "busy_hours": "Хорошо, не беспокоим {hours} ч. Напишите СВОБОДЕН, чтобы вернуться раньше.",
         "busy": "Хорошо, не беспокоим, пока не напишете СВОБОДЕН.",
         "available": "Отлично, вы снова получаете вызовы.",
@@ -143,12 +136,10 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "confirmation_skill": " Қажет: {skill}.",
         "confirmation_eta": " Келу ~{eta} мин.",
         "stand_down": "{code} {title}: барлық орын толды. Рақмет, келудің қажеті жоқ.",
-        "standby": "{code}: барлық орын толып қалды. Рақмет! Сіз резервтесіз — қажет болса,"
-        " хабарласамыз.",
+        "standby": "{code}: барлық орын толып қалды. Рақмет! Сіз резервтесіз — қажет болса, хабарласамыз.",
         "declined": "{code}: түсінікті, жауабыңызға рақмет.",
         "closed": "{code} {title}: шақыру жабылды. Көмектескендердің бәріне рақмет!",
-        "cancelled": "{code} {title}: шақыру болдырылмады, келудің қажеті жоқ. Жолда болсаңыз,"
-        " кері қайтыңыз. Рақмет!",
+        "cancelled": "{code} {title}: шақыру болдырылмады, келудің қажеті жоқ. Жолда болсаңыз, кері қайтыңыз. Рақмет!",
         "broadcast": "{code}: {body}",
         "help": "ИӘ 482 — барамын (482 — шақыру коды), ЖОҚ 482 — бара алмаймын."
         " БОС ЕМЕСПІН 3 — 3 сағат үзіліс. БОСПЫН — дайынмын. СТОП — бас тарту.",
@@ -157,10 +148,8 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "unknown_number": "Бұл нөмір еріктілер тізімінде жоқ. Үйлестірушіге хабарласыңыз.",
         "which_incident": "Сізде бірнеше шақыру бар. {options} деп жауап беріңіз.",
         "which_incident_option": "ИӘ {code}",
-        "hint": "Жауап түсініксіз. ИӘ немесе ЖОҚ деп, шақыру кодымен жазыңыз, мысалы: ИӘ 482."
-        " Анықтама: КӨМЕК.",
-        "busy_hours": "Түсінікті, {hours} сағат мазаламаймыз. Ертерек оралу үшін БОСПЫН деп"
-        " жазыңыз.",
+        "hint": "Жауап түсініксіз. ИӘ немесе ЖОҚ деп, шақыру кодымен жазыңыз, мысалы: ИӘ 482. Анықтама: КӨМЕК.",
+        "busy_hours": "Түсінікті, {hours} сағат мазаламаймыз. Ертерек оралу үшін БОСПЫН деп жазыңыз.",
         "busy": "Түсінікті, БОСПЫН деп жазғанша мазаламаймыз.",
         "available": "Жақсы, сізге қайтадан шақыру келеді.",
         "no_pending": "Қазір жауап күтіп тұрған шақыру жоқ. Рақмет!",

@@ -30,8 +30,17 @@ from notifications.reply_words import (  # re-exported: help texts quote these
 )
 
 __all__ = [
-    "ACCEPT_WORDS", "AVAILABLE_WORDS", "BUSY_WORDS", "DECLINE_WORDS", "HELP_WORDS",
-    "START_WORDS", "STOP_WORDS", "Intent", "Reply", "parse_reply", "fold",
+    "ACCEPT_WORDS",
+    "AVAILABLE_WORDS",
+    "BUSY_WORDS",
+    "DECLINE_WORDS",
+    "HELP_WORDS",
+    "START_WORDS",
+    "STOP_WORDS",
+    "Intent",
+    "Reply",
+    "parse_reply",
+    "fold",
 ]
 
 
@@ -186,8 +195,7 @@ def parse_reply(text: str) -> Reply:
         return unknown
     head = items[lead]
     leading_words_ok = all(
-        item.cat is None and item.key[0] in _LEADING or tokens[item.start].kind == "num"
-        for item in items[:lead]
+        item.cat is None and item.key[0] in _LEADING or tokens[item.start].kind == "num" for item in items[:lead]
     )
     tail = items[lead + 1 :]
     # A keyword "1"/"2" is not a number of the reply.
@@ -213,9 +221,7 @@ def _read_busy(head: _Item, tail: list[_Item], numbers: Numbers, text: str) -> R
     return Reply(Intent.AVAILABLE, code=numbers.code, text=text)
 
 
-def _read_keyword_led(
-    tokens: list[Token], head: _Item, tail: list[_Item], numbers: Numbers, text: str
-) -> Reply:
+def _read_keyword_led(tokens: list[Token], head: _Item, tail: list[_Item], numbers: Numbers, text: str) -> Reply:
     keyword = head.key[0]
     follower = tokens[head.end] if head.end < len(tokens) else None
     if follower is not None and follower.kind == "word":

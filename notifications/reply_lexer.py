@@ -125,8 +125,14 @@ def read_numbers(tokens: list[Token], skip: tuple[int, int]) -> Numbers:
                 i += 2
                 continue
             after = tokens[i + 2] if i + 2 < len(tokens) else None
-            if (nxt and nxt.text in "-–—" and after and after.kind == "num"
-                    and len(tok.text) <= 2 and float(tok.text.replace(",", ".")) < int(after.text)):
+            if (
+                nxt
+                and nxt.text in "-–—"
+                and after
+                and after.kind == "num"
+                and len(tok.text) <= 2
+                and float(tok.text.replace(",", ".")) < int(after.text)
+            ):
                 i += 1  # "15-20": the start of a range; plan for the later end
                 continue
             if tok.kind == "num":
@@ -146,6 +152,7 @@ def read_numbers(tokens: list[Token], skip: tuple[int, int]) -> Numbers:
 
 def _word_duration(tokens: list[Token], i: int) -> tuple[int, int] | None:
     """(minutes, next index) for a spelled duration starting at tokens[i]."""
+
     def word_at(j: int) -> str | None:
         return tokens[j].text if j < len(tokens) and tokens[j].kind == "word" else None
 

@@ -75,9 +75,7 @@ def count_segments(text: str) -> SegmentCount:
     widths = _unit_widths(text, encoding)
     units = sum(widths)
     single, part = (
-        (SINGLE_GSM7_SEPTETS, PART_GSM7_SEPTETS)
-        if encoding == "GSM-7"
-        else (SINGLE_UCS2_UNITS, PART_UCS2_UNITS)
+        (SINGLE_GSM7_SEPTETS, PART_GSM7_SEPTETS) if encoding == "GSM-7" else (SINGLE_UCS2_UNITS, PART_UCS2_UNITS)
     )
     segments = 1 if units <= single else _pack(widths, part)
     return SegmentCount(encoding=encoding, units=units, segments=segments, chars=len(text))

@@ -47,8 +47,13 @@ from notifications.gateway import (
 )
 
 __all__ = [
-    "MAX_MESSAGE_ID_CHARS", "MIN_TTL_S", "WEBHOOK_EVENTS", "MessageState", "RecipientState",
-    "SmsGateGateway", "is_valid_message_id",
+    "MAX_MESSAGE_ID_CHARS",
+    "MIN_TTL_S",
+    "WEBHOOK_EVENTS",
+    "MessageState",
+    "RecipientState",
+    "SmsGateGateway",
+    "is_valid_message_id",
 ]
 
 _log = logging.getLogger(__name__)
@@ -92,9 +97,13 @@ class MessageState:
         for item in data.get("recipients") or ():
             if isinstance(item, dict) and isinstance(item.get("phoneNumber"), str):
                 error = item.get("error")
-                recipients.append(RecipientState(
-                    item["phoneNumber"], _state(item.get("state")),
-                    error[:_MAX_ERROR_TEXT] if isinstance(error, str) else None))
+                recipients.append(
+                    RecipientState(
+                        item["phoneNumber"],
+                        _state(item.get("state")),
+                        error[:_MAX_ERROR_TEXT] if isinstance(error, str) else None,
+                    )
+                )
         given_id = data.get("id")
         return cls(
             given_id if isinstance(given_id, str) and is_valid_message_id(given_id) else fallback_id,
@@ -154,11 +163,16 @@ def _from_status(response: requests.Response, *, idempotent: bool) -> SmsError:
 
 
 def _from_transport_error(exc: requests_errors.RequestException, *, idempotent: bool) -> SmsError:
-    if isinstance(exc, (requests_errors.ConnectionError, requests_errors.Timeout,
-                        requests_errors.ChunkedEncodingError,
-                        requests_errors.ContentDecodingError)):
-        never_opened = (isinstance(exc, requests_errors.ConnectionError)
-                        and _connection_never_opened(exc))
+    if isinstance(
+        exc,
+        (
+            requests_errors.ConnectionError,
+            requests_errors.Timeout,
+            requests_errors.ChunkedEncodingError,
+            requests_errors.ContentDecodingError,
+        ),
+    ):
+        never_opened = isinstance(exc, requests_errors.ConnectionError) and _connection_never_opened(exc)
         if idempotent or never_opened:
             return SmsRetryable(f"no answer from SMSGate: {exc}")
         return SmsAmbiguous(f"no complete answer from SMSGate: {exc}")
@@ -175,10 +189,19 @@ class SmsGateGateway:
 
     idempotent = True  # with an idempotency_key (the message id) a send can never go out twice
 
-    def __init__(self, base_url: str, username: str, password: str, *, timeout_s: float = 10.0,
-                 connect_timeout_s: float | None = None, with_delivery_report: bool = True,
-                 sim_number: int | None = None, priority: int | None = None,
-                 pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        *,
+        timeout_s: float = 10.0,
+        connect_timeout_s: float | None = None,
+        with_delivery_report: bool = True,
+        sim_number: int | None = None,
+        priority: int | None = None,
+        pool_size: int = 10,
+    ) -> None:
         parts = urlsplit(base_url or "")
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
             raise ValueError(f"SMSGate base URL must be http(s)://host[:port][/path], got {base_url!r}")
@@ -207,16 +230,25 @@ class SmsGateGateway:
 
     # --- sending -----------------------------------------------------------------------
 
-    def send(self, to: str, body: str, *, status_callback: str | None = None,
-             validity_s: int | None = None, idempotency_key: str | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        *,
+        status_callback: str | None = None,
+        validity_s: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> SendResult:
         """Enqueue one SMS on the phone; provider_id is the message id (the key when given).
 
         status_callback is ignored: SMSGate reports delivery through its registered webhooks
         (sms:sent / sms:delivered / sms:failed carry this id). validity_s becomes the `ttl`.
         """
         if idempotency_key is not None and not is_valid_message_id(idempotency_key):
-            raise ValueError(f"idempotency_key must be 1-{MAX_MESSAGE_ID_CHARS} characters of "
-                             f"A-Z a-z 0-9 _ . : -, got {idempotency_key!r}")
+            raise ValueError(
+                f"idempotency_key must be 1-{MAX_MESSAGE_ID_CHARS} characters of "
+                f"A-Z a-z 0-9 _ . : -, got {idempotency_key!r}"
+            )
         idempotent = idempotency_key is not None
         message_id = idempotency_key or uuid.uuid4().hex
         payload: dict[str, Any] = {
@@ -233,21 +265,19 @@ class SmsGateGateway:
             payload["priority"] = self.priority
         try:
             try:
-                response = self._session.post(f"{self.base_url}/messages", json=payload,
-                                              timeout=self._timeout, allow_redirects=False)
+                response = self._session.post(
+                    f"{self.base_url}/messages", json=payload, timeout=self._timeout, allow_redirects=False
+                )
             except requests_errors.RequestException as exc:
                 raise _from_transport_error(exc, idempotent=idempotent) from exc
             result = self._send_result(response, message_id, to, idempotent=idempotent)
         except SmsError as error:
-            _log.warning("SMS %s to %s failed: %s: %s", message_id, mask_phone(to),
-                         type(error).__name__, error)
+            _log.warning("SMS %s to %s failed: %s: %s", message_id, mask_phone(to), type(error).__name__, error)
             raise
-        _log.info("SMS to %s accepted by SMSGate as %s (%s)", mask_phone(to), result.provider_id,
-                  result.status)
+        _log.info("SMS to %s accepted by SMSGate as %s (%s)", mask_phone(to), result.provider_id, result.status)
         return result
 
-    def _send_result(self, response: requests.Response, message_id: str, to: str, *,
-                     idempotent: bool) -> SendResult:
+    def _send_result(self, response: requests.Response, message_id: str, to: str, *, idempotent: bool) -> SendResult:
         if response.status_code == 409:
             return self._already_there(message_id, to)
         if not 200 <= response.status_code < 300:
@@ -281,10 +311,12 @@ class SmsGateGateway:
             return SendResult(provider_id=message_id, status="pending")
         plain = [r.phone_number for r in state.recipients] if not state.is_hashed else []
         if plain and _digits(to) not in {_digits(p) for p in plain}:
-            raise SmsPermanent(f"SMSGate message id {message_id} is already used for another "
-                               "recipient", reason="id_conflict", status=409)
-        _log.info("SMS %s to %s was already accepted (409), now %s", message_id, mask_phone(to),
-                  state.state)
+            raise SmsPermanent(
+                f"SMSGate message id {message_id} is already used for another recipient",
+                reason="id_conflict",
+                status=409,
+            )
+        _log.info("SMS %s to %s was already accepted (409), now %s", message_id, mask_phone(to), state.state)
         return SendResult(provider_id=message_id, status=state.state)
 
     # --- other calls -------------------------------------------------------------------
@@ -293,15 +325,13 @@ class SmsGateGateway:
         """GET /messages/{id}. An unknown id is SmsPermanent(reason="not_found")."""
         response = self._call("GET", f"/messages/{quote(message_id, safe='')}")
         if response.status_code == 404:
-            raise SmsPermanent(f"SMSGate has no message {message_id}", reason="not_found",
-                               status=404)
+            raise SmsPermanent(f"SMSGate has no message {message_id}", reason="not_found", status=404)
         if response.status_code != 200:
             raise _from_status(response, idempotent=True)
         try:
             data = response.json()
         except ValueError:
-            raise SmsRetryable("SMSGate answered a message state that is not JSON",
-                               status=200) from None
+            raise SmsRetryable("SMSGate answered a message state that is not JSON", status=200) from None
         return MessageState.from_json(data, message_id)
 
     def register_webhook(self, url: str, event: str, *, webhook_id: str | None = None) -> str:
@@ -337,7 +367,8 @@ class SmsGateGateway:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         try:
-            return self._session.request(method, f"{self.base_url}{path}", timeout=self._timeout,
-                                         allow_redirects=False, **kwargs)
+            return self._session.request(
+                method, f"{self.base_url}{path}", timeout=self._timeout, allow_redirects=False, **kwargs
+            )
         except requests_errors.RequestException as exc:
             raise _from_transport_error(exc, idempotent=True) from exc

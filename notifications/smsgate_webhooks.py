@@ -22,10 +22,25 @@ from typing import Any
 from notifications.phones import InvalidPhone, normalize_phone
 
 __all__ = [
-    "EVENT_DELIVERED", "EVENT_FAILED", "EVENT_RECEIVED", "EVENT_SENT", "EVENT_UNKNOWN",
-    "MAX_EVENT_BYTES", "MAX_ID_CHARS", "MAX_SKEW_S", "MAX_TEXT_CHARS", "DeliveryReport",
-    "MalformedEvent", "ReceivedSms", "SignatureInvalid", "SmsGateEvent", "SmsGateWebhookError",
-    "normalize_reported_phone", "parse_event", "sign", "verify_signature",
+    "EVENT_DELIVERED",
+    "EVENT_FAILED",
+    "EVENT_RECEIVED",
+    "EVENT_SENT",
+    "EVENT_UNKNOWN",
+    "MAX_EVENT_BYTES",
+    "MAX_ID_CHARS",
+    "MAX_SKEW_S",
+    "MAX_TEXT_CHARS",
+    "DeliveryReport",
+    "MalformedEvent",
+    "ReceivedSms",
+    "SignatureInvalid",
+    "SmsGateEvent",
+    "SmsGateWebhookError",
+    "normalize_reported_phone",
+    "parse_event",
+    "sign",
+    "verify_signature",
 ]
 
 EVENT_RECEIVED = "sms:received"
@@ -68,14 +83,21 @@ class MalformedEvent(SmsGateWebhookError):
 
 # --- signature ---------------------------------------------------------------------------
 
+
 def sign(body: bytes, timestamp: str, signing_key: str) -> str:
     """The X-Signature the app sends: hex HMAC-SHA256 of body + timestamp (fakes use this)."""
-    return hmac.new(signing_key.encode("utf-8"), body + timestamp.encode("ascii"),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(signing_key.encode("utf-8"), body + timestamp.encode("ascii"), hashlib.sha256).hexdigest()
 
 
-def verify_signature(body: bytes, *, signature: str | None, timestamp: str | None,
-                     signing_key: str, now: float, max_skew_s: int = MAX_SKEW_S) -> int:
+def verify_signature(
+    body: bytes,
+    *,
+    signature: str | None,
+    timestamp: str | None,
+    signing_key: str,
+    now: float,
+    max_skew_s: int = MAX_SKEW_S,
+) -> int:
     """Raise SignatureInvalid unless the headers sign exactly these bytes within the window.
 
     `now` is Unix seconds. Returns the timestamp. The MAC is checked (in constant time) before
@@ -86,8 +108,7 @@ def verify_signature(body: bytes, *, signature: str | None, timestamp: str | Non
         raise SignatureInvalid("no signing key is configured", reason="missing")
     if not signature or not timestamp:
         raise SignatureInvalid("X-Signature and X-Timestamp are required", reason="missing")
-    if not (timestamp.isascii() and timestamp.isdigit()
-            and len(timestamp) <= _MAX_TIMESTAMP_DIGITS):
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _MAX_TIMESTAMP_DIGITS):
         raise SignatureInvalid("X-Timestamp is not Unix seconds", reason="malformed")
     expected = sign(body, timestamp, signing_key)
     given = signature.strip().lower()
@@ -104,6 +125,7 @@ def verify_signature(body: bytes, *, signature: str | None, timestamp: str | Non
 
 
 # --- events ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ReceivedSms:
@@ -191,8 +213,9 @@ def parse_event(body: bytes, *, default_region: str) -> SmsGateEvent:
 def _payload(data: dict[str, Any]) -> dict[str, Any]:
     payload = data.get("payload")
     if not isinstance(payload, dict):
-        raise MalformedEvent("payload must be an object", reason="missing" if payload is None
-                             else "invalid", field="payload")
+        raise MalformedEvent(
+            "payload must be an object", reason="missing" if payload is None else "invalid", field="payload"
+        )
     return payload
 
 
@@ -201,9 +224,9 @@ def _received(payload: dict[str, Any], region: str) -> ReceivedSms:
     phone_raw = _required(payload, "phoneNumber", MAX_PHONE_CHARS, where="payload.")
     text = payload.get("message")
     if not isinstance(text, str):
-        raise MalformedEvent("payload.message must be a string",
-                             reason="missing" if text is None else "invalid",
-                             field="payload.message")
+        raise MalformedEvent(
+            "payload.message must be a string", reason="missing" if text is None else "invalid", field="payload.message"
+        )
     return ReceivedSms(
         message_id=message_id,
         phone_raw=phone_raw,
@@ -220,8 +243,7 @@ def _delivery(payload: dict[str, Any], event: str, region: str) -> DeliveryRepor
     phone_raw = _optional(payload, "phoneNumber", MAX_PHONE_CHARS, where="payload.")
     reason = payload.get("reason") if event == EVENT_FAILED else None
     if reason is not None and not isinstance(reason, str):
-        raise MalformedEvent("payload.reason must be a string", reason="invalid",
-                             field="payload.reason")
+        raise MalformedEvent("payload.reason must be a string", reason="invalid", field="payload.reason")
     return DeliveryReport(
         message_id=message_id,
         status=event.removeprefix("sms:"),
@@ -233,8 +255,7 @@ def _delivery(payload: dict[str, Any], event: str, region: str) -> DeliveryRepor
     )
 
 
-def _optional(data: dict[str, Any], name: str, max_chars: int = MAX_ID_CHARS, *,
-              where: str = "") -> str | None:
+def _optional(data: dict[str, Any], name: str, max_chars: int = MAX_ID_CHARS, *, where: str = "") -> str | None:
     """A bounded, printable, non-blank string field, or None when it is absent (or null)."""
     value = data.get(name)
     field = where + name
@@ -243,15 +264,13 @@ def _optional(data: dict[str, Any], name: str, max_chars: int = MAX_ID_CHARS, *,
     if not isinstance(value, str) or not value.strip():
         raise MalformedEvent(f"{field} must be a non-empty string", reason="invalid", field=field)
     if len(value) > max_chars:
-        raise MalformedEvent(f"{field} is longer than {max_chars} characters", reason="invalid",
-                             field=field)
+        raise MalformedEvent(f"{field} is longer than {max_chars} characters", reason="invalid", field=field)
     if not value.isprintable():  # ids and numbers end up in logs: no line breaks, no escapes
         raise MalformedEvent(f"{field} has control characters", reason="invalid", field=field)
     return value
 
 
-def _required(data: dict[str, Any], name: str, max_chars: int = MAX_ID_CHARS, *,
-              where: str = "") -> str:
+def _required(data: dict[str, Any], name: str, max_chars: int = MAX_ID_CHARS, *, where: str = "") -> str:
     value = _optional(data, name, max_chars, where=where)
     if value is None:
         raise MalformedEvent(f"{where}{name} is required", reason="missing", field=where + name)
@@ -268,8 +287,7 @@ def _time(payload: dict[str, Any], name: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise MalformedEvent(f"{field} must be an ISO 8601 time", reason="invalid",
-                             field=field) from None
+        raise MalformedEvent(f"{field} must be an ISO 8601 time", reason="invalid", field=field) from None
     if parsed.tzinfo is None:
         # Device-local time without its offset cannot be placed on the timeline.
         raise MalformedEvent(f"{field} has no UTC offset", reason="invalid", field=field)
@@ -281,6 +299,5 @@ def _sim(payload: dict[str, Any]) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
-        raise MalformedEvent("payload.simNumber must be a SIM slot number", reason="invalid",
-                             field="payload.simNumber")
+        raise MalformedEvent("payload.simNumber must be a SIM slot number", reason="invalid", field="payload.simNumber")
     return value

@@ -39,11 +39,29 @@ from urllib3.util.retry import Retry
 from notifications.gateway import SendResult, SmsAmbiguous, SmsError, SmsPermanent, SmsRetryable
 
 __all__ = [
-    "DEFAULT_ALLOWED_UPDATES", "DEFAULT_API_BASE_URL", "MAX_CALLBACK_DATA_BYTES", "MAX_TEXT_CHARS",
-    "PROVIDER", "BotUser", "ContactRequestKeyboard", "InlineButton", "InlineKeyboard",
-    "RemoveKeyboard", "ReplyMarkup", "SentMessage", "TelegramAmbiguous", "TelegramBotApi",
-    "TelegramChannel", "TelegramChatOptedOut", "TelegramError", "TelegramPermanent",
-    "TelegramRetryable", "WebhookInfo", "message_ref", "parse_chat_id", "parse_message_ref",
+    "DEFAULT_ALLOWED_UPDATES",
+    "DEFAULT_API_BASE_URL",
+    "MAX_CALLBACK_DATA_BYTES",
+    "MAX_TEXT_CHARS",
+    "PROVIDER",
+    "BotUser",
+    "ContactRequestKeyboard",
+    "InlineButton",
+    "InlineKeyboard",
+    "RemoveKeyboard",
+    "ReplyMarkup",
+    "SentMessage",
+    "TelegramAmbiguous",
+    "TelegramBotApi",
+    "TelegramChannel",
+    "TelegramChatOptedOut",
+    "TelegramError",
+    "TelegramPermanent",
+    "TelegramRetryable",
+    "WebhookInfo",
+    "message_ref",
+    "parse_chat_id",
+    "parse_message_ref",
 ]
 
 _log = logging.getLogger(__name__)
@@ -75,8 +93,9 @@ class TelegramError(SmsError):
 class TelegramRetryable(TelegramError, SmsRetryable):
     """Certainly not acted on: safe to retry, after retry_after_s when Telegram said so (429)."""
 
-    def __init__(self, message: str, *, retry_after_s: int | None = None, code: int | None = None,
-                 status: int | None = None):
+    def __init__(
+        self, message: str, *, retry_after_s: int | None = None, code: int | None = None, status: int | None = None
+    ):
         super().__init__(message, code=code, status=status)
         self.retry_after_s = retry_after_s
 
@@ -92,8 +111,7 @@ class TelegramPermanent(TelegramError, SmsPermanent):
 class TelegramChatOptedOut(TelegramPermanent):
     """403: the user blocked the bot or is deactivated. Treat as an opt-out of this channel."""
 
-    def __init__(self, message: str, *, why: str, code: int | None = None,
-                 status: int | None = None):
+    def __init__(self, message: str, *, why: str, code: int | None = None, status: int | None = None):
         super().__init__(message, reason="chat_opted_out", code=code, status=status)
         self.why = why  # blocked | deactivated | forbidden
 
@@ -118,14 +136,14 @@ _BAD_REQUEST_REASONS = (
 )
 
 
-def _from_answer(method: str, status: int, payload: Mapping[str, Any] | None,
-                 retry_after_header: str | None) -> TelegramError:
+def _from_answer(
+    method: str, status: int, payload: Mapping[str, Any] | None, retry_after_header: str | None
+) -> TelegramError:
     """The failure an unsuccessful Bot API answer means."""
     if payload is None:  # not the Bot API speaking: a proxy's error page, a broken answer
         text = f"Telegram {method}: HTTP {status} without a Bot API answer"
         if status == 429:
-            return TelegramRetryable(text, retry_after_s=_retry_after(None, retry_after_header),
-                                     status=status)
+            return TelegramRetryable(text, retry_after_s=_retry_after(None, retry_after_header), status=status)
         if status >= 500:
             return TelegramAmbiguous(text, status=status)
         return TelegramPermanent(text, reason="bad_answer", status=status)
@@ -138,11 +156,11 @@ def _from_answer(method: str, status: int, payload: Mapping[str, Any] | None,
     lowered = description.lower()
     error: TelegramError
     if code == 429:
-        error = TelegramRetryable(text, retry_after_s=_retry_after(parameters, retry_after_header),
-                                  code=code, status=status)
+        error = TelegramRetryable(
+            text, retry_after_s=_retry_after(parameters, retry_after_header), code=code, status=status
+        )
     elif code == 403:
-        why = ("blocked" if "blocked" in lowered else
-               "deactivated" if "deactivated" in lowered else "forbidden")
+        why = "blocked" if "blocked" in lowered else "deactivated" if "deactivated" in lowered else "forbidden"
         error = TelegramChatOptedOut(text, why=why, code=code, status=status)
     elif code == 401:
         error = TelegramPermanent(text, reason="auth_failed", code=code, status=status)
@@ -183,19 +201,23 @@ def _connection_never_opened(exc: requests_errors.ConnectionError) -> bool:
     return isinstance(reason, ConnectTimeoutError)  # NewConnectionError is one
 
 
-def _from_transport(method: str, exc: requests_errors.RequestException,
-                    scrub: str) -> TelegramError:
+def _from_transport(method: str, exc: requests_errors.RequestException, scrub: str) -> TelegramError:
     detail = str(exc).replace(scrub, "<token>") if scrub else str(exc)
     error: TelegramError
     if isinstance(exc, requests_errors.ConnectionError) and _connection_never_opened(exc):
         error = TelegramRetryable(f"Telegram {method}: could not connect: {detail}")
-    elif isinstance(exc, (requests_errors.ConnectionError, requests_errors.Timeout,
-                          requests_errors.ChunkedEncodingError,
-                          requests_errors.ContentDecodingError)):
+    elif isinstance(
+        exc,
+        (
+            requests_errors.ConnectionError,
+            requests_errors.Timeout,
+            requests_errors.ChunkedEncodingError,
+            requests_errors.ContentDecodingError,
+        ),
+    ):
         error = TelegramAmbiguous(f"Telegram {method}: no complete answer: {detail}")
     else:  # InvalidURL, MissingSchema: our configuration, not the network
-        error = TelegramPermanent(f"Telegram {method}: request could not be made: {detail}",
-                                  reason="config")
+        error = TelegramPermanent(f"Telegram {method}: request could not be made: {detail}", reason="config")
     return _annotate(error, method, "")
 
 
@@ -247,8 +269,11 @@ class ContactRequestKeyboard:
     button_text: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"keyboard": [[{"text": self.button_text, "request_contact": True}]],
-                "one_time_keyboard": True, "resize_keyboard": True}
+        return {
+            "keyboard": [[{"text": self.button_text, "request_contact": True}]],
+            "one_time_keyboard": True,
+            "resize_keyboard": True,
+        }
 
 
 @dataclass(frozen=True)
@@ -309,17 +334,22 @@ def _optional(result: Mapping[str, Any], name: str, kind: type) -> Any:
 def _sent_message(result: Any) -> SentMessage:
     if not isinstance(result, Mapping) or not isinstance(result.get("chat"), Mapping):
         raise _BadAnswer("not a Message")
-    return SentMessage(chat_id=_field(result["chat"], "id", int),
-                       message_id=_field(result, "message_id", int),
-                       date=_optional(result, "date", int) or 0)
+    return SentMessage(
+        chat_id=_field(result["chat"], "id", int),
+        message_id=_field(result, "message_id", int),
+        date=_optional(result, "date", int) or 0,
+    )
 
 
 def _bot_user(result: Any) -> BotUser:
     if not isinstance(result, Mapping):
         raise _BadAnswer("not a User")
-    return BotUser(id=_field(result, "id", int), username=_optional(result, "username", str),
-                   first_name=_optional(result, "first_name", str) or "",
-                   is_bot=result.get("is_bot") is True)
+    return BotUser(
+        id=_field(result, "id", int),
+        username=_optional(result, "username", str),
+        first_name=_optional(result, "first_name", str) or "",
+        is_bot=result.get("is_bot") is True,
+    )
 
 
 def _webhook_info(result: Any) -> WebhookInfo:
@@ -342,9 +372,18 @@ def _webhook_info(result: Any) -> WebhookInfo:
 def _no_retry_adapter(pool_size: int) -> HTTPAdapter:
     # Spelled out so a change of library defaults cannot resend POSTs behind the outbox's back.
     return HTTPAdapter(
-        pool_connections=1, pool_maxsize=pool_size,
-        max_retries=Retry(total=0, connect=0, read=False, redirect=0, status=0, other=0,
-                          raise_on_redirect=False, raise_on_status=False),
+        pool_connections=1,
+        pool_maxsize=pool_size,
+        max_retries=Retry(
+            total=0,
+            connect=0,
+            read=False,
+            redirect=0,
+            status=0,
+            other=0,
+            raise_on_redirect=False,
+            raise_on_status=False,
+        ),
     )
 
 
@@ -354,9 +393,15 @@ class TelegramBotApi:
     Thread-safe: the outbox's sender threads share one instance (and its connection pool).
     """
 
-    def __init__(self, token: str, *, base_url: str = DEFAULT_API_BASE_URL,
-                 connect_timeout_s: float = 5.0, read_timeout_s: float = 10.0,
-                 pool_size: int = 4) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_API_BASE_URL,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 10.0,
+        pool_size: int = 4,
+    ) -> None:
         if not _BOT_TOKEN.match(token):
             raise ValueError("a bot token looks like 123456789:AA... (digits, a colon, 20+ characters)")
         self._token = token
@@ -400,8 +445,7 @@ class TelegramBotApi:
             payload = None
         if payload is not None and payload["ok"] is True and response.status_code == 200:
             return payload.get("result")
-        raise _from_answer(method, response.status_code, payload,
-                           response.headers.get("Retry-After"))
+        raise _from_answer(method, response.status_code, payload, response.headers.get("Retry-After"))
 
     def _typed(self, method: str, params: Mapping[str, Any], parse: Any) -> Any:
         result = self.call(method, params)
@@ -409,8 +453,7 @@ class TelegramBotApi:
             return parse(result)
         except _BadAnswer as exc:
             # Acted on, but we cannot tell what came of it: do not resend blindly.
-            error = TelegramPermanent(f"Telegram {method}: unexpected answer: {exc}",
-                                      reason="bad_answer", status=200)
+            error = TelegramPermanent(f"Telegram {method}: unexpected answer: {exc}", reason="bad_answer", status=200)
             raise _annotate(error, method, "") from None
 
     def _edit(self, method: str, params: dict[str, Any]) -> bool:
@@ -424,8 +467,9 @@ class TelegramBotApi:
 
     # --- messages ----------------------------------------------------------------------
 
-    def send_message(self, chat_id: int, text: str, *, reply_markup: ReplyMarkup | None = None,
-                     disable_link_preview: bool = True) -> SentMessage:
+    def send_message(
+        self, chat_id: int, text: str, *, reply_markup: ReplyMarkup | None = None, disable_link_preview: bool = True
+    ) -> SentMessage:
         """sendMessage as plain text (no parse_mode); link previews off unless asked."""
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if disable_link_preview:
@@ -435,9 +479,15 @@ class TelegramBotApi:
         sent: SentMessage = self._typed("sendMessage", params, _sent_message)
         return sent
 
-    def edit_message_text(self, chat_id: int, message_id: int, text: str, *,
-                          reply_markup: InlineKeyboard | None = None,
-                          disable_link_preview: bool = True) -> bool:
+    def edit_message_text(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        reply_markup: InlineKeyboard | None = None,
+        disable_link_preview: bool = True,
+    ) -> bool:
         """Rewrite a message; without reply_markup its inline buttons are removed.
 
         False when it already read exactly so ("message is not modified")."""
@@ -448,37 +498,36 @@ class TelegramBotApi:
             params["reply_markup"] = reply_markup.to_json()
         return self._edit("editMessageText", params)
 
-    def edit_message_reply_markup(self, chat_id: int, message_id: int,
-                                  reply_markup: InlineKeyboard | None = None) -> bool:
+    def edit_message_reply_markup(
+        self, chat_id: int, message_id: int, reply_markup: InlineKeyboard | None = None
+    ) -> bool:
         """Replace a message's buttons; None removes them. False when nothing changed."""
         params: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id}
         if reply_markup is not None:
             params["reply_markup"] = reply_markup.to_json()
         return self._edit("editMessageReplyMarkup", params)
 
-    def send_location(self, chat_id: int, latitude: float, longitude: float, *,
-                      horizontal_accuracy_m: float | None = None) -> SentMessage:
+    def send_location(
+        self, chat_id: int, latitude: float, longitude: float, *, horizontal_accuracy_m: float | None = None
+    ) -> SentMessage:
         """A map pin; horizontal_accuracy_m (0-1500) draws it as an approximate place."""
         _check_point(latitude, longitude)
-        params: dict[str, Any] = {"chat_id": chat_id, "latitude": latitude,
-                                  "longitude": longitude}
+        params: dict[str, Any] = {"chat_id": chat_id, "latitude": latitude, "longitude": longitude}
         if horizontal_accuracy_m is not None:
-            params["horizontal_accuracy"] = min(max(float(horizontal_accuracy_m), 0.0),
-                                                float(MAX_LOCATION_ACCURACY_M))
+            params["horizontal_accuracy"] = min(max(float(horizontal_accuracy_m), 0.0), float(MAX_LOCATION_ACCURACY_M))
         sent: SentMessage = self._typed("sendLocation", params, _sent_message)
         return sent
 
-    def send_venue(self, chat_id: int, latitude: float, longitude: float, title: str,
-                   address: str) -> SentMessage:
+    def send_venue(self, chat_id: int, latitude: float, longitude: float, title: str, address: str) -> SentMessage:
         """A map pin with a title and an address under it."""
         _check_point(latitude, longitude)
-        params = {"chat_id": chat_id, "latitude": latitude, "longitude": longitude,
-                  "title": title, "address": address}
+        params = {"chat_id": chat_id, "latitude": latitude, "longitude": longitude, "title": title, "address": address}
         sent: SentMessage = self._typed("sendVenue", params, _sent_message)
         return sent
 
-    def answer_callback_query(self, callback_query_id: str, *, text: str | None = None,
-                              show_alert: bool = False) -> bool:
+    def answer_callback_query(
+        self, callback_query_id: str, *, text: str | None = None, show_alert: bool = False
+    ) -> bool:
         """Stop the pressed button's spinner, optionally with a short notice (200 characters)."""
         params: dict[str, Any] = {"callback_query_id": callback_query_id}
         if text:
@@ -489,13 +538,21 @@ class TelegramBotApi:
 
     # --- set-up ------------------------------------------------------------------------
 
-    def set_webhook(self, url: str, *, secret_token: str,
-                    allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES,
-                    drop_pending_updates: bool = False,
-                    max_connections: int | None = None) -> bool:
-        params: dict[str, Any] = {"url": url, "secret_token": secret_token,
-                                  "allowed_updates": list(allowed_updates),
-                                  "drop_pending_updates": drop_pending_updates}
+    def set_webhook(
+        self,
+        url: str,
+        *,
+        secret_token: str,
+        allowed_updates: Sequence[str] = DEFAULT_ALLOWED_UPDATES,
+        drop_pending_updates: bool = False,
+        max_connections: int | None = None,
+    ) -> bool:
+        params: dict[str, Any] = {
+            "url": url,
+            "secret_token": secret_token,
+            "allowed_updates": list(allowed_updates),
+            "drop_pending_updates": drop_pending_updates,
+        }
         if max_connections is not None:
             params["max_connections"] = max_connections
         return self.call("setWebhook", params) is True
@@ -524,7 +581,7 @@ def message_ref(chat_id: int, message_id: int) -> str:
 
 
 def parse_message_ref(provider_id: str) -> tuple[int, int]:
-    """"tg:123:45" -> (123, 45); ValueError for anything else."""
+    """ "tg:123:45" -> (123, 45); ValueError for anything else."""
     match = _MESSAGE_REF.match(provider_id)
     if match is None:
         raise ValueError(f"not a Telegram message id: {provider_id!r}")
@@ -545,8 +602,7 @@ def _chat(to: str | int) -> int:
     try:
         return parse_chat_id(to)
     except ValueError:
-        raise TelegramPermanent(f"not a Telegram chat id: {str(to)[:40]!r}",
-                                reason="invalid_chat") from None
+        raise TelegramPermanent(f"not a Telegram chat id: {str(to)[:40]!r}", reason="invalid_chat") from None
 
 
 class TelegramChannel:
@@ -564,28 +620,29 @@ class TelegramChannel:
     def __init__(self, api: TelegramBotApi) -> None:
         self.api = api
 
-    def send(self, to: str, body: str, *, buttons: InlineKeyboard | None = None,
-             idempotency_key: str | None = None, status_callback: str | None = None,
-             validity_s: int | None = None) -> SendResult:
+    def send(
+        self,
+        to: str,
+        body: str,
+        *,
+        buttons: InlineKeyboard | None = None,
+        idempotency_key: str | None = None,
+        status_callback: str | None = None,
+        validity_s: int | None = None,
+    ) -> SendResult:
         chat_id = _chat(to)
         try:
             sent = self.api.send_message(chat_id, body, reply_markup=buttons)
         except TelegramError as exc:
-            _log.warning("Telegram message to chat %s failed (%s): %s", chat_id,
-                         type(exc).__name__, exc)
+            _log.warning("Telegram message to chat %s failed (%s): %s", chat_id, type(exc).__name__, exc)
             raise
-        _log.info("Telegram message %s to chat %s sent (key %s)", sent.message_id, chat_id,
-                  idempotency_key or "-")
-        return SendResult(provider_id=message_ref(sent.chat_id, sent.message_id),
-                          status="delivered")
+        _log.info("Telegram message %s to chat %s sent (key %s)", sent.message_id, chat_id, idempotency_key or "-")
+        return SendResult(provider_id=message_ref(sent.chat_id, sent.message_id), status="delivered")
 
-    def send_pin(self, to: str, latitude: float, longitude: float, *,
-                 accuracy_m: float | None = None) -> SendResult:
+    def send_pin(self, to: str, latitude: float, longitude: float, *, accuracy_m: float | None = None) -> SendResult:
         """A map pin of the (approximate) place, sent right after a call-out."""
-        sent = self.api.send_location(_chat(to), latitude, longitude,
-                                      horizontal_accuracy_m=accuracy_m)
-        return SendResult(provider_id=message_ref(sent.chat_id, sent.message_id),
-                          status="delivered")
+        sent = self.api.send_location(_chat(to), latitude, longitude, horizontal_accuracy_m=accuracy_m)
+        return SendResult(provider_id=message_ref(sent.chat_id, sent.message_id), status="delivered")
 
     def close_buttons(self, provider_id: str, text: str | None = None) -> bool:
         """When an alert ends: rewrite the call-out (if text) and take its buttons away, so a

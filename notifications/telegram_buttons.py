@@ -22,9 +22,17 @@ from notifications.telegram import ContactRequestKeyboard, InlineButton, InlineK
 from notifications.texts import resolve_language
 
 __all__ = [
-    "CALLBACK_VERSION", "ETA_CHOICES_MIN", "AlertAnswer", "CallbackDataError",
-    "UnsupportedCallbackData", "accept_word", "callout_keyboard", "contact_request_keyboard",
-    "decline_word", "decode_callback_data", "encode_callback_data",
+    "CALLBACK_VERSION",
+    "ETA_CHOICES_MIN",
+    "AlertAnswer",
+    "CallbackDataError",
+    "UnsupportedCallbackData",
+    "accept_word",
+    "callout_keyboard",
+    "contact_request_keyboard",
+    "decline_word",
+    "decode_callback_data",
+    "encode_callback_data",
 ]
 
 CALLBACK_VERSION = "1"
@@ -65,8 +73,7 @@ class AlertAnswer:
         if not 0 < self.alert_id <= MAX_ALERT_ID:
             raise ValueError(f"alert_id out of range: {self.alert_id}")
         if self.eta_min is not None and (not self.accept or not 0 < self.eta_min <= MAX_ETA_MIN):
-            raise ValueError("an ETA goes with an accept and is 1 to "
-                             f"{MAX_ETA_MIN} minutes, got {self.eta_min}")
+            raise ValueError(f"an ETA goes with an accept and is 1 to {MAX_ETA_MIN} minutes, got {self.eta_min}")
 
 
 def encode_callback_data(answer: AlertAnswer) -> str:
@@ -102,13 +109,15 @@ def decline_word(language: str | None) -> str:
     return _DECLINE[resolve_language(language)]
 
 
-def callout_keyboard(alert_id: int, language: str | None,
-                     eta_choices_min: tuple[int, ...] = ETA_CHOICES_MIN) -> InlineKeyboard:
+def callout_keyboard(
+    alert_id: int, language: str | None, eta_choices_min: tuple[int, ...] = ETA_CHOICES_MIN
+) -> InlineKeyboard:
     """Accept buttons with ETA choices on one row ("ИӘ · 15 мин" ...), decline under them."""
     lang = resolve_language(language)
     accept = tuple(
-        InlineButton(f"{_ACCEPT[lang]} · {eta} {_MINUTES[lang]}",
-                     encode_callback_data(AlertAnswer(alert_id, True, eta)))
+        InlineButton(
+            f"{_ACCEPT[lang]} · {eta} {_MINUTES[lang]}", encode_callback_data(AlertAnswer(alert_id, True, eta))
+        )
         for eta in eta_choices_min
     ) or (InlineButton(_ACCEPT[lang], encode_callback_data(AlertAnswer(alert_id, True))),)
     decline = InlineButton(_DECLINE[lang], encode_callback_data(AlertAnswer(alert_id, False)))

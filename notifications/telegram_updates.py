@@ -15,9 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
-    "MAX_UPDATE_BYTES", "CallbackQuery", "ChatMemberChange", "Contact", "MalformedUpdate",
-    "Message", "MessageRef", "UnknownUpdate", "Update", "UpdateError", "UpdateTooLarge",
-    "parse_update", "verify_webhook_secret",
+    "MAX_UPDATE_BYTES",
+    "CallbackQuery",
+    "ChatMemberChange",
+    "Contact",
+    "MalformedUpdate",
+    "Message",
+    "MessageRef",
+    "UnknownUpdate",
+    "Update",
+    "UpdateError",
+    "UpdateTooLarge",
+    "parse_update",
+    "verify_webhook_secret",
 ]
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -51,8 +61,7 @@ def verify_webhook_secret(header_value: str | None, expected: str) -> bool:
     An empty configured secret never matches: no secret must never mean "anyone"."""
     if not expected or header_value is None:
         return False
-    return hmac.compare_digest(header_value.encode("utf-8", "surrogatepass"),
-                               expected.encode("utf-8"))
+    return hmac.compare_digest(header_value.encode("utf-8", "surrogatepass"), expected.encode("utf-8"))
 
 
 # --- The typed updates -----------------------------------------------------------------------
@@ -80,8 +89,7 @@ class Message:
     def own_phone(self) -> str | None:
         """The phone number the sender proved is theirs: a shared contact counts only when it
         is the sender's own (contact.user_id == from.id), never someone else's card."""
-        if (self.contact is not None and self.from_id is not None
-                and self.contact.user_id == self.from_id):
+        if self.contact is not None and self.from_id is not None and self.contact.user_id == self.from_id:
             return self.contact.phone_number
         return None
 
@@ -167,8 +175,7 @@ def _optional_id(obj: Mapping[str, Any], name: str, where: str) -> int | None:
     return None if obj.get(name) is None else _id(obj, name, where)
 
 
-def _string(obj: Mapping[str, Any], name: str, where: str, *, max_chars: int,
-            utf16: bool = False) -> str | None:
+def _string(obj: Mapping[str, Any], name: str, where: str, *, max_chars: int, utf16: bool = False) -> str | None:
     value = obj.get(name)
     if value is None:
         return None
@@ -194,8 +201,10 @@ def _from_id(obj: Mapping[str, Any], where: str) -> tuple[int | None, str | None
     if sender is None:
         return None, None
     sender = _object(sender, f"{where}.from")
-    return (_id(sender, "id", f"{where}.from", positive=True),
-            _string(sender, "language_code", f"{where}.from", max_chars=MAX_LANGUAGE_CHARS))
+    return (
+        _id(sender, "id", f"{where}.from", positive=True),
+        _string(sender, "language_code", f"{where}.from", max_chars=MAX_LANGUAGE_CHARS),
+    )
 
 
 def _message(update_id: int, raw: Any) -> Message:
@@ -206,8 +215,7 @@ def _message(update_id: int, raw: Any) -> Message:
     if obj.get("contact") is not None:
         raw_contact = _object(obj["contact"], "message.contact")
         contact = Contact(
-            phone_number=_required_string(raw_contact, "phone_number", "message.contact",
-                                          max_chars=MAX_PHONE_CHARS),
+            phone_number=_required_string(raw_contact, "phone_number", "message.contact", max_chars=MAX_PHONE_CHARS),
             user_id=_optional_id(raw_contact, "user_id", "message.contact"),
         )
     date = obj.get("date")
@@ -233,9 +241,10 @@ def _callback_query(update_id: int, raw: Any) -> CallbackQuery:
     if obj.get("message") is not None:
         message = _object(obj["message"], "callback_query.message")
         chat = _object(message.get("chat"), "callback_query.message.chat")
-        ref = MessageRef(chat_id=_id(chat, "id", "callback_query.message.chat"),
-                         message_id=_id(message, "message_id", "callback_query.message",
-                                        positive=True))
+        ref = MessageRef(
+            chat_id=_id(chat, "id", "callback_query.message.chat"),
+            message_id=_id(message, "message_id", "callback_query.message", positive=True),
+        )
     data = obj.get("data")
     if data is not None:
         if not isinstance(data, str):
@@ -244,8 +253,7 @@ def _callback_query(update_id: int, raw: Any) -> CallbackQuery:
             raise MalformedUpdate(f"callback_query.data is longer than {MAX_CALLBACK_DATA_BYTES} bytes")
     return CallbackQuery(
         update_id=update_id,
-        callback_query_id=_required_string(obj, "id", "callback_query",
-                                           max_chars=MAX_CALLBACK_ID_CHARS),
+        callback_query_id=_required_string(obj, "id", "callback_query", max_chars=MAX_CALLBACK_ID_CHARS),
         from_id=from_id,
         message=ref,
         data=data,
@@ -261,12 +269,15 @@ def _chat_member(update_id: int, raw: Any) -> ChatMemberChange:
 
     def status(name: str) -> str:
         member = _object(obj.get(name), f"my_chat_member.{name}")
-        return _required_string(member, "status", f"my_chat_member.{name}",
-                                 max_chars=MAX_STATUS_CHARS)
+        return _required_string(member, "status", f"my_chat_member.{name}", max_chars=MAX_STATUS_CHARS)
 
-    return ChatMemberChange(update_id=update_id, chat_id=_id(chat, "id", "my_chat_member.chat"),
-                            from_id=from_id, old_status=status("old_chat_member"),
-                            new_status=status("new_chat_member"))
+    return ChatMemberChange(
+        update_id=update_id,
+        chat_id=_id(chat, "id", "my_chat_member.chat"),
+        from_id=from_id,
+        old_status=status("old_chat_member"),
+        new_status=status("new_chat_member"),
+    )
 
 
 def parse_update(raw: bytes | str) -> Update:

@@ -14,8 +14,18 @@ from notifications.phrasebook import KIND_NAMES, PHRASES
 from notifications.segments import SegmentCount, count_segments, is_gsm7
 
 __all__ = [
-    "DEFAULT_LANGUAGE", "KINDS", "LANGUAGES", "MAX_SEGMENTS", "SegmentCount", "TEMPLATES",
-    "Template", "count_segments", "kind_name", "one_line", "render", "resolve_language",
+    "DEFAULT_LANGUAGE",
+    "KINDS",
+    "LANGUAGES",
+    "MAX_SEGMENTS",
+    "SegmentCount",
+    "TEMPLATES",
+    "Template",
+    "count_segments",
+    "kind_name",
+    "one_line",
+    "render",
+    "resolve_language",
 ]
 
 LANGUAGES = ("kk", "ru", "en")
@@ -37,7 +47,7 @@ def one_line(text: str) -> str:
 
 
 def resolve_language(language: str | None) -> str:
-    """"ru", "ru-KZ", "RU" -> "ru"; anything we do not write in -> English."""
+    """ "ru", "ru-KZ", "RU" -> "ru"; anything we do not write in -> English."""
     base = (language or "").strip().lower().replace("_", "-").split("-")[0]
     return base if base in LANGUAGES else DEFAULT_LANGUAGE
 
@@ -148,7 +158,11 @@ TEMPLATES: dict[str, Template] = {
             _alert,
             optional=("skill_name", "link"),
             shrink=(
-                ("title", 24), ("place", 16), ("title", 14), ("skill_name", 16), ("place", 8),
+                ("title", 24),
+                ("place", 16),
+                ("title", 14),
+                ("skill_name", 16),
+                ("place", 8),
                 ("title", 6),
             ),
         ),
@@ -159,7 +173,11 @@ TEMPLATES: dict[str, Template] = {
             optional=("address", "skill_name", "eta_min"),
             # The volunteer saw the title in the alert; the address and the need matter more.
             shrink=(
-                ("title", 12), ("address", 32), ("skill_name", 16), ("address", 20), ("title", 4),
+                ("title", 12),
+                ("address", 32),
+                ("skill_name", 16),
+                ("address", 20),
+                ("title", 4),
             ),
         ),
         Template("stand_down", ("code", "title", "drill"), _plain("stand_down"), shrink=_TITLE_SHRINK),
@@ -213,8 +231,9 @@ def _fits(text: str) -> bool:
     return count_segments(text).segments <= MAX_SEGMENTS
 
 
-def _longest_cut(compose: Compose, values: dict[str, Any], name: str, whole: str,
-                 min_chars: int) -> tuple[dict[str, Any], str]:
+def _longest_cut(
+    compose: Compose, values: dict[str, Any], name: str, whole: str, min_chars: int
+) -> tuple[dict[str, Any], str]:
     """values with values[name] the longest cut of whole (at least min_chars) that fits;
     the min_chars cut when none does."""
 
@@ -275,8 +294,9 @@ def render(template: str, language: str, **values: Any) -> str:
     lang = resolve_language(language)
     values = _check_values(spec, values)
     drill = bool(values.get("drill")) if spec.has_drill else False
-    args = {name: one_line(value) if isinstance(value, str) else value
-            for name, value in values.items() if name != "drill"}
+    args = {
+        name: one_line(value) if isinstance(value, str) else value for name, value in values.items() if name != "drill"
+    }
     wordings = [_Wording(PHRASES[lang], i) for i in range(_Wording(PHRASES[lang]).variants)]
 
     def composer(wording: _Wording) -> Compose:

@@ -1,5 +1,6 @@
 """Shared fixtures: an app on a migrated database (SQLite by default, PostgreSQL when
 TEST_DATABASE_URL points at one), a clean registry per test, and tokens for every role."""
+
 from __future__ import annotations
 
 import os
@@ -101,8 +102,9 @@ def nominatim(app):
     from tests.fakes.nominatim_server import FakeNominatim
 
     with FakeNominatim() as fake:
-        app.extensions["geocoder"] = Geocoder(fake.base_url, "dispatch-tests", cache=DatabaseGeocodeCache(),
-                                              min_delay_s=0.0, timeout_s=2.0)
+        app.extensions["geocoder"] = Geocoder(
+            fake.base_url, "dispatch-tests", cache=DatabaseGeocodeCache(), min_delay_s=0.0, timeout_s=2.0
+        )
         yield fake
         del app.extensions["geocoder"]
 

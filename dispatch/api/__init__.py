@@ -1,4 +1,5 @@
 """The JSON API under /api/v1: thin routes (parse, one use case, serialize)."""
+
 from flask import Blueprint, Flask
 
 from ..extensions import csrf

@@ -1,4 +1,5 @@
 """POST /api/v1/candidates: the preview a coordinator sees before posting an incident."""
+
 from __future__ import annotations
 
 from collections import Counter

@@ -1,14 +1,14 @@
 """Incident routes: report, list, detail, alerts, close, cancel, broadcast, manual alert, audit."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 from .. import audit, geocoding, incidents
 from ..auth import current_user, require_role
 from ..models import INCIDENT_STATUSES
-from . import bp
-from .parsing import json_body, query_choice
 from ..presenters import alert_counts, alerts_json, incident_json, public_incident_json
 from ..schemas import BroadcastIn, IncidentIn, ManualAlertIn
+from . import bp
+from .parsing import json_body, query_choice
 
 
 @bp.post("/incidents")

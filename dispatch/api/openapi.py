@@ -3,6 +3,7 @@
 Every route is described in OPERATIONS; a test fails when a route exists that is not here,
 so the document cannot drift from the code.
 """
+
 from __future__ import annotations
 
 from pydantic import BaseModel
@@ -24,90 +25,174 @@ ERROR_CODES = {
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("get", "/healthz"): {"summary": "Liveness and database check", "role": None, "tag": "ops"},
     ("get", "/api/v1/openapi.json"): {"summary": "This document", "role": None, "tag": "ops"},
-    ("get", "/api/v1/skills"): {"summary": "The skill catalogue (code, names in en/ru/kk)", "role": "viewer",
-                                "tag": "volunteers", "query": {"lang": "en|ru|kk"}},
-    ("post", "/api/v1/volunteers"): {"summary": "Register a volunteer", "role": "coordinator", "tag": "volunteers",
-                                     "body": schemas.VolunteerIn, "status": 201, "errors": (400, 409, 415)},
+    ("get", "/api/v1/skills"): {
+        "summary": "The skill catalogue (code, names in en/ru/kk)",
+        "role": "viewer",
+        "tag": "volunteers",
+        "query": {"lang": "en|ru|kk"},
+    },
+    ("post", "/api/v1/volunteers"): {
+        "summary": "Register a volunteer",
+        "role": "coordinator",
+        "tag": "volunteers",
+        "body": schemas.VolunteerIn,
+        "status": 201,
+        "errors": (400, 409, 415),
+    },
     ("get", "/api/v1/volunteers"): {
         "summary": "List volunteers with filters, paginated; with near= the nearest first",
-        "role": "viewer", "tag": "volunteers", "errors": (400,),
-        "query": {"skill": "skill code", "available": "true|false (available now)",
-                  "status": "active|opted_out|inactive", "organization": "exact name",
-                  "near": "LAT,LON", "radius_km": "with near; default 10", "page": "from 1",
-                  "per_page": "1..200, default 50"},
+        "role": "viewer",
+        "tag": "volunteers",
+        "errors": (400,),
+        "query": {
+            "skill": "skill code",
+            "available": "true|false (available now)",
+            "status": "active|opted_out|inactive",
+            "organization": "exact name",
+            "near": "LAT,LON",
+            "radius_km": "with near; default 10",
+            "page": "from 1",
+            "per_page": "1..200, default 50",
+        },
     },
-    ("get", "/api/v1/volunteers/{volunteer_id}"): {"summary": "One volunteer", "role": "viewer",
-                                                   "tag": "volunteers", "errors": (404,)},
-    ("patch", "/api/v1/volunteers/{volunteer_id}"): {"summary": "Change any writable field", "role": "coordinator",
-                                                     "tag": "volunteers", "body": schemas.VolunteerPatch,
-                                                     "errors": (400, 404, 409, 415)},
-    ("delete", "/api/v1/volunteers/{volunteer_id}"): {"summary": "Deactivate and erase personal data",
-                                                      "role": "coordinator", "tag": "volunteers", "status": 204,
-                                                      "errors": (404,)},
+    ("get", "/api/v1/volunteers/{volunteer_id}"): {
+        "summary": "One volunteer",
+        "role": "viewer",
+        "tag": "volunteers",
+        "errors": (404,),
+    },
+    ("patch", "/api/v1/volunteers/{volunteer_id}"): {
+        "summary": "Change any writable field",
+        "role": "coordinator",
+        "tag": "volunteers",
+        "body": schemas.VolunteerPatch,
+        "errors": (400, 404, 409, 415),
+    },
+    ("delete", "/api/v1/volunteers/{volunteer_id}"): {
+        "summary": "Deactivate and erase personal data",
+        "role": "coordinator",
+        "tag": "volunteers",
+        "status": 204,
+        "errors": (404,),
+    },
     ("post", "/api/v1/volunteers/import"): {
         "summary": "Bulk CSV import: valid rows in, bad rows reported by line",
-        "role": "coordinator", "tag": "volunteers", "body": "text/csv", "errors": (400, 413, 415),
+        "role": "coordinator",
+        "tag": "volunteers",
+        "body": "text/csv",
+        "errors": (400, 413, 415),
         "query": {"dry_run": "true: check and report, import nothing"},
     },
     ("post", "/api/v1/candidates"): {
         "summary": "Preview: the eligible volunteers an incident here would alert, nearest first "
-                   "(explain=true adds counts of who was left out, by rule)",
-        "role": "coordinator", "tag": "incidents", "body": schemas.CandidatesIn, "errors": (400, 415),
+        "(explain=true adds counts of who was left out, by rule)",
+        "role": "coordinator",
+        "tag": "incidents",
+        "body": schemas.CandidatesIn,
+        "errors": (400, 415),
     },
     ("post", "/api/v1/incidents"): {
         "summary": "Report an incident: stored with its needs, and the first wave of alerts queued at once",
-        "role": "coordinator", "tag": "incidents", "body": schemas.IncidentIn, "status": 201,
-        "errors": (400, 415), "extra_errors": {503: "GEOCODER_UNAVAILABLE: an address was given and the geocoder "
-                                                    "does not answer"},
+        "role": "coordinator",
+        "tag": "incidents",
+        "body": schemas.IncidentIn,
+        "status": 201,
+        "errors": (400, 415),
+        "extra_errors": {503: "GEOCODER_UNAVAILABLE: an address was given and the geocoder does not answer"},
     },
-    ("get", "/api/v1/incidents"): {"summary": "Incidents, newest first", "role": "viewer", "tag": "incidents",
-                                   "errors": (400,), "query": {"status": "open|dispatching|staffed|unfilled|closed|cancelled"}},
+    ("get", "/api/v1/incidents"): {
+        "summary": "Incidents, newest first",
+        "role": "viewer",
+        "tag": "incidents",
+        "errors": (400,),
+        "query": {"status": "open|dispatching|staffed|unfilled|closed|cancelled"},
+    },
     ("get", "/api/v1/incidents/{incident_id}"): {
         "summary": "One incident: needs with filled counts, alert counts by status, responders with distance and ETA",
-        "role": "viewer", "tag": "incidents", "errors": (404,)},
+        "role": "viewer",
+        "tag": "incidents",
+        "errors": (404,),
+    },
     ("get", "/api/v1/incidents/{incident_id}/alerts"): {
         "summary": "Every alerted volunteer: status, wave, distance, why chosen, SMS status",
-        "role": "viewer", "tag": "incidents", "errors": (404,)},
+        "role": "viewer",
+        "tag": "incidents",
+        "errors": (404,),
+    },
     ("get", "/api/v1/incidents/{incident_id}/audit"): {
         "summary": "The audit trail: every state change, who or what caused it, when",
-        "role": "coordinator", "tag": "incidents", "errors": (404,)},
+        "role": "coordinator",
+        "tag": "incidents",
+        "errors": (404,),
+    },
     ("post", "/api/v1/incidents/{incident_id}/close"): {
         "summary": "Close: alerting stops; accepted and pending volunteers are told by SMS",
-        "role": "coordinator", "tag": "incidents", "errors": (404, 409)},
+        "role": "coordinator",
+        "tag": "incidents",
+        "errors": (404, 409),
+    },
     ("post", "/api/v1/incidents/{incident_id}/cancel"): {
         "summary": "Cancel: alerting stops; accepted and pending volunteers are told by SMS",
-        "role": "coordinator", "tag": "incidents", "errors": (404, 409)},
+        "role": "coordinator",
+        "tag": "incidents",
+        "errors": (404, 409),
+    },
     ("post", "/api/v1/incidents/{incident_id}/messages"): {
         "summary": "Broadcast an SMS to accepted, pending or all alerted volunteers",
-        "role": "coordinator", "tag": "incidents", "body": schemas.BroadcastIn, "errors": (400, 404, 409, 415)},
+        "role": "coordinator",
+        "tag": "incidents",
+        "body": schemas.BroadcastIn,
+        "errors": (400, 404, 409, 415),
+    },
     ("post", "/api/v1/incidents/{incident_id}/alerts"): {
         "summary": "Alert chosen volunteers by hand (skips distance and fatigue rules, never an opt-out)",
-        "role": "coordinator", "tag": "incidents", "body": schemas.ManualAlertIn, "status": 201,
-        "errors": (400, 404, 409, 415)},
+        "role": "coordinator",
+        "tag": "incidents",
+        "body": schemas.ManualAlertIn,
+        "status": 201,
+        "errors": (400, 404, 409, 415),
+    },
     ("get", "/api/v1/status"): {
         "summary": "Public status: open incidents, approximate place, needs filled, alert counts; no personal data",
-        "role": None, "tag": "public"},
+        "role": None,
+        "tag": "public",
+    },
     ("post", "/sms/inbound"): {
         "summary": "SMS provider webhook: a volunteer's text (Twilio form fields; X-Twilio-Signature required)",
-        "role": None, "tag": "webhooks", "body": "application/x-www-form-urlencoded", "errors": (400,),
+        "role": None,
+        "tag": "webhooks",
+        "body": "application/x-www-form-urlencoded",
+        "errors": (400,),
         "extra_errors": {
             403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed but a record of the failure",
             429: "RATE_LIMITED (Retry-After): too many forged requests from this address, or over 20 texts "
-                 "from this number in 10 minutes (the text is stored, not acted on)"}},
+            "from this number in 10 minutes (the text is stored, not acted on)",
+        },
+    },
     ("post", "/sms/status"): {
         "summary": "SMS provider webhook: delivery status callback (X-Twilio-Signature required)",
-        "role": None, "tag": "webhooks", "body": "application/x-www-form-urlencoded", "errors": (400,),
+        "role": None,
+        "tag": "webhooks",
+        "body": "application/x-www-form-urlencoded",
+        "errors": (400,),
         "extra_errors": {
             403: "FORBIDDEN: missing or invalid X-Twilio-Signature; nothing changed but a record of the failure",
-            429: "RATE_LIMITED (Retry-After): too many forged requests from this address"}},
+            429: "RATE_LIMITED (Retry-After): too many forged requests from this address",
+        },
+    },
     ("post", "/sms/smsgate"): {
         "summary": "SMS Gateway for Android webhook: sms:received (a volunteer's text), sms:sent / sms:delivered / "
-                   "sms:failed (delivery reports); X-Signature (HMAC-SHA256 of body + X-Timestamp) required",
-        "role": None, "tag": "webhooks", "body": "application/json", "errors": (400, 413),
+        "sms:failed (delivery reports); X-Signature (HMAC-SHA256 of body + X-Timestamp) required",
+        "role": None,
+        "tag": "webhooks",
+        "body": "application/json",
+        "errors": (400, 413),
         "extra_errors": {
             403: "FORBIDDEN: missing or invalid X-Signature, or X-Timestamp not within 5 minutes; nothing changed "
-                 "but a record of the failure",
-            429: "RATE_LIMITED (Retry-After): too many forged requests from this address"}},
+            "but a record of the failure",
+            429: "RATE_LIMITED (Retry-After): too many forged requests from this address",
+        },
+    },
 }
 
 
@@ -146,8 +231,7 @@ def _operation(path: str, op: dict, components: dict) -> dict:
     else:
         errors = op.get("errors", ())
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-        for name in _path_params(path)
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}} for name in _path_params(path)
     ]
     parameters += [
         {"name": name, "in": "query", "required": False, "description": text, "schema": {"type": "string"}}

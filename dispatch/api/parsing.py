@@ -1,4 +1,5 @@
 """Reading request input: JSON bodies into pydantic models, query strings into typed values."""
+
 from __future__ import annotations
 
 from typing import TypeVar

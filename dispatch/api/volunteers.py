@@ -1,4 +1,5 @@
 """Volunteer registry routes: CRUD, list with filters, CSV import, the skill catalogue."""
+
 from __future__ import annotations
 
 import io
@@ -9,12 +10,12 @@ from .. import geocoding, volunteers
 from ..auth import actor, require_role
 from ..errors import UnsupportedMediaType
 from ..models import LANGUAGES, VOLUNTEER_STATUSES
+from ..presenters import volunteer_json
+from ..schemas import VolunteerIn, VolunteerPatch
 from ..skills import SkillCatalogue
 from ..volunteer_import import import_volunteers
 from . import bp
 from .parsing import json_body, query_bool, query_choice, query_float, query_int, query_point
-from ..presenters import volunteer_json
-from ..schemas import VolunteerIn, VolunteerPatch
 
 
 @bp.get("/skills")

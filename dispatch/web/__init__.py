@@ -4,6 +4,7 @@ simulator (`/console/simulator`, console backend only) and signing in (`/login`)
 Pages call the same use cases as the JSON API (the pre-send preview is dispatch/preview.py);
 the read-only queries they need live in dispatch/dashboard.py. Templates and static files (no inline script: see security.py) are here.
 """
+
 from __future__ import annotations
 
 from flask import Flask

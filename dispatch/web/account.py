@@ -4,6 +4,7 @@ The session cookie carries only the key of a server-side session (dispatch/users
 out, changing the password or disabling the user ends it for good: a copied cookie is refused
 from anywhere afterwards.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -72,8 +73,11 @@ def login():
     if request.method == "POST":
         if len(email) > MAX_EMAIL_CHARS or len(request.form.get("password", "")) > users.MAX_PASSWORD_CHARS:
             # No account has one this long: refused before any look-up, hash or failure count.
-            error = _("An email has at most %(email)d characters and a password at most %(password)d.",
-                      email=MAX_EMAIL_CHARS, password=users.MAX_PASSWORD_CHARS)
+            error = _(
+                "An email has at most %(email)d characters and a password at most %(password)d.",
+                email=MAX_EMAIL_CHARS,
+                password=users.MAX_PASSWORD_CHARS,
+            )
             return render_template("account/login.html", error=error, email=""), 400
         try:
             users.check_login_allowed(email, request.remote_addr)
@@ -118,8 +122,12 @@ def preferences():
         else:
             session["tz"], session["lang"] = tz, lang
             return redirect(url_for("account.preferences", saved=1))
-    return render_template("account/preferences.html", timezones=TIMEZONES, timezone=select_timezone(),
-                           saved=request.args.get("saved") == "1")
+    return render_template(
+        "account/preferences.html",
+        timezones=TIMEZONES,
+        timezone=select_timezone(),
+        saved=request.args.get("saved") == "1",
+    )
 
 
 def register_account(app: Flask) -> None:

@@ -3,6 +3,7 @@ close / cancel / broadcast). Routes are thin: read the form, one use case, rende
 
 Every route of this blueprint needs a signed-in coordinator (checked once, before any view).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -34,8 +35,9 @@ def coordinators_only():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     if not current_user.has_role("coordinator"):
-        return render_template("error.html", status=403,
-                               message=_("The console is for coordinators; your account is a viewer.")), 403
+        return render_template(
+            "error.html", status=403, message=_("The console is for coordinators; your account is a viewer.")
+        ), 403
     return None
 
 
@@ -66,8 +68,16 @@ def _form_page(form, preview=None, status: int = 200):
     bounds = ((extent[0], extent[1]), (extent[2], extent[3])) if extent else None
     page_data = {"map": map_settings(bounds)}
     limits = {name: max_length(IncidentIn, name) for name in ("title", "description")}
-    return render_template("console/new_incident.html", form=form, preview=preview, kinds=INCIDENT_KINDS,
-                           severities=SEVERITIES, skills=skill_names(), page_data=page_data, limits=limits), status
+    return render_template(
+        "console/new_incident.html",
+        form=form,
+        preview=preview,
+        kinds=INCIDENT_KINDS,
+        severities=SEVERITIES,
+        skills=skill_names(),
+        page_data=page_data,
+        limits=limits,
+    ), status
 
 
 @bp.get("/incidents/new")
@@ -93,8 +103,10 @@ def post_incident():
         form.errors["needs"] = _("%(code)s is not a skill in the catalogue.", code=exc.skill)
         return _form_page(form, status=exc.status)
     except DispatchError as exc:
-        form.errors.update({k: field_problem(v) for k, v in exc.details.get("fields", {}).items()}
-                           or {"lat": error_message(exc.code, exc.message)})
+        form.errors.update(
+            {k: field_problem(v) for k, v in exc.details.get("fields", {}).items()}
+            or {"lat": error_message(exc.code, exc.message)}
+        )
         return _form_page(form, status=exc.status)
     flash(_("Incident posted: alerting has started. Reply code %(code)s.", code=incident.code))
     return redirect(url_for("console.incident", incident_id=incident.id))
@@ -107,11 +119,22 @@ def incident(incident_id: int):
 
 def _incident_page(incident_id: int, status: int = 200):
     picture = dashboard.incident_picture(incident_id)
-    page_data = {"map": map_settings(), "incident": {
-        "lat": picture.incident.lat, "lon": picture.incident.lon, "radius_km": picture.incident.current_radius_km,
-        "area": picture.incident.area_geojson}}
-    return render_template("console/incident.html", p=picture, skills=skill_names(), page_data=page_data,
-                           max_broadcast=max_length(BroadcastIn, "body")), status
+    page_data = {
+        "map": map_settings(),
+        "incident": {
+            "lat": picture.incident.lat,
+            "lon": picture.incident.lon,
+            "radius_km": picture.incident.current_radius_km,
+            "area": picture.incident.area_geojson,
+        },
+    }
+    return render_template(
+        "console/incident.html",
+        p=picture,
+        skills=skill_names(),
+        page_data=page_data,
+        max_broadcast=max_length(BroadcastIn, "body"),
+    ), status
 
 
 @bp.get("/incidents/<id:incident_id>/live")
@@ -155,8 +178,13 @@ def broadcast(incident_id: int):
     try:
         data = BroadcastIn.model_validate({"body": request.form.get("body", ""), "to": request.form.get("to", "")})
     except ValidationError:
-        flash(_("Write a message (up to %(max)d characters) and choose who gets it. Nothing was sent.",
-                max=max_length(BroadcastIn, "body")), "error")
+        flash(
+            _(
+                "Write a message (up to %(max)d characters) and choose who gets it. Nothing was sent.",
+                max=max_length(BroadcastIn, "body"),
+            ),
+            "error",
+        )
         return _incident_page(incident_id, status=400)
     sent = incidents.broadcast(incident_id, data.body, data.to, by())
     flash(ngettext("Message queued for %(num)d volunteer.", "Message queued for %(num)d volunteers.", sent))

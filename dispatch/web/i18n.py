@@ -4,6 +4,7 @@ Translations are plain gettext catalogues, `translations/<lang>/LC_MESSAGES/mess
 compiled in memory the first time a process needs them: no build step, no binary .mo files
 in the repository, and a fresh checkout (or a test run) can never use stale ones.
 """
+
 from __future__ import annotations
 
 import re
@@ -39,27 +40,60 @@ LANGUAGES = {"en": "English", "ru": "Русский", "kk": "Қазақша"}
 DEFAULT_LANGUAGE = "en"
 DEFAULT_TIMEZONE = "Asia/Almaty"
 # Kazakhstan's zones first, then a few its coordinators work with.
-TIMEZONES = ("Asia/Almaty", "Asia/Aqtobe", "Asia/Aqtau", "Asia/Atyrau", "Asia/Oral", "Asia/Qostanay",
-             "Asia/Qyzylorda", "Asia/Tashkent", "Asia/Bishkek", "Europe/Moscow", "UTC")
+TIMEZONES = (
+    "Asia/Almaty",
+    "Asia/Aqtobe",
+    "Asia/Aqtau",
+    "Asia/Atyrau",
+    "Asia/Oral",
+    "Asia/Qostanay",
+    "Asia/Qyzylorda",
+    "Asia/Tashkent",
+    "Asia/Bishkek",
+    "Europe/Moscow",
+    "UTC",
+)
 
 LABELS = {
     # incident statuses
-    "dispatching": _l("Dispatching"), "staffed": _l("Staffed"), "unfilled": _l("Unfilled"),
-    "closed": _l("Closed"), "cancelled": _l("Cancelled"),
+    "dispatching": _l("Dispatching"),
+    "staffed": _l("Staffed"),
+    "unfilled": _l("Unfilled"),
+    "closed": _l("Closed"),
+    "cancelled": _l("Cancelled"),
     # alert statuses
-    "queued": _l("Queued"), "sent": _l("Sent"), "delivered": _l("Delivered"), "accepted": _l("Accepted"),
-    "declined": _l("Declined"), "expired": _l("Expired"), "stood_down": _l("Stood down"), "failed": _l("Failed"),
+    "queued": _l("Queued"),
+    "sent": _l("Sent"),
+    "delivered": _l("Delivered"),
+    "accepted": _l("Accepted"),
+    "declined": _l("Declined"),
+    "expired": _l("Expired"),
+    "stood_down": _l("Stood down"),
+    "failed": _l("Failed"),
     # severities
-    "minor": _l("Minor"), "moderate": _l("Moderate"), "severe": _l("Severe"), "extreme": _l("Extreme"),
+    "minor": _l("Minor"),
+    "moderate": _l("Moderate"),
+    "severe": _l("Severe"),
+    "extreme": _l("Extreme"),
     # volunteer statuses
-    "active": _l("Active"), "opted_out": _l("Opted out"), "inactive": _l("Inactive"),
+    "active": _l("Active"),
+    "opted_out": _l("Opted out"),
+    "inactive": _l("Inactive"),
     # outbox statuses
-    "pending": _l("Waiting to send"), "claimed": _l("Sending"), "sending": _l("Sending"), "undelivered": _l("Undelivered"),
+    "pending": _l("Waiting to send"),
+    "claimed": _l("Sending"),
+    "sending": _l("Sending"),
+    "undelivered": _l("Undelivered"),
     # why matching left a volunteer out (dispatch.matching)
-    "phone_problem": _l("number does not work"), "unavailable": _l("unavailable"), "busy": _l("busy"),
-    "lacks_skill": _l("lacks the skill"), "beyond_own_max_distance": _l("farther than they travel"),
-    "inside_area": _l("inside the area"), "quiet_hours": _l("quiet hours"),
-    "accepted_elsewhere": _l("on another incident"), "alert_limit": _l("alerted enough this hour"),
+    "phone_problem": _l("number does not work"),
+    "unavailable": _l("unavailable"),
+    "busy": _l("busy"),
+    "lacks_skill": _l("lacks the skill"),
+    "beyond_own_max_distance": _l("farther than they travel"),
+    "inside_area": _l("inside the area"),
+    "quiet_hours": _l("quiet hours"),
+    "accepted_elsewhere": _l("on another incident"),
+    "alert_limit": _l("alerted enough this hour"),
     "already_alerted": _l("already alerted"),
 }
 
@@ -159,8 +193,7 @@ def register_i18n(app: Flask) -> None:
     def kind(code: str) -> str:
         return kind_name(code, current_language())
 
-    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language,
-                                 language_url=language_url)
+    app.jinja_env.globals.update(LANGUAGES=LANGUAGES, current_language=current_language, language_url=language_url)
     register_message_filters(app)
 
 
@@ -173,13 +206,23 @@ def register_i18n(app: Flask) -> None:
 # recognised falls back to a translated general sentence, never to the English.
 
 OUTCOMES = {
-    "accepted": _l("accepted"), "declined": _l("declined"), "already_accepted": _l("had already accepted"),
-    "standby": _l("too late: told to stand by"), "incident_ended": _l("too late: the incident had ended"),
-    "nothing_pending": _l("nothing to answer"), "unknown_code": _l("unknown incident code"),
-    "ambiguous": _l("asked which incident"), "opted_out": _l("opted out (STOP)"), "opted_in": _l("opted back in"),
-    "help": _l("asked for help"), "ignored_opted_out": _l("ignored: opted out"), "busy": _l("said busy"),
-    "available": _l("said available"), "not_understood": _l("not understood"),
-    "unknown_number": _l("unknown number"), "rate_limited": _l("too many texts: not acted on"),
+    "accepted": _l("accepted"),
+    "declined": _l("declined"),
+    "already_accepted": _l("had already accepted"),
+    "standby": _l("too late: told to stand by"),
+    "incident_ended": _l("too late: the incident had ended"),
+    "nothing_pending": _l("nothing to answer"),
+    "unknown_code": _l("unknown incident code"),
+    "ambiguous": _l("asked which incident"),
+    "opted_out": _l("opted out (STOP)"),
+    "opted_in": _l("opted back in"),
+    "help": _l("asked for help"),
+    "ignored_opted_out": _l("ignored: opted out"),
+    "busy": _l("said busy"),
+    "available": _l("said available"),
+    "not_understood": _l("not understood"),
+    "unknown_number": _l("unknown number"),
+    "rate_limited": _l("too many texts: not acted on"),
 }
 
 PHONE_PROBLEMS = {"invalid_number": _l("invalid number"), "not_mobile": _l("not a mobile number")}
@@ -208,13 +251,18 @@ ERROR_MESSAGES = {
 # A few errors share a code but say something more precise: matched on the English message.
 ERROR_TEXTS = [
     (r"The file is empty: it needs a header line\.", _l("The file is empty: it needs a header line.")),
-    (r"max_radius_km must not be smaller than radius_km\.", _l("The widest radius must not be smaller than the radius.")),
+    (
+        r"max_radius_km must not be smaller than radius_km\.",
+        _l("The widest radius must not be smaller than the radius."),
+    ),
     (r"Incident \d+ is already closed\.", _l("This incident is already closed.")),
     (r"Incident \d+ is already cancelled\.", _l("This incident is already cancelled.")),
     (r"No incident \d+\.", _l("There is no such incident.")),
     (r"No volunteer \d+\.", _l("There is no such volunteer.")),
-    (r"Could not allocate a reply code; try again\.|No free reply code\.",
-     _l("No free reply code could be found; try again.")),
+    (
+        r"Could not allocate a reply code; try again\.|No free reply code\.",
+        _l("No free reply code could be found; try again."),
+    ),
 ]
 _ERROR_TEXTS = [(re.compile(pattern), text) for pattern, text in ERROR_TEXTS]
 # Per-field texts that use cases put in DispatchError details["fields"].
@@ -278,40 +326,69 @@ NOT_VALID = _l("is not valid")
 
 # Our own ValueError texts (dispatch/schemas.py, dispatch/clock.py) and geo's GeoError texts,
 # as pydantic carries them in a value_error: (pattern, translation; named groups are its values).
-_PLACE = r"(?P<where>(?:Polygon|MultiPolygon polygon \d+|MultiPolygon)(?: ring \d+)?(?: position \d+)?(?: coordinates)?)"
+_PLACE = (
+    r"(?P<where>(?:Polygon|MultiPolygon polygon \d+|MultiPolygon)(?: ring \d+)?(?: position \d+)?(?: coordinates)?)"
+)
 VALUE_ERRORS = [
     (r"give both lat and lon, or an address", _l("give both latitude and longitude")),
     (r"give lat and lon \(or an address.*", _l("give the latitude and longitude")),
     (r"(?P<value>.+) is not a time of day", _l("%(value)s is not a time of day (HH:MM-HH:MM)")),
-    (r"an area must be a non-empty Polygon or MultiPolygon.*", _l("the area must be a non-empty Polygon or MultiPolygon")),
-    (r"area is not a valid polygon: .*", _l("the area is not a valid polygon: rings must not cross themselves or each "
-                                            "other, and holes must lie inside their outer ring")),
+    (
+        r"an area must be a non-empty Polygon or MultiPolygon.*",
+        _l("the area must be a non-empty Polygon or MultiPolygon"),
+    ),
+    (
+        r"area is not a valid polygon: .*",
+        _l(
+            "the area is not a valid polygon: rings must not cross themselves or each "
+            "other, and holes must lie inside their outer ring"
+        ),
+    ),
     (r"a GeoJSON area must be an object.*", _l("the area must be a GeoJSON object")),
     (r"GeoJSON Feature has no geometry object", _l("the GeoJSON Feature has no geometry")),
     (r"MultiPolygon has no polygons", _l("the MultiPolygon has no polygons")),
-    (r'GeoJSON type must be "Polygon" or "MultiPolygon".*',
-     _l("the GeoJSON type must be Polygon or MultiPolygon (or a Feature of one)")),
-    (r"area has (?P<count>\d+) vertices; at most (?P<max>\d+) are allowed.*",
-     _l("the area has %(count)s vertices; at most %(max)s are allowed (simplify it)")),
-    (r"area has over (?P<max>\d+) (?:polygons|rings).*",
-     _l("the area has too many polygons or rings; at most %(max)s are allowed")),
+    (
+        r'GeoJSON type must be "Polygon" or "MultiPolygon".*',
+        _l("the GeoJSON type must be Polygon or MultiPolygon (or a Feature of one)"),
+    ),
+    (
+        r"area has (?P<count>\d+) vertices; at most (?P<max>\d+) are allowed.*",
+        _l("the area has %(count)s vertices; at most %(max)s are allowed (simplify it)"),
+    ),
+    (
+        r"area has over (?P<max>\d+) (?:polygons|rings).*",
+        _l("the area has too many polygons or rings; at most %(max)s are allowed"),
+    ),
     (r"must not contain control characters.*", _l("must not contain control characters")),
     (_PLACE + r" has no rings", _l("%(where)s has no rings")),
     (_PLACE + r" must be an array.*", _l("%(where)s must be an array")),
-    (_PLACE + r" has (?P<count>\d+) positions; a closed ring needs at least 4.*",
-     _l("%(where)s has %(count)s positions; a closed ring needs at least 4 (the first repeated at the end)")),
+    (
+        _PLACE + r" has (?P<count>\d+) positions; a closed ring needs at least 4.*",
+        _l("%(where)s has %(count)s positions; a closed ring needs at least 4 (the first repeated at the end)"),
+    ),
     (_PLACE + r" is not closed: .*", _l("%(where)s is not closed: the first position must be repeated at the end")),
-    (_PLACE + r": (?:latitude|longitude) must be a (?:finite )?number.*", _l("%(where)s: the coordinates must be numbers")),
-    (_PLACE + r": latitude (?P<value>\S+) is outside -90\.\.90.*",
-     _l("%(where)s: latitude %(value)s is outside -90…90 (GeoJSON positions are [longitude, latitude])")),
-    (_PLACE + r": longitude (?P<value>\S+) is outside -180\.\.180.*",
-     _l("%(where)s: longitude %(value)s is outside -180…180")),
+    (
+        _PLACE + r": (?:latitude|longitude) must be a (?:finite )?number.*",
+        _l("%(where)s: the coordinates must be numbers"),
+    ),
+    (
+        _PLACE + r": latitude (?P<value>\S+) is outside -90\.\.90.*",
+        _l("%(where)s: latitude %(value)s is outside -90…90 (GeoJSON positions are [longitude, latitude])"),
+    ),
+    (
+        _PLACE + r": longitude (?P<value>\S+) is outside -180\.\.180.*",
+        _l("%(where)s: longitude %(value)s is outside -180…180"),
+    ),
     (_PLACE + r": a GeoJSON position must.*", _l("%(where)s: a position must be [longitude, latitude]")),
 ]
 _VALUE_ERRORS = [(re.compile(pattern, re.DOTALL), text) for pattern, text in VALUE_ERRORS]
 _WHERE_PARTS = re.compile(r"(MultiPolygon polygon|polygon|ring|position) (\d+)")
-WHERE_WORDS = {"MultiPolygon polygon": _l("polygon %(n)s"), "polygon": _l("polygon %(n)s"),
-               "ring": _l("ring %(n)s"), "position": _l("position %(n)s")}
+WHERE_WORDS = {
+    "MultiPolygon polygon": _l("polygon %(n)s"),
+    "polygon": _l("polygon %(n)s"),
+    "ring": _l("ring %(n)s"),
+    "position": _l("position %(n)s"),
+}
 
 # notifications.phones.InvalidPhone texts (CSV import).
 PHONE_ERRORS = [
@@ -324,14 +401,18 @@ _PHONE_ERRORS = [(re.compile(pattern, re.DOTALL), text) for pattern, text in PHO
 
 # Stored English for the API (alerts.reason as why_chosen, Candidate.reason in the preview,
 # incidents.unfilled_reason): matching._candidate and alerting.run_waves write these.
-_WHY_CHOSEN = re.compile(r"(?:inside the area|(?P<km>[\d.]+) km away), (?P<skill>has the skill|any volunteer), available")
+_WHY_CHOSEN = re.compile(
+    r"(?:inside the area|(?P<km>[\d.]+) km away), (?P<skill>has the skill|any volunteer), available"
+)
 WHY_CHOSEN = {
     ("near", "has the skill"): _l("%(km)s away, has the skill, available"),
     ("near", "any volunteer"): _l("%(km)s away, available"),
     ("inside", "has the skill"): _l("inside the area, has the skill, available"),
     ("inside", "any volunteer"): _l("inside the area, available"),
 }
-_UNFILLED = re.compile(r"(?P<skill>.+?): (?P<open>\d+) of (?P<count>\d+) open, nobody eligible within (?P<km>[\d.]+) km")
+_UNFILLED = re.compile(
+    r"(?P<skill>.+?): (?P<open>\d+) of (?P<count>\d+) open, nobody eligible within (?P<km>[\d.]+) km"
+)
 UNFILLED = _l("%(skill)s: %(open)s of %(count)s places open, nobody eligible within %(km)s")
 UNFILLED_OTHER = _l("Some needs cannot be filled: nobody eligible is left within the radius.")
 ANY_VOLUNTEER = _l("any volunteer")
@@ -465,8 +546,15 @@ def unfilled_reason(text: str | None) -> str:
             return str(UNFILLED_OTHER)
         skill = found["skill"]
         name = str(ANY_VOLUNTEER) if skill == "any volunteer" else names.get(skill, skill)
-        parts.append(UNFILLED % {"skill": name, "open": found["open"], "count": found["count"],
-                                 "km": km(float(found["km"]), 0 if float(found["km"]).is_integer() else 1)})
+        parts.append(
+            UNFILLED
+            % {
+                "skill": name,
+                "open": found["open"],
+                "count": found["count"],
+                "km": km(float(found["km"]), 0 if float(found["km"]).is_integer() else 1),
+            }
+        )
     return "; ".join(parts)
 
 
@@ -474,8 +562,10 @@ def import_problem(problem: dict) -> str:
     """One problem of a rejected CSV row (volunteer_import): "column: what is wrong"."""
     code, params, column = problem.get("code", ""), dict(problem.get("params") or {}), problem.get("field")
     if code == "invalid_phone":
-        text = next((str(t) for p, t in _PHONE_ERRORS if p.fullmatch(params.get("message", ""))),
-                    str(IMPORT_PROBLEMS["invalid_phone"]))
+        text = next(
+            (str(t) for p, t in _PHONE_ERRORS if p.fullmatch(params.get("message", ""))),
+            str(IMPORT_PROBLEMS["invalid_phone"]),
+        )
     elif code == "unknown_skill":
         text = IMPORT_PROBLEMS[code] % {"skills": ", ".join(params.get("skills", []))}
     elif code in IMPORT_PROBLEMS:
@@ -503,9 +593,14 @@ def rejected_row(row: dict) -> str:
 
 
 def register_message_filters(app: Flask) -> None:
-    filters = {"outcome": lambda code: str(OUTCOMES.get(code, "")) if code else "",
-               "phone_problem": lambda code: str(PHONE_PROBLEMS.get(code, _l("the number does not work"))),
-               "number": number, "km": km, "why_chosen": why_chosen, "unfilled_reason": unfilled_reason,
-               "rejected_row": rejected_row}
+    filters = {
+        "outcome": lambda code: str(OUTCOMES.get(code, "")) if code else "",
+        "phone_problem": lambda code: str(PHONE_PROBLEMS.get(code, _l("the number does not work"))),
+        "number": number,
+        "km": km,
+        "why_chosen": why_chosen,
+        "unfilled_reason": unfilled_reason,
+        "rejected_row": rejected_row,
+    }
     app.jinja_env.filters.update(filters)
     app.jinja_env.globals.update(coordinates=coordinates, error_message=error_message)

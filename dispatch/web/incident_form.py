@@ -1,6 +1,7 @@
 """The "post an incident" form read into IncidentIn (dispatch/schemas.py), the model the JSON API
 reads too, so a page and a JSON client are held to exactly the same rules; errors come back by
 form field."""
+
 from __future__ import annotations
 
 import hashlib
@@ -38,20 +39,37 @@ class IncidentForm:
 def empty_form(lat: float | None = None, lon: float | None = None) -> IncidentForm:
     needs = [{"skill": "", "count": ""} for _ in range(NEED_ROWS)]
     needs[0]["count"] = "1"
-    return IncidentForm(values={"kind": "flood", "severity": "severe", "radius_km": "10", "max_radius_km": "50",
-                                "needs": needs, "lat": lat or "", "lon": lon or ""})
+    return IncidentForm(
+        values={
+            "kind": "flood",
+            "severity": "severe",
+            "radius_km": "10",
+            "max_radius_km": "50",
+            "needs": needs,
+            "lat": lat or "",
+            "lon": lon or "",
+        }
+    )
 
 
 def read_incident_form(form: MultiDict) -> IncidentForm:
-    values = {name: form.get(name, "").strip() for name in
-              ("kind", "title", "description", "severity", "area", *NUMBERS)}
+    values = {
+        name: form.get(name, "").strip() for name in ("kind", "title", "description", "severity", "area", *NUMBERS)
+    }
     values["drill"] = form.get("drill") == "on"
     values["exclude_inside_area"] = form.get("exclude_inside_area") == "on"
-    values["needs"] = [{"skill": form.get(f"need_skill_{i}", "").strip(), "count": form.get(f"need_count_{i}", "").strip()}
-                       for i in range(NEED_ROWS)]
+    values["needs"] = [
+        {"skill": form.get(f"need_skill_{i}", "").strip(), "count": form.get(f"need_count_{i}", "").strip()}
+        for i in range(NEED_ROWS)
+    ]
     result = IncidentForm(values=values)
-    body: dict = {"kind": values["kind"], "title": values["title"], "severity": values["severity"],
-                  "drill": values["drill"], "exclude_inside_area": values["exclude_inside_area"]}
+    body: dict = {
+        "kind": values["kind"],
+        "title": values["title"],
+        "severity": values["severity"],
+        "drill": values["drill"],
+        "exclude_inside_area": values["exclude_inside_area"],
+    }
     if values["description"]:
         body["description"] = values["description"]
     for name in NUMBERS:

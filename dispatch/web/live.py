@@ -4,6 +4,7 @@ Any worker, on any host, computes the same ETag for the same state, so polling w
 any number of gunicorn workers with no state kept in a process: an unchanged picture costs
 the browser a 304 with no body.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,5 +25,4 @@ def conditional(body: str, mimetype: str) -> Response:
 
 
 def conditional_json(data: dict) -> Response:
-    return conditional(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
-                       "application/json")
+    return conditional(json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":")), "application/json")

@@ -4,6 +4,7 @@ polls with If-None-Match to update itself within seconds of a change.
 Both show exactly what GET /api/v1/status shows (presenters.public_incident_json); the leak
 test in tests/web checks that no volunteer's name or number ever reaches them.
 """
+
 from __future__ import annotations
 
 import math
@@ -22,8 +23,7 @@ from .i18n import LABELS, current_language, remember_language, skill_names
 from .live import conditional_json
 from .pages import map_settings
 
-bp = Blueprint("public", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/assets")
+bp = Blueprint("public", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 bp.before_request(remember_language)
 POLL_MS = 2000  # the page promises an update within 5 s of a change
 
@@ -71,8 +71,9 @@ def ago_unit(minutes: int) -> tuple[str, int]:
 
 def _ago_text(count: int, unit: str, language: str) -> str:
     seconds = {"minute": 60, "hour": 3600, "day": 86400}[unit]
-    return format_timedelta(timedelta(seconds=-count * seconds), granularity=unit, threshold=math.inf,
-                            add_direction=True, locale=language)
+    return format_timedelta(
+        timedelta(seconds=-count * seconds), granularity=unit, threshold=math.inf, add_direction=True, locale=language
+    )
 
 
 @cache

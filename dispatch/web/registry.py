@@ -1,5 +1,6 @@
 """Console pages on the volunteer registry (search, filters, CSV import with its error report)
 and the inbox of replies the service did not understand."""
+
 from __future__ import annotations
 
 import io
@@ -10,13 +11,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import dashboard
-from ..volunteers import available_now
 from ..errors import DispatchError
 from ..models import VOLUNTEER_STATUSES
 from ..schemas import VolunteerIn, max_length
 from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, import_volunteers
-from ..volunteers import VolunteerFilter, list_volunteers
+from ..volunteers import VolunteerFilter, available_now, list_volunteers
 from .console import bp
 from .i18n import error_message, skill_names
 
@@ -40,7 +40,8 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         available={"yes": True, "no": False}.get(chosen["available"]),
         status=chosen["status"] or None,
         organization=chosen["organization"] or None,
-        page=page, per_page=PER_PAGE,
+        page=page,
+        per_page=PER_PAGE,
     )
     return flt, chosen
 
@@ -58,10 +59,18 @@ def volunteers():
     pages = max(1, -(-found.total // PER_PAGE))
     names = skill_names()
     skills_of = {v.id: [names[code] for code in catalogue.codes_of(v.skill_mask)] for v in found.items}
-    return render_template("console/volunteers.html", page=found, pages=pages, chosen=chosen,
-                           skills_of=skills_of, available_now=available_now,
-                           skills=skill_names(), organizations=dashboard.organizations(),
-                           statuses=VOLUNTEER_STATUSES, columns=COLUMNS), status
+    return render_template(
+        "console/volunteers.html",
+        page=found,
+        pages=pages,
+        chosen=chosen,
+        skills_of=skills_of,
+        available_now=available_now,
+        skills=skill_names(),
+        organizations=dashboard.organizations(),
+        statuses=VOLUNTEER_STATUSES,
+        columns=COLUMNS,
+    ), status
 
 
 @bp.post("/volunteers/import")
@@ -74,12 +83,14 @@ def import_csv():
     else:
         text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
         try:
-            report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"],
-                                       f"user:{current_user.user.id}", dry_run=dry_run)
+            report = import_volunteers(
+                text, current_app.config["DEFAULT_PHONE_REGION"], f"user:{current_user.user.id}", dry_run=dry_run
+            )
         except DispatchError as exc:
             error = f"{error_message(exc.code, exc.message)} {_describe(exc.details)}".strip()
-    return render_template("console/import.html", report=report, error=error, columns=COLUMNS,
-                           dry_run=dry_run), 400 if error else 200
+    return render_template(
+        "console/import.html", report=report, error=error, columns=COLUMNS, dry_run=dry_run
+    ), 400 if error else 200
 
 
 def _describe(details: dict) -> str:

@@ -12,6 +12,7 @@ each form carries a token signed with SECRET_KEY and bound to this link (no cook
 FORM_MAX_AGE), and a post that a browser marks as coming from another site (`Sec-Fetch-Site`, or
 an `Origin` other than ours) is refused.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -58,8 +59,11 @@ def refuse_guessers():
     try:
         reply_links.check_address(request.remote_addr)
     except reply_links.TooManyUnknownLinks as exc:
-        body, status = _message(429, _("Too many wrong links"),
-                                _("Too many wrong links were opened from your network. Try again in 15 minutes."))
+        body, status = _message(
+            429,
+            _("Too many wrong links"),
+            _("Too many wrong links were opened from your network. Try again in 15 minutes."),
+        )
         return body, status, exc.headers()
     return None
 
@@ -72,8 +76,9 @@ def _alert_or_404(token: str) -> Alert | None:
 
 
 def _not_found():
-    return _message(404, _("Link not found"),
-                    _("This link does not work. Check that it was copied whole from the SMS."))
+    return _message(
+        404, _("Link not found"), _("This link does not work. Check that it was copied whole from the SMS.")
+    )
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -111,9 +116,15 @@ def _origin(url: str) -> str:
 def _render(token: str, alert: Alert, status: int = 200, notice: str | None = None):
     page = reply_links.page(alert)
     with force_locale(page.language):
-        html = render_template("reply/page.html", p=page, token=token, form_token=_form_token(alert),
-                               eta_choices=ETA_CHOICES_MIN, max_eta=MAX_ETA_MIN,
-                               notice=str(NOTICES[notice]) if notice else None)
+        html = render_template(
+            "reply/page.html",
+            p=page,
+            token=token,
+            form_token=_form_token(alert),
+            eta_choices=ETA_CHOICES_MIN,
+            max_eta=MAX_ETA_MIN,
+            notice=str(NOTICES[notice]) if notice else None,
+        )
     return html, status
 
 
@@ -132,9 +143,11 @@ def answer(token: str):
         return _not_found()
     if _from_another_site():
         with force_locale(reply_links.page(alert).language):
-            return _message(403, _("Not allowed"),
-                            _("This answer did not come from this page. Open the link in the SMS and press the "
-                              "button again."))
+            return _message(
+                403,
+                _("Not allowed"),
+                _("This answer did not come from this page. Open the link in the SMS and press the button again."),
+            )
     if not _form_token_valid(alert, request.form.get("form_token", "")):
         return _render(token, alert, 400, "form_expired")
     choice = request.form.get("answer")

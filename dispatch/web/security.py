@@ -3,6 +3,7 @@
 The Content-Security-Policy allows scripts and styles from this origin only (no inline
 script, no inline event handlers) and images from here plus the configured map tile server.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -33,18 +34,20 @@ def tile_origin(tile_url: str) -> str | None:
 
 def content_security_policy(tile_url: str) -> str:
     images = " ".join(filter(None, ("'self'", "data:", tile_origin(tile_url))))
-    return "; ".join((
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        f"img-src {images}",
-        "connect-src 'self'",
-        "font-src 'self'",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"img-src {images}",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 def register_security(app: Flask) -> None:
@@ -73,6 +76,5 @@ def register_security(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_failed(exc: CSRFError):
-        message = _("This form has expired or did not come from this site. Go back, reload the page and "
-                    "try again.")
+        message = _("This form has expired or did not come from this site. Go back, reload the page and try again.")
         return render_template("error.html", status=400, message=message), 400

@@ -5,6 +5,7 @@ An answer goes through inbox.receive_sms, the very code path of a real inbound S
 generated MessageSid; instead of the provider's signature it needs a coordinator's session
 and the form's CSRF token.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -62,15 +63,17 @@ def thread(volunteer_id: int):
 
 
 def _thread_page(volunteer, status: int = 200):
-    return render_template("simulator/thread.html", t=dashboard.simulator_thread(volunteer),
-                           max_reply=MAX_REPLY_CHARS), status
+    return render_template(
+        "simulator/thread.html", t=dashboard.simulator_thread(volunteer), max_reply=MAX_REPLY_CHARS
+    ), status
 
 
 @bp.get("/<id:volunteer_id>/live")
 def thread_live(volunteer_id: int):
     volunteer = get_volunteer(volunteer_id)
-    return conditional(render_template("simulator/_thread_live.html", t=dashboard.simulator_thread(volunteer)),
-                       "text/html")
+    return conditional(
+        render_template("simulator/_thread_live.html", t=dashboard.simulator_thread(volunteer)), "text/html"
+    )
 
 
 @bp.post("/<id:volunteer_id>/reply")
@@ -82,10 +85,20 @@ def reply(volunteer_id: int):
         return _thread_page(volunteer, 400)
     if len(body) > MAX_REPLY_CHARS:
         # Refused, not cut: a cut text could read as another answer than the one typed.
-        flash(_("An SMS can be up to %(max)d characters long; this one has %(length)d. Nothing was sent.",
-                max=MAX_REPLY_CHARS, length=len(body)), "error")
+        flash(
+            _(
+                "An SMS can be up to %(max)d characters long; this one has %(length)d. Nothing was sent.",
+                max=MAX_REPLY_CHARS,
+                length=len(body),
+            ),
+            "error",
+        )
         return _thread_page(volunteer, 400)
     inbox.receive_sms(f"SIM{uuid.uuid4().hex}", volunteer.phone, body)
-    flash(_("Sent as %(name)s. The service's answer appears here once the outbox sends it.",
-            name=volunteer.name or volunteer.id))
+    flash(
+        _(
+            "Sent as %(name)s. The service's answer appears here once the outbox sends it.",
+            name=volunteer.name or volunteer.id,
+        )
+    )
     return redirect(url_for("simulator.thread", volunteer_id=volunteer_id))

@@ -1,5 +1,6 @@
 """Fixtures for dispatch: a loopback Twilio, the outbox run by hand, signed webhooks (the
 in-memory SMS gateway, `sms`, is in tests/conftest.py; the pages use it too)."""
+
 from __future__ import annotations
 
 import itertools

@@ -1,5 +1,6 @@
 """Small builders and readers the tests share: rows written straight to the database,
 incidents reported through the API, signed webhook posts, and what the database holds."""
+
 from __future__ import annotations
 
 import itertools
@@ -84,13 +85,22 @@ def square_around(center, half_km):
     south = point_at(center, half_km, 180)[0]
     east = point_at(center, half_km, 90)[1]
     west = point_at(center, half_km, 270)[1]
-    return {"type": "Polygon", "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]]}
+    return {
+        "type": "Polygon",
+        "coordinates": [[[west, south], [east, south], [east, north], [west, north], [west, south]]],
+    }
 
 
 def report(client, auth, needs, **fields) -> dict:
     """An incident in Astana reported through POST /api/v1/incidents (alerting starts)."""
-    body = {"kind": "flood", "title": "Flood on the Ishim embankment", "lat": ASTANA[0], "lon": ASTANA[1],
-            "needs": needs, **fields}
+    body = {
+        "kind": "flood",
+        "title": "Flood on the Ishim embankment",
+        "lat": ASTANA[0],
+        "lon": ASTANA[1],
+        "needs": needs,
+        **fields,
+    }
     response = client.post("/api/v1/incidents", json=body, headers=auth("coordinator"))
     assert response.status_code == 201, response.get_json()
     return response.get_json()

@@ -1,4 +1,5 @@
 """The dispatch loop through HTTP and signed webhooks: waves, replies, fills, stand-downs."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -99,8 +100,13 @@ def test_the_radius_widens_when_the_pool_runs_dry(client, auth):
 def test_unfilled_when_nobody_is_left_within_the_largest_radius(client, auth):
     volunteer(km=60, skills=("water_rescue",))
     volunteer(km=2, skills=("first_aid",))
-    incident = report(client, auth, [{"skill": "water_rescue", "count": 2}, {"skill": "first_aid", "count": 1}],
-                      radius_km=10, max_radius_km=30)
+    incident = report(
+        client,
+        auth,
+        [{"skill": "water_rescue", "count": 2}, {"skill": "first_aid", "count": 1}],
+        radius_km=10,
+        max_radius_km=30,
+    )
     assert incident["status"] == "unfilled"
     assert incident["current_radius_km"] == 30
     assert "water_rescue: 2 of 2 open" in incident["unfilled_reason"]
@@ -119,7 +125,10 @@ def test_fill_confirms_with_the_exact_place_then_stands_the_rest_down(client, au
     detail = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("viewer")).get_json()
     assert detail["status"] == "staffed"
     assert detail["needs"] == [{"skill": "water_rescue", "count": 2, "filled": 2}]
-    assert [(r["volunteer_id"], r["eta_min"]) for r in detail["responders"]] == [(people[2].id, 20), (people[4].id, None)]
+    assert [(r["volunteer_id"], r["eta_min"]) for r in detail["responders"]] == [
+        (people[2].id, 20),
+        (people[4].id, None),
+    ]
     stood_down = by_status(incident["id"], "stood_down")
     assert sorted(stood_down) == sorted(v.id for v in (people[0], people[1], people[3], people[5]))
     sent = run_outbox()
@@ -219,8 +228,11 @@ def test_broadcast_reaches_the_chosen_group(client, auth, run_outbox, text_in):
     run_outbox()
     text_in(people[0].phone, "YES")
     run_outbox()
-    response = client.post(f"/api/v1/incidents/{incident['id']}/messages",
-                           json={"body": "Meet at the north gate", "to": "accepted"}, headers=auth("coordinator"))
+    response = client.post(
+        f"/api/v1/incidents/{incident['id']}/messages",
+        json={"body": "Meet at the north gate", "to": "accepted"},
+        headers=auth("coordinator"),
+    )
     assert response.get_json() == {"queued": 1}
     sent = run_outbox()
     assert [m.to for m in sent] == [people[0].phone] and "Meet at the north gate" in sent[0].body
@@ -233,7 +245,10 @@ def test_alerts_view_and_audit_trail(client, auth, run_outbox, text_in):
     text_in(people[1].phone, "NO")
     rows = client.get(f"/api/v1/incidents/{incident['id']}/alerts", headers=auth("viewer")).get_json()["items"]
     assert [(r["volunteer_id"], r["wave"], r["status"]) for r in rows] == [
-        (people[0].id, 1, "sent"), (people[1].id, 1, "declined"), (people[2].id, 1, "sent"), (people[3].id, 2, "queued"),
+        (people[0].id, 1, "sent"),
+        (people[1].id, 1, "declined"),
+        (people[2].id, 1, "sent"),
+        (people[3].id, 2, "queued"),
     ]
     assert "km away" in rows[0]["why_chosen"] and rows[0]["sms_status"] == "sent"
     trail = client.get(f"/api/v1/incidents/{incident['id']}/audit", headers=auth("coordinator")).get_json()["items"]
@@ -267,11 +282,13 @@ def test_incident_validation(client, auth):
         response = client.post("/api/v1/incidents", json={**base, **change}, headers=auth("coordinator"))
         assert response.status_code == 400, change
         assert field in response.get_json()["error"]["details"]["fields"], response.get_json()
-    response = client.post("/api/v1/incidents", json={**base, "needs": [{"skill": "juggling", "count": 1}]},
-                           headers=auth("coordinator"))
+    response = client.post(
+        "/api/v1/incidents", json={**base, "needs": [{"skill": "juggling", "count": 1}]}, headers=auth("coordinator")
+    )
     assert response.status_code == 400
-    response = client.post("/api/v1/incidents", json={**base, "lat": None, "lon": None, "address": "Astana"},
-                           headers=auth("coordinator"))
+    response = client.post(
+        "/api/v1/incidents", json={**base, "lat": None, "lon": None, "address": "Astana"}, headers=auth("coordinator")
+    )
     assert response.status_code == 400  # no geocoder configured
     assert db.session.scalars(select(Incident)).all() == []
 

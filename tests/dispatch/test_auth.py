@@ -1,4 +1,5 @@
 """The auth matrix over every route: anonymous, viewer, coordinator, admin."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,15 @@ from dispatch.users import create_user, hash_token
 
 # Public by design: health, the API description, the public status; the SMS webhooks are
 # guarded by the provider's signature instead (tests/dispatch/test_webhooks.py).
-PUBLIC = {"/healthz", "/api/v1/openapi.json", "/api/v1/status", "/static/<path:filename>", "/sms/inbound", "/sms/status", "/sms/smsgate"}
+PUBLIC = {
+    "/healthz",
+    "/api/v1/openapi.json",
+    "/api/v1/status",
+    "/static/<path:filename>",
+    "/sms/inbound",
+    "/sms/status",
+    "/sms/smsgate",
+}
 
 
 def protected_routes(app) -> list[tuple[str, str, str]]:

@@ -1,5 +1,6 @@
 """Per-route body limits: webhooks, pages and JSON take small bodies, only the CSV imports a
 large one; over the limit is 413 before anything parses the body, chunked bodies included."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,12 @@ class LazyBody:
 
 def chunked(client, path: str, body, content_type: str, headers: dict | None = None):
     """POST without Content-Length, from a server that ends the stream (gunicorn, Werkzeug's)."""
-    return client.post(path, content_type=content_type, headers={**(headers or {}), "Transfer-Encoding": "chunked"},
-                       environ_overrides={"wsgi.input": body, "wsgi.input_terminated": True})
+    return client.post(
+        path,
+        content_type=content_type,
+        headers={**(headers or {}), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input": body, "wsgi.input_terminated": True},
+    )
 
 
 def count(model) -> int:
@@ -58,8 +63,11 @@ def test_a_huge_streamed_webhook_is_refused_after_reading_only_its_limit(client)
 
 
 def test_a_webhook_announcing_a_large_body_is_refused_without_reading_it(client):
-    response = client.post("/sms/inbound", data=b"Body=" + b"x" * (WEBHOOK_LIMIT.max_bytes),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/sms/inbound",
+        data=b"Body=" + b"x" * (WEBHOOK_LIMIT.max_bytes),
+        content_type="application/x-www-form-urlencoded",
+    )
     assert_too_large(response)
     assert count(InboundMessage) == 0 and count(AuditEvent) == 0
 
@@ -94,8 +102,9 @@ def test_multipart_with_too_many_parts_is_refused(client):
 
 
 def incident_json() -> bytes:
-    return json.dumps({"kind": "fire", "title": "Fire", "lat": 51.17, "lon": 71.45,
-                       "needs": [{"skill": None, "count": 1}]}).encode()
+    return json.dumps(
+        {"kind": "fire", "title": "Fire", "lat": 51.17, "lon": 71.45, "needs": [{"skill": None, "count": 1}]}
+    ).encode()
 
 
 def test_a_chunked_json_body_over_the_limit_is_413_not_cut_short(client, auth):
@@ -116,8 +125,7 @@ def test_a_chunked_json_body_within_the_limit_is_read_whole(client, auth):
 
 def test_json_just_over_the_limit_with_a_length_is_413(client, auth):
     body = incident_json() + b" " * DEFAULT_LIMIT.max_bytes
-    response = client.post("/api/v1/incidents", data=body, content_type="application/json",
-                           headers=auth("coordinator"))
+    response = client.post("/api/v1/incidents", data=body, content_type="application/json", headers=auth("coordinator"))
     assert_too_large(response)
     assert count(Incident) == 0
 
@@ -128,13 +136,15 @@ HEADER = b"name,phone,lat,lon,skills,language,max_distance_km,organization\n"
 def test_only_the_import_takes_a_body_larger_than_the_default(client, auth):
     # A 1.1 MiB file with one bad row: the import reads it (and reports the row)...
     csv = HEADER + b"Big," + b"x" * (DEFAULT_LIMIT.max_bytes + MIB // 10) + b",51,71,first_aid,ru,,\n"
-    response = client.post("/api/v1/volunteers/import", data=csv, content_type="text/csv",
-                           headers=auth("coordinator"))
+    response = client.post("/api/v1/volunteers/import", data=csv, content_type="text/csv", headers=auth("coordinator"))
     assert response.status_code == 200
-    assert response.get_json()["rejected"] == [{"line": 2, "error": "unreadable CSV: field larger than field limit (131072)"}]
+    assert response.get_json()["rejected"] == [
+        {"line": 2, "error": "unreadable CSV: field larger than field limit (131072)"}
+    ]
     # ...while the same size is too large for a volunteer.
-    response = client.post("/api/v1/volunteers", data=b" " * len(csv), content_type="application/json",
-                           headers=auth("coordinator"))
+    response = client.post(
+        "/api/v1/volunteers", data=b" " * len(csv), content_type="application/json", headers=auth("coordinator")
+    )
     assert_too_large(response)
 
 

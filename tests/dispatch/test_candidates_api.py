@@ -1,4 +1,5 @@
 """POST /api/v1/candidates: the preview, its validation, and its explanation of who is left out."""
+
 from __future__ import annotations
 
 from .factories import ASTANA, square_around, volunteer
@@ -67,8 +68,17 @@ def test_bad_previews_are_400(client, auth):
 
 def test_the_preview_shows_the_alert_sms_and_its_segments_in_each_language(client, auth):
     volunteer(3, skills=("water_rescue",))
-    body = post(client, auth, lat=ASTANA[0], lon=ASTANA[1], radius_km=10, skill="water_rescue",
-                kind="flood", title="Flood on the Ishim embankment", drill=True).get_json()
+    body = post(
+        client,
+        auth,
+        lat=ASTANA[0],
+        lon=ASTANA[1],
+        radius_km=10,
+        skill="water_rescue",
+        kind="flood",
+        title="Flood on the Ishim embankment",
+        drill=True,
+    ).get_json()
     preview = {p["language"]: p for p in body["sms_preview"]}
     assert set(preview) == {"kk", "ru", "en"}
     assert preview["en"]["encoding"] == "GSM-7" and preview["ru"]["encoding"] == "UCS-2"

@@ -1,6 +1,6 @@
 import pytest
 
-from config import Config, ConfigError, normalize_database_url, PROJECT_ROOT
+from config import PROJECT_ROOT, Config, ConfigError, normalize_database_url
 from dispatch.sms import build_gateway
 from notifications.gateway import ConsoleGateway
 from notifications.smsgate import SmsGateGateway
@@ -37,8 +37,14 @@ def test_production_requires_a_secret_key():
 
 def test_malformed_values_are_named():
     with pytest.raises(ConfigError) as err:
-        Config.from_env({"EXPECTED_ACCEPTANCE": "1.5", "SMS_MAX_PER_SECOND": "fast", "SCHEDULER_EMBEDDED": "maybe",
-                         "SMS_SEND_CONCURRENCY": "0"})
+        Config.from_env(
+            {
+                "EXPECTED_ACCEPTANCE": "1.5",
+                "SMS_MAX_PER_SECOND": "fast",
+                "SCHEDULER_EMBEDDED": "maybe",
+                "SMS_SEND_CONCURRENCY": "0",
+            }
+        )
     message = str(err.value)
     for name in ("EXPECTED_ACCEPTANCE", "SMS_MAX_PER_SECOND", "SCHEDULER_EMBEDDED", "SMS_SEND_CONCURRENCY"):
         assert name in message
@@ -63,9 +69,13 @@ def test_database_urls(given, expected):
     assert normalize_database_url(given) == expected
 
 
-SMSGATE_ENV = {"SMS_BACKEND": "smsgate", "SMSGATE_URL": "http://192.168.1.5:8080/",
-               "SMSGATE_USERNAME": "sms", "SMSGATE_PASSWORD": "secret-pw",
-               "SMSGATE_SIGNING_KEY": "signing-key"}
+SMSGATE_ENV = {
+    "SMS_BACKEND": "smsgate",
+    "SMSGATE_URL": "http://192.168.1.5:8080/",
+    "SMSGATE_USERNAME": "sms",
+    "SMSGATE_PASSWORD": "secret-pw",
+    "SMSGATE_SIGNING_KEY": "signing-key",
+}
 
 
 def test_smsgate_settings_are_read():
@@ -73,7 +83,10 @@ def test_smsgate_settings_are_read():
     assert config.SMS_BACKEND == "smsgate"
     assert config.SMSGATE_URL == "http://192.168.1.5:8080"  # the trailing slash dropped
     assert (config.SMSGATE_USERNAME, config.SMSGATE_PASSWORD, config.SMSGATE_SIGNING_KEY) == (
-        "sms", "secret-pw", "signing-key")
+        "sms",
+        "secret-pw",
+        "signing-key",
+    )
     assert config.SMS_FALLBACK_BACKEND == ""
     cloud = Config.from_env({**SMSGATE_ENV, "SMSGATE_URL": "https://api.sms-gate.app/3rdparty/v1"})
     assert cloud.SMSGATE_URL == "https://api.sms-gate.app/3rdparty/v1"
@@ -96,8 +109,9 @@ def test_smsgate_names_only_what_is_missing():
     assert "SMSGATE_URL" not in message and "SMSGATE_PASSWORD" not in message
 
 
-@pytest.mark.parametrize("url", ["192.168.1.5:8080", "ftp://phone", "http://", "http:///x",
-                                 "http://phone:8080/?token=1", "http://phone#x"])
+@pytest.mark.parametrize(
+    "url", ["192.168.1.5:8080", "ftp://phone", "http://", "http:///x", "http://phone:8080/?token=1", "http://phone#x"]
+)
 def test_a_malformed_smsgate_url_is_named(url):
     with pytest.raises(ConfigError, match="SMSGATE_URL: must be an http"):
         Config.from_env({**SMSGATE_ENV, "SMSGATE_URL": url})
@@ -108,9 +122,15 @@ def test_smsgate_settings_are_not_needed_by_other_backends():
 
 
 def test_a_fallback_backend():
-    config = Config.from_env({**SMSGATE_ENV, "SMS_FALLBACK_BACKEND": "Twilio",
-                              "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t",
-                              "TWILIO_FROM_NUMBER": "+15005550006"})
+    config = Config.from_env(
+        {
+            **SMSGATE_ENV,
+            "SMS_FALLBACK_BACKEND": "Twilio",
+            "TWILIO_ACCOUNT_SID": "AC1",
+            "TWILIO_AUTH_TOKEN": "t",
+            "TWILIO_FROM_NUMBER": "+15005550006",
+        }
+    )
     assert (config.SMS_BACKEND, config.SMS_FALLBACK_BACKEND) == ("smsgate", "twilio")
 
 
@@ -122,11 +142,14 @@ def test_a_twilio_fallback_needs_twilio_settings():
     assert "TWILIO_FROM_NUMBER or TWILIO_MESSAGING_SERVICE_SID" in message
 
 
-@pytest.mark.parametrize(("env", "problem"), [
-    ({**SMSGATE_ENV, "SMS_FALLBACK_BACKEND": "smsgate"}, "must be another provider"),
-    ({"SMS_FALLBACK_BACKEND": "console"}, "must be one of '', twilio, smsgate"),
-    ({"SMS_BACKEND": "kcell"}, "must be one of console, twilio, smsgate"),
-])
+@pytest.mark.parametrize(
+    ("env", "problem"),
+    [
+        ({**SMSGATE_ENV, "SMS_FALLBACK_BACKEND": "smsgate"}, "must be another provider"),
+        ({"SMS_FALLBACK_BACKEND": "console"}, "must be one of '', twilio, smsgate"),
+        ({"SMS_BACKEND": "kcell"}, "must be one of console, twilio, smsgate"),
+    ],
+)
 def test_bad_backend_choices_are_named(env, problem):
     with pytest.raises(ConfigError, match=problem):
         Config.from_env(env)
@@ -134,14 +157,20 @@ def test_bad_backend_choices_are_named(env, problem):
 
 def test_smsgate_backend_builds_the_smsgate_gateway():
     with FakeSmsGate() as fake:
-        config = Config.from_env({**SMSGATE_ENV, "SMSGATE_URL": fake.base_url,
-                                  "SMSGATE_USERNAME": fake.username,
-                                  "SMSGATE_PASSWORD": fake.password}).as_dict()
+        config = Config.from_env(
+            {
+                **SMSGATE_ENV,
+                "SMSGATE_URL": fake.base_url,
+                "SMSGATE_USERNAME": fake.username,
+                "SMSGATE_PASSWORD": fake.password,
+            }
+        ).as_dict()
         gateway = build_gateway(config)
         assert isinstance(gateway, SmsGateGateway)
         gateway.send("+77012345678", "hello", idempotency_key="outbox-1")
         assert [m.id for m in fake.messages] == ["outbox-1"]
     assert isinstance(build_gateway(config, "console"), ConsoleGateway)
+
 
 # --- Telegram -------------------------------------------------------------------------------
 TELEGRAM_ON = {
@@ -174,16 +203,19 @@ def test_a_token_without_secret_and_username_names_both():
     assert "TELEGRAM_BOT_USERNAME: required when TELEGRAM_BOT_TOKEN is set" in message
 
 
-@pytest.mark.parametrize(("name", "value"), [
-    ("TELEGRAM_BOT_TOKEN", "not-a-token"),
-    ("TELEGRAM_BOT_TOKEN", "123456789:short"),
-    ("TELEGRAM_BOT_USERNAME", "kz_dispatch"),  # bot usernames end in "bot"
-    ("TELEGRAM_BOT_USERNAME", "kz dispatch bot"),
-    ("TELEGRAM_WEBHOOK_SECRET", "too-short"),
-    ("TELEGRAM_WEBHOOK_SECRET", "has spaces in it, not allowed by Telegram"),
-    ("TELEGRAM_API_BASE_URL", "api.telegram.org"),
-    ("TELEGRAM_API_BASE_URL", "ftp://api.telegram.org"),
-])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TELEGRAM_BOT_TOKEN", "not-a-token"),
+        ("TELEGRAM_BOT_TOKEN", "123456789:short"),
+        ("TELEGRAM_BOT_USERNAME", "kz_dispatch"),  # bot usernames end in "bot"
+        ("TELEGRAM_BOT_USERNAME", "kz dispatch bot"),
+        ("TELEGRAM_WEBHOOK_SECRET", "too-short"),
+        ("TELEGRAM_WEBHOOK_SECRET", "has spaces in it, not allowed by Telegram"),
+        ("TELEGRAM_API_BASE_URL", "api.telegram.org"),
+        ("TELEGRAM_API_BASE_URL", "ftp://api.telegram.org"),
+    ],
+)
 def test_malformed_telegram_settings_are_named(name, value):
     with pytest.raises(ConfigError) as err:
         Config.from_env({**TELEGRAM_ON, name: value})
@@ -193,8 +225,7 @@ def test_malformed_telegram_settings_are_named(name, value):
 def test_telegram_secrets_are_never_echoed():
     token, secret = "123456789:bad token with spaces 0123456", "short secret"
     with pytest.raises(ConfigError) as err:
-        Config.from_env({**TELEGRAM_ON, "TELEGRAM_BOT_TOKEN": token,
-                         "TELEGRAM_WEBHOOK_SECRET": secret})
+        Config.from_env({**TELEGRAM_ON, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_WEBHOOK_SECRET": secret})
     message = str(err.value)
     assert "TELEGRAM_BOT_TOKEN" in message and "TELEGRAM_WEBHOOK_SECRET" in message
     assert token not in message and secret not in message

@@ -1,4 +1,5 @@
 """seed-demo and the users commands, as `flask --app wsgi ...` runs them."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select

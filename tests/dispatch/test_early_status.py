@@ -1,4 +1,5 @@
 """A status callback that beats the sender's record of the MessageSid is held, then applied."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -63,8 +64,9 @@ def test_a_delivery_reported_early_is_applied_once(client, auth, fast_provider, 
     statuses = {a.volunteer_id: a.status for a in alerts_of(incident["id"])}
     assert statuses == {people[0].id: "sent", people[1].id: "delivered", people[2].id: "sent"}
     # The same callback again (providers repeat themselves) changes nothing and holds nothing.
-    provider_id = db.session.scalars(select(OutboxMessage.provider_id)
-                                     .where(OutboxMessage.to_phone == people[1].phone)).one()
+    provider_id = db.session.scalars(
+        select(OutboxMessage.provider_id).where(OutboxMessage.to_phone == people[1].phone)
+    ).one()
     assert status_in(provider_id, "delivered").status_code == 200
     assert held() == 0
 
@@ -73,8 +75,11 @@ def test_a_status_for_a_sid_that_never_shows_up_is_forgotten_after_a_day(status_
     assert status_in("SMcc" + "0" * 30, "delivered").status_code == 200
     assert status_in("SMcc" + "0" * 29 + "1", "delivered").status_code == 200
     assert held() == 2
-    db.session.execute(update(EarlyStatus).where(EarlyStatus.provider_id.endswith("0"))
-                       .values(received_at=utcnow() - timedelta(days=1, seconds=1)))
+    db.session.execute(
+        update(EarlyStatus)
+        .where(EarlyStatus.provider_id.endswith("0"))
+        .values(received_at=utcnow() - timedelta(days=1, seconds=1))
+    )
     db.session.commit()
     assert jobs.dispatch_tick()["forgotten_statuses"] == 1
     assert db.session.scalars(select(EarlyStatus.provider_id)).all() == ["SMcc" + "0" * 29 + "1"]

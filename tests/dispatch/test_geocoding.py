@@ -1,4 +1,5 @@
 """Incidents by address through geopy against a loopback Nominatim; works fully without one."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -12,8 +13,11 @@ NEEDS = [{"skill": None, "count": 1}]
 
 
 def post(client, auth, **body):
-    return client.post("/api/v1/incidents", json={"kind": "fire", "title": "Grass fire", "needs": NEEDS, **body},
-                       headers=auth("coordinator"))
+    return client.post(
+        "/api/v1/incidents",
+        json={"kind": "fire", "title": "Grass fire", "needs": NEEDS, **body},
+        headers=auth("coordinator"),
+    )
 
 
 def test_an_address_is_geocoded_cached_and_named_for_sms(client, auth, nominatim, run_outbox):
@@ -50,15 +54,27 @@ def test_a_geocoder_outage_is_503_for_addresses_and_harmless_for_coordinates(cli
 def test_a_volunteer_may_be_registered_and_moved_by_address(client, auth, nominatim):
     nominatim.add_place("Abay avenue 10, Almaty", 43.2389, 76.9455, "Abay Avenue 10, Almaty, Kazakhstan")
     nominatim.add_place("Kabanbay Batyr 53, Astana", 51.0906, 71.4187, "Kabanbay Batyr Avenue 53, Astana")
-    response = client.post("/api/v1/volunteers", headers=auth("coordinator"), json={
-        "name": "Dana", "phone": "+77012223344", "address": "Abay avenue 10, Almaty",
-        "skills": ["first_aid"], "language": "ru"})
+    response = client.post(
+        "/api/v1/volunteers",
+        headers=auth("coordinator"),
+        json={
+            "name": "Dana",
+            "phone": "+77012223344",
+            "address": "Abay avenue 10, Almaty",
+            "skills": ["first_aid"],
+            "language": "ru",
+        },
+    )
     assert response.status_code == 201, response.get_json()
     volunteer = response.get_json()
     assert (volunteer["lat"], volunteer["lon"]) == (43.2389, 76.9455)
-    moved = client.patch(f"/api/v1/volunteers/{volunteer['id']}", json={"address": "Kabanbay Batyr 53, Astana"},
-                         headers=auth("coordinator")).get_json()
+    moved = client.patch(
+        f"/api/v1/volunteers/{volunteer['id']}",
+        json={"address": "Kabanbay Batyr 53, Astana"},
+        headers=auth("coordinator"),
+    ).get_json()
     assert (moved["lat"], moved["lon"]) == (51.0906, 71.4187)
-    response = client.patch(f"/api/v1/volunteers/{volunteer['id']}", json={"address": "Atlantis"},
-                            headers=auth("coordinator"))
+    response = client.patch(
+        f"/api/v1/volunteers/{volunteer['id']}", json={"address": "Atlantis"}, headers=auth("coordinator")
+    )
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "ADDRESS_NOT_FOUND"

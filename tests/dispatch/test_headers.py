@@ -1,5 +1,6 @@
 """Headers on every answer: no-store where personal data is, HSTS in production, Location
 headers that never carry a forged Host, and message SIDs held to the provider's format."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -19,8 +20,9 @@ from .factories import volunteer
 FORGED_HOST = "evil.example"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/volunteers", "/api/v1/incidents", "/api/v1/skills",
-                                  "/api/v1/volunteers/999"])
+@pytest.mark.parametrize(
+    "path", ["/api/v1/volunteers", "/api/v1/incidents", "/api/v1/skills", "/api/v1/volunteers/999"]
+)
 def test_api_answers_are_not_stored(client, auth, path):
     response = client.get(path, headers=auth("viewer"))
     assert response.headers["Cache-Control"] == "no-store"
@@ -44,8 +46,7 @@ def test_hsts_on_every_answer_in_production(migrated_app):
     production = create_app(config)
     with production.app_context():
         client = production.test_client()
-        for path, status in (("/healthz", 200), ("/api/v1/status", 200), ("/no-such-page", 404),
-                             ("/console", 308)):
+        for path, status in (("/healthz", 200), ("/api/v1/status", 200), ("/no-such-page", 404), ("/console", 308)):
             response = client.get(path)
             assert response.status_code == status
             assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
@@ -55,8 +56,9 @@ def test_hsts_on_every_answer_in_production(migrated_app):
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("path", ["/console", "/console/", "/console/simulator", "/console/incidents/new",
-                                  "//evil.example/console/"])
+@pytest.mark.parametrize(
+    "path", ["/console", "/console/", "/console/simulator", "/console/incidents/new", "//evil.example/console/"]
+)
 def test_a_forged_host_never_appears_in_a_location(client, path):
     response = client.get(path, headers={"Host": FORGED_HOST})
     assert response.status_code in (301, 302, 307, 308)
@@ -84,8 +86,18 @@ def inbound_count() -> int:
     return db.session.scalar(select(func.count()).select_from(InboundMessage))
 
 
-@pytest.mark.parametrize("sid", ["SM1", "SMdup", "SM" + "A" * 32, "SM" + "a" * 31, "XX" + "a" * 32,
-                                 "SM" + "a" * 32 + "From+77010000002", "SM" + "a" * 32 + "\n"])
+@pytest.mark.parametrize(
+    "sid",
+    [
+        "SM1",
+        "SMdup",
+        "SM" + "A" * 32,
+        "SM" + "a" * 31,
+        "XX" + "a" * 32,
+        "SM" + "a" * 32 + "From+77010000002",
+        "SM" + "a" * 32 + "\n",
+    ],
+)
 def test_a_message_sid_not_in_the_providers_format_is_a_400(client, app, sid):
     person = volunteer()
     params = {"MessageSid": sid, "From": person.phone, "Body": "STOP"}
@@ -100,6 +112,8 @@ def test_a_message_sid_not_in_the_providers_format_is_a_400(client, app, sid):
 @pytest.mark.parametrize("sid", ["SM" + "0123456789abcdef" * 2, "MM" + "f" * 32])
 def test_sms_and_mms_sids_pass(client, app, sid):
     person = volunteer()
-    assert signed_post(client, app, "/sms/inbound", {"MessageSid": sid, "From": person.phone,
-                                                     "Body": "HELP"}).status_code == 200
+    assert (
+        signed_post(client, app, "/sms/inbound", {"MessageSid": sid, "From": person.phone, "Body": "HELP"}).status_code
+        == 200
+    )
     assert inbound_count() == 1

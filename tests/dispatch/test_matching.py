@@ -1,4 +1,5 @@
 """Each eligibility rule and each exclusion reason, and the order candidates come in."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -164,9 +165,10 @@ def test_find_candidates_agrees_with_explain(app):
     import random
 
     rng = random.Random(7)
-    for i in range(120):
+    for _ in range(120):
         volunteer(
-            rng.uniform(0, 14), rng.uniform(0, 360),
+            rng.uniform(0, 14),
+            rng.uniform(0, 360),
             skills=rng.sample(["first_aid", "water_rescue", "medical"], k=rng.choice((1, 2))),
             available=rng.random() > 0.2,
             max_distance_km=rng.choice((5.0, 50.0)),

@@ -1,5 +1,6 @@
 """find_candidates searches outward (small box first, nearest first, capped): whatever the
 steps, its answer is the one a read of the whole radius gives (explain reads it all)."""
+
 from __future__ import annotations
 
 import random
@@ -9,12 +10,11 @@ import pytest
 from sqlalchemy import text
 
 from dispatch import matching, prefilter
-from geo import BoundingBox
 from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import Volunteer
 from dispatch.skills import SkillCatalogue
-from geo import Point, parse_geojson_area
+from geo import BoundingBox, Point, parse_geojson_area
 
 from .factories import ASTANA, alert, incident, point_at, square_around, volunteer
 
@@ -26,15 +26,20 @@ def crowd(count: int, max_km: float, seed: int = 11) -> list[Volunteer]:
     people = []
     for i in range(count):
         lat, lon = point_at(ASTANA, max_km * rng.random() ** 1.5, rng.uniform(0, 360))
-        people.append(Volunteer(
-            name=f"Crowd {i}", phone=f"+7702{i:07d}", lat=lat, lon=lon,
-            skill_mask=catalogue.mask_of(rng.sample(["first_aid", "water_rescue", "medical", "driver_4x4"], k=2)),
-            max_distance_km=rng.choice((3.0, 50.0, 50.0)),
-            available=rng.random() > 0.1,
-            quiet_from_min=22 * 60 if rng.random() < 0.2 else None,
-            quiet_to_min=7 * 60,
-            last_alerted_at=utcnow() - timedelta(days=rng.randrange(1, 30)) if rng.random() < 0.5 else None,
-        ))
+        people.append(
+            Volunteer(
+                name=f"Crowd {i}",
+                phone=f"+7702{i:07d}",
+                lat=lat,
+                lon=lon,
+                skill_mask=catalogue.mask_of(rng.sample(["first_aid", "water_rescue", "medical", "driver_4x4"], k=2)),
+                max_distance_km=rng.choice((3.0, 50.0, 50.0)),
+                available=rng.random() > 0.1,
+                quiet_from_min=22 * 60 if rng.random() < 0.2 else None,
+                quiet_to_min=7 * 60,
+                last_alerted_at=utcnow() - timedelta(days=rng.randrange(1, 30)) if rng.random() < 0.5 else None,
+            )
+        )
     db.session.add_all(people)
     db.session.commit()
     return people
@@ -83,8 +88,9 @@ def test_outward_answer_is_the_whole_radius_answer(app, request, steps):
         for radius in (2.0, 5.0, 10.0):
             for skill in (None, water):
                 for now in (None, night):
-                    s = matching.Search(point=Point(*ASTANA), radius_km=radius, skill_bit=skill, incident_id=inc.id,
-                                        limit=limit)
+                    s = matching.Search(
+                        point=Point(*ASTANA), radius_km=radius, skill_bit=skill, incident_id=inc.id, limit=limit
+                    )
                     assert ids(matching.find_candidates(s, now)) == whole_radius(s, now), (limit, radius, skill, now)
 
 
@@ -137,8 +143,16 @@ def test_the_prefilter_reads_the_covering_index(app):
         db.session.execute(text("SET LOCAL enable_bitmapscan = off"))
         sql = str(statement.compile(dialect=db.engine.dialect))
         box = matching._box_at(s, 10.0)
-        params = {"s0": box.min_lat, "n0": box.max_lat, "w0": box.min_lon, "e0": box.max_lon, "now": utcnow(),
-                  "skill": 1, "cap": 10, **prefilter._bound_scales(point_box(s.point), box)}
+        params = {
+            "s0": box.min_lat,
+            "n0": box.max_lat,
+            "w0": box.min_lon,
+            "e0": box.max_lon,
+            "now": utcnow(),
+            "skill": 1,
+            "cap": 10,
+            **prefilter._bound_scales(point_box(s.point), box),
+        }
         plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + sql, params))
         db.session.rollback()
         assert prefilter.REACHABLE_INDEX in plan, plan

@@ -1,5 +1,6 @@
 """The migrations build exactly what the models describe (so autogenerate stays empty), and the
 tests empty every table of the models between tests."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata

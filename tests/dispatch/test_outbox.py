@@ -1,4 +1,5 @@
 """The outbox through the real twilio library and a loopback Twilio: nothing lost, nothing doubled."""
+
 from __future__ import annotations
 
 import threading
@@ -94,8 +95,9 @@ def test_a_provider_outage_loses_nothing(client, auth, twilio):
 def test_connection_refused_is_retried(client, auth, app):
     swimmers(1)
     saved = app.extensions["sms_gateway"]
-    app.extensions["sms_gateway"] = TwilioGateway("AC" + "a" * 32, "token", from_number="+15005550006",
-                                                  api_base_url=closed_port_url(), timeout_s=0.5)
+    app.extensions["sms_gateway"] = TwilioGateway(
+        "AC" + "a" * 32, "token", from_number="+15005550006", api_base_url=closed_port_url(), timeout_s=0.5
+    )
     try:
         report(client, auth, [{"skill": "water_rescue", "count": 1}])
         jobs.send_outbox()
@@ -125,8 +127,9 @@ def test_a_crash_during_the_http_call_is_counted_as_a_possible_duplicate(client,
     people = swimmers(1)
     report(client, auth, [{"skill": "water_rescue", "count": 1}])
     outbox.claim_due(10)
-    db.session.execute(update(OutboxMessage).values(
-        status="sending", claimed_until=utcnow() - timedelta(seconds=1)))  # died mid-call, lease over
+    db.session.execute(
+        update(OutboxMessage).values(status="sending", claimed_until=utcnow() - timedelta(seconds=1))
+    )  # died mid-call, lease over
     db.session.commit()
     jobs.send_outbox()
     db.session.expire_all()
@@ -142,8 +145,10 @@ def test_call_outs_go_before_acknowledgements(client, auth, twilio, text_in):
     second = report(client, auth, [{"skill": None, "count": 1}], title="Second call-out")
     twilio.reset()
     jobs.send_outbox()
-    kinds = [db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.provider_id == m["sid"])).one()
-             for m in twilio.messages]
+    kinds = [
+        db.session.scalars(select(OutboxMessage.kind).where(OutboxMessage.provider_id == m["sid"])).one()
+        for m in twilio.messages
+    ]
     assert kinds[0] == "alert" and kinds[-1] == "help", kinds
     assert first["id"] != second["id"]
 
@@ -169,8 +174,9 @@ def test_a_restarted_service_sends_what_was_queued(client, auth, twilio, migrate
     db.session.remove()  # this "process" is gone
     # A new process on the same database, as after a restart.
     fresh = create_app(TestConfig.for_database(migrated_app.config["DATABASE_URL"]))
-    fresh.extensions["sms_gateway"] = TwilioGateway(twilio.account_sid, twilio.auth_token, from_number="+15005550006",
-                                                    api_base_url=twilio.base_url)
+    fresh.extensions["sms_gateway"] = TwilioGateway(
+        twilio.account_sid, twilio.auth_token, from_number="+15005550006", api_base_url=twilio.base_url
+    )
     with fresh.app_context():
         try:
             assert jobs.send_outbox() == 3

@@ -1,4 +1,5 @@
 """SMS_SEND_CONCURRENCY > 1: several sends in flight, still each SMS exactly once, still paced."""
+
 from __future__ import annotations
 
 import threading
@@ -89,8 +90,11 @@ def test_a_crashing_send_leaves_the_others_sent_and_is_recovered_once(twilio, in
     assert [(m.to_phone, m.status) for m in stuck] == [(victim, "sending")]
     # Nothing more goes out while its lease holds; after it, exactly once, flagged as maybe doubled.
     assert jobs.send_outbox() == 0
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id == stuck[0].id)
-                       .values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == stuck[0].id)
+        .values(claimed_until=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     assert jobs.send_outbox() == 1
     assert [m["to"] for m in twilio.messages].count(victim) == 1

@@ -1,4 +1,5 @@
 """Many simultaneous accepts, from many threads and processes: never more accepted than needed."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -25,8 +26,9 @@ def alerted_incident(client, auth, people: int, count: int) -> tuple[dict, list[
 
 
 def accepted(incident_id: int) -> tuple[int, int]:
-    n = db.session.scalar(select(func.count()).select_from(Alert).where(
-        Alert.incident_id == incident_id, Alert.status == "accepted"))
+    n = db.session.scalar(
+        select(func.count()).select_from(Alert).where(Alert.incident_id == incident_id, Alert.status == "accepted")
+    )
     filled = db.session.scalar(select(func.sum(Need.filled)).where(Need.incident_id == incident_id))
     return n, filled
 
@@ -70,8 +72,10 @@ def test_simultaneous_yes_from_several_processes(client, auth, migrated_app):
     barrier = ctx.Barrier(4)
     chunks = [phones[i::4] for i in range(4)]
     procs = [
-        ctx.Process(target=_reply_in_process,
-                    args=(migrated_app.config["DATABASE_URL"], incident["code"], chunk, n * 100, barrier))
+        ctx.Process(
+            target=_reply_in_process,
+            args=(migrated_app.config["DATABASE_URL"], incident["code"], chunk, n * 100, barrier),
+        )
         for n, chunk in enumerate(chunks)
     ]
     for p in procs:

@@ -1,4 +1,5 @@
 """The scheduler as a real process, twice at once, killed mid-run; and embedded, woken by commits."""
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,13 @@ def scheduler_process(database_url: str, fake: FakeTwilio) -> subprocess.Popen:
         "SCHEDULER_TICK_S": "0.3",
         "SMS_MAX_PER_SECOND": "20",
     }
-    return subprocess.Popen([FLASK, "--app", "wsgi", "scheduler"], cwd=PROJECT_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [FLASK, "--app", "wsgi", "scheduler"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_for(condition, timeout_s: float) -> bool:
@@ -69,8 +75,9 @@ def test_two_scheduler_processes_one_killed_mid_run_send_each_sms_exactly_once(c
     # Exactly once each, unless a send was cut by the kill between Twilio's answer and our
     # commit: such a row is re-sent when its lease ends and shows as an ambiguous attempt.
     assert set(phones) == expected
-    from dispatch.models import OutboxMessage
     from sqlalchemy import func, select
+
+    from dispatch.models import OutboxMessage
 
     ambiguous = db.session.scalar(select(func.sum(OutboxMessage.ambiguous_attempts)))
     assert len(phones) - len(expected) <= (ambiguous or 0)
@@ -78,8 +85,12 @@ def test_two_scheduler_processes_one_killed_mid_run_send_each_sms_exactly_once(c
 
 
 def test_the_embedded_scheduler_sends_right_after_a_commit(app, migrated_app):
-    config = TestConfig.for_database(migrated_app.config["DATABASE_URL"], SCHEDULER_EMBEDDED="true",
-                                     SCHEDULER_TICK_S="3600", SMS_MAX_PER_SECOND="1000")
+    config = TestConfig.for_database(
+        migrated_app.config["DATABASE_URL"],
+        SCHEDULER_EMBEDDED="true",
+        SCHEDULER_TICK_S="3600",
+        SMS_MAX_PER_SECOND="1000",
+    )
     embedded = create_app(config)
     gateway = MemoryGateway()
     embedded.extensions["sms_gateway"] = gateway
@@ -93,9 +104,17 @@ def test_the_embedded_scheduler_sends_right_after_a_commit(app, migrated_app):
             swimmers(3)
             db.session.remove()
         client = embedded.test_client()
-        response = client.post("/api/v1/incidents", headers={"Authorization": f"Bearer {token}"}, json={
-            "kind": "flood", "title": "Wake test", "lat": 51.1694, "lon": 71.4491,
-            "needs": [{"skill": "water_rescue", "count": 1}]})
+        response = client.post(
+            "/api/v1/incidents",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "kind": "flood",
+                "title": "Wake test",
+                "lat": 51.1694,
+                "lon": 71.4491,
+                "needs": [{"skill": "water_rescue", "count": 1}],
+            },
+        )
         assert response.status_code == 201
         # The tick is an hour away: only the after-commit wake-up can send these in time.
         assert wait_for(lambda: len(gateway.sent) == 3, 10)
@@ -127,7 +146,10 @@ def test_an_idle_tick_logs_nothing_at_info_and_a_busy_one_says_what_it_did(app, 
     info = [r for r in caplog.records if r.levelno >= logging.INFO]
     assert info == [], [f"{r.name}: {r.getMessage()}" for r in info]
     idle_ticks = [r.getMessage() for r in caplog.records if r.name == "dispatch.scheduler"]
-    assert sorted(idle_ticks) == ["dispatch_tick: {'expired': 0, 'alerted': 0, 'forgotten_statuses': 0}", "send_tick: 0"]
+    assert sorted(idle_ticks) == [
+        "dispatch_tick: {'expired': 0, 'alerted': 0, 'forgotten_statuses': 0}",
+        "send_tick: 0",
+    ]
 
     caplog.clear()
     swimmers(2)

@@ -1,5 +1,6 @@
 """The outbox through SmsGateGateway and a loopback SMSGate: the row's random key is the message
 id, so a retry after a crash, a 5xx or a timeout never sends twice and is never ambiguous."""
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,7 @@ from notifications.smsgate import is_valid_message_id
 from tests.conftest import is_postgres
 from tests.fakes.smsgate_server import FakeSmsGate
 
-from .factories import volunteer
-from .factories import by_status, report, swimmers
+from .factories import by_status, report, swimmers, volunteer
 
 
 def messages() -> list[OutboxMessage]:
@@ -35,8 +35,11 @@ def make_due_now() -> None:
 
 
 def lease_runs_out() -> None:
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.status.in_(("claimed", "sending")))
-                       .values(claimed_until=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status.in_(("claimed", "sending")))
+        .values(claimed_until=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
 
 
@@ -108,8 +111,7 @@ def test_a_timeout_is_retried_and_sent_once(client, auth, smsgate):
     assert (row.status, row.ambiguous_attempts) == ("sent", 0)
 
 
-def test_crash_drill_a_sender_killed_after_the_phone_took_it_sends_exactly_once(client, auth, smsgate, app,
-                                                                                  smsgate_in):
+def test_crash_drill_a_sender_killed_after_the_phone_took_it_sends_exactly_once(client, auth, smsgate, app, smsgate_in):
     people = swimmers(1)
     incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
     real = app.extensions["sms_gateway"]
@@ -184,9 +186,16 @@ def test_an_app_started_with_sms_backend_smsgate_hears_and_answers_through_the_p
     phone = volunteer(1).phone
     db.session.rollback()  # this test's own session lets go of the database (SQLite: its lock)
     with FakeSmsGate() as fake:
-        wired = create_app(TestConfig.for_database(
-            app.config["DATABASE_URL"], SMS_BACKEND="smsgate", SMSGATE_URL=fake.base_url,
-            SMSGATE_USERNAME=fake.username, SMSGATE_PASSWORD=fake.password, SMSGATE_SIGNING_KEY=fake.signing_key))
+        wired = create_app(
+            TestConfig.for_database(
+                app.config["DATABASE_URL"],
+                SMS_BACKEND="smsgate",
+                SMSGATE_URL=fake.base_url,
+                SMSGATE_USERNAME=fake.username,
+                SMSGATE_PASSWORD=fake.password,
+                SMSGATE_SIGNING_KEY=fake.signing_key,
+            )
+        )
         with wired.app_context():
             try:
                 event = fake.received_event(phone.lstrip("+"), "HELP")
@@ -204,6 +213,7 @@ def test_an_app_started_with_sms_backend_smsgate_hears_and_answers_through_the_p
 
 
 # -- the migration gives existing rows a key ------------------------------------------------------
+
 
 @pytest.fixture
 def scratch_database_url(tmp_path):
@@ -233,11 +243,14 @@ def test_the_migration_gives_every_existing_row_its_own_key(scratch_database_url
         upgrade(revision="0006")
         now = utcnow()
         for i in range(3):
-            db.session.execute(text(
-                "INSERT INTO outbox (to_phone, body, kind, segments, priority, status, attempts, "
-                "ambiguous_attempts, next_attempt_at, created_at, updated_at) VALUES "
-                "(:phone, 'text', 'alert', 1, 0, 'pending', 0, 0, :now, :now, :now)"),
-                {"phone": f"+7701000000{i}", "now": now})
+            db.session.execute(
+                text(
+                    "INSERT INTO outbox (to_phone, body, kind, segments, priority, status, attempts, "
+                    "ambiguous_attempts, next_attempt_at, created_at, updated_at) VALUES "
+                    "(:phone, 'text', 'alert', 1, 0, 'pending', 0, 0, :now, :now, :now)"
+                ),
+                {"phone": f"+7701000000{i}", "now": now},
+            )
         db.session.commit()
         upgrade()
         keys = list(db.session.scalars(text("SELECT idempotency_key FROM outbox ORDER BY id")))

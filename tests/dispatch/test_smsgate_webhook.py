@@ -1,4 +1,5 @@
 """POST /sms/smsgate: signed SMSGate events from the phone, through the real inbox and outbox."""
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,9 @@ def unchanged_since(before: dict) -> bool:
 def snapshot() -> dict:
     db.session.expire_all()
     return {
-        "inbound": count(InboundMessage), "outbox": count(OutboxMessage), "held": count(EarlyStatus),
+        "inbound": count(InboundMessage),
+        "outbox": count(OutboxMessage),
+        "held": count(EarlyStatus),
         "alerts": sorted((a.id, a.status) for a in db.session.scalars(select(Alert))),
         "volunteers": sorted((v.id, v.status, v.available) for v in db.session.scalars(select(Volunteer))),
         "outbox_rows": sorted((m.id, m.status, m.provider_status) for m in db.session.scalars(select(OutboxMessage))),
@@ -63,15 +66,18 @@ def with_headers(event: SignedEvent, body: bytes | None = None, **headers: str |
 
 def signed_raw(smsgate, body: bytes, timestamp: int | None = None) -> SignedEvent:
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    headers = {"Content-Type": "application/json", "X-Signature": sign(body, stamp, smsgate.signing_key),
-               "X-Timestamp": stamp}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Signature": sign(body, stamp, smsgate.signing_key),
+        "X-Timestamp": stamp,
+    }
     return SignedEvent(body=body, headers=headers, id="", event="")
 
 
 # -- texts to the phone ----------------------------------------------------------------------------
 
-def test_a_yes_to_the_phone_accepts_and_the_confirmation_goes_back_through_the_phone(client, auth, smsgate,
-                                                                                   smsgate_in):
+
+def test_a_yes_to_the_phone_accepts_and_the_confirmation_goes_back_through_the_phone(client, auth, smsgate, smsgate_in):
     people = swimmers(3)
     incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
     jobs.send_outbox()
@@ -82,7 +88,11 @@ def test_a_yes_to_the_phone_accepts_and_the_confirmation_goes_back_through_the_p
     assert by_status(incident["id"], "accepted") == [people[0].id]
     inbound = db.session.scalars(select(InboundMessage)).one()
     assert (inbound.message_sid, inbound.from_phone, inbound.volunteer_id, inbound.intent) == (
-        f"smsgate:{event.id}", people[0].phone, people[0].id, "accept")
+        f"smsgate:{event.id}",
+        people[0].phone,
+        people[0].id,
+        "accept",
+    )
     jobs.send_outbox()
     to_acceptor = [m for m in smsgate.messages if m.phone_numbers == [people[0].phone]]
     assert len(to_acceptor) == 2  # the call-out, then the confirmation, both through the phone
@@ -119,8 +129,7 @@ def test_two_texts_with_the_same_message_id_are_both_handled(smsgate, smsgate_in
     assert count(InboundMessage) == 2
 
 
-def test_over_the_per_number_limit_a_text_is_stored_not_acted_on_and_answered_2xx(client, auth, smsgate,
-                                                                                   smsgate_in):
+def test_over_the_per_number_limit_a_text_is_stored_not_acted_on_and_answered_2xx(client, auth, smsgate, smsgate_in):
     people = swimmers(3)
     incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
     jobs.send_outbox()
@@ -153,6 +162,7 @@ def test_an_unknown_number_gets_the_polite_answer_through_the_phone(smsgate, sms
 
 # -- delivery reports ------------------------------------------------------------------------------
 
+
 def test_delivery_reports_move_the_outbox_row_and_the_alert_forward_only(client, auth, smsgate, smsgate_in):
     people = swimmers(3)
     incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
@@ -173,8 +183,10 @@ def test_delivery_reports_move_the_outbox_row_and_the_alert_forward_only(client,
 
 
 def test_a_report_for_an_id_not_yet_recorded_is_held(smsgate, smsgate_in):
-    event = smsgate.signed_event("sms:delivered", {"messageId": "not-recorded-yet", "phoneNumber": "77010001000",
-                                                   "deliveredAt": "2026-11-29T10:00:00.000+05:00"})
+    event = smsgate.signed_event(
+        "sms:delivered",
+        {"messageId": "not-recorded-yet", "phoneNumber": "77010001000", "deliveredAt": "2026-11-29T10:00:00.000+05:00"},
+    )
     assert smsgate_in(event).status_code == 200
     assert db.session.scalars(select(EarlyStatus.provider_id)).all() == ["not-recorded-yet"]
 
@@ -182,14 +194,17 @@ def test_a_report_for_an_id_not_yet_recorded_is_held(smsgate, smsgate_in):
 def test_unknown_events_are_200_and_ignored(smsgate, smsgate_in):
     volunteer(1)
     before = snapshot()
-    for event in (smsgate.signed_event("system:ping", {"health": {"status": "pass"}}),
-                  smsgate.signed_event("mms:received", {"messageId": "m1", "phoneNumber": "77010001000"})):
+    for event in (
+        smsgate.signed_event("system:ping", {"health": {"status": "pass"}}),
+        smsgate.signed_event("mms:received", {"messageId": "m1", "phoneNumber": "77010001000"}),
+    ):
         response = smsgate_in(event)
         assert response.status_code == 200 and response.get_json()["result"] == "ignored"
     assert unchanged_since(before) and count(AuditEvent) == 0
 
 
 # -- refused -------------------------------------------------------------------------------------
+
 
 def test_bad_signatures_and_timestamps_are_403_audited_and_change_nothing(client, smsgate, smsgate_in):
     person = volunteer(1)
@@ -219,8 +234,18 @@ def test_bad_signatures_and_timestamps_are_403_audited_and_change_nothing(client
     assert len(records) == len(cases)
     assert all(r.actor == "address:127.0.0.1" and r.details["path"] == "/sms/smsgate" for r in records)
     assert [r.details["reason"] for r in records] == [
-        "missing", "missing", "missing", "mismatch", "malformed", "malformed", "mismatch", "mismatch", "mismatch",
-        "stale", "future"]
+        "missing",
+        "missing",
+        "missing",
+        "mismatch",
+        "malformed",
+        "malformed",
+        "mismatch",
+        "mismatch",
+        "mismatch",
+        "stale",
+        "future",
+    ]
     # Just inside the window on either side is fine.
     for stamp in (now - 290, now + 290):
         event = smsgate.received_event(as_reported(person.phone), "HELP", timestamp=stamp)
@@ -243,8 +268,9 @@ def test_an_oversized_body_is_413_before_anything(client, smsgate):
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
     unsigned = client.post("/sms/smsgate", data=b"a" * (MAX_EVENT_BYTES + 1))
     assert unsigned.status_code == 413
-    as_form = client.post("/sms/smsgate", data=b"a=" + b"b" * MAX_EVENT_BYTES,
-                          content_type="application/x-www-form-urlencoded")
+    as_form = client.post(
+        "/sms/smsgate", data=b"a=" + b"b" * MAX_EVENT_BYTES, content_type="application/x-www-form-urlencoded"
+    )
     assert as_form.status_code == 413
     assert unchanged_since(before) and count(AuditEvent) == 0
 
@@ -261,16 +287,23 @@ def test_an_event_just_under_the_limit_is_read(client, smsgate, smsgate_in):
     assert count(InboundMessage) == 1
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    (b"not json at all", "body"),
-    (b"[1, 2, 3]", "body"),
-    (b'{"event": "sms:received", "payload": {}}', "id"),
-    (json.dumps({"id": "e" * 57, "event": "system:ping", "payload": {}}).encode(), "id"),
-    (json.dumps({"id": "ev1", "event": "sms:received", "payload": {"messageId": "m", "message": "YES"}}).encode(),
-     "payload.phoneNumber"),
-    (json.dumps({"id": "ev2", "event": "sms:delivered", "payload": "delivered"}).encode(), "payload"),
-    (b'\xff\xfe{"id": "ev3"}', "body"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (b"not json at all", "body"),
+        (b"[1, 2, 3]", "body"),
+        (b'{"event": "sms:received", "payload": {}}', "id"),
+        (json.dumps({"id": "e" * 57, "event": "system:ping", "payload": {}}).encode(), "id"),
+        (
+            json.dumps(
+                {"id": "ev1", "event": "sms:received", "payload": {"messageId": "m", "message": "YES"}}
+            ).encode(),
+            "payload.phoneNumber",
+        ),
+        (json.dumps({"id": "ev2", "event": "sms:delivered", "payload": "delivered"}).encode(), "payload"),
+        (b'\xff\xfe{"id": "ev3"}', "body"),
+    ],
+)
 def test_a_signed_but_malformed_event_is_400_audited_and_changes_nothing(client, smsgate, smsgate_in, body, field):
     volunteer(1)
     before = snapshot()

@@ -1,5 +1,6 @@
 """The account administration commands: list and revoke tokens, change a password, disable and
 enable a user, as `flask --app wsgi users ...` runs them."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """CSV import over HTTP and the CLI: good rows in, bad rows reported by line, nothing half-done."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -118,9 +119,7 @@ def test_a_file_that_is_not_utf8_half_way_imports_nothing(client, auth):
 
 
 def test_wrong_content_type_is_415(client, auth):
-    response = client.post(
-        "/api/v1/volunteers/import", json={"rows": []}, headers=auth("coordinator")
-    )
+    response = client.post("/api/v1/volunteers/import", json={"rows": []}, headers=auth("coordinator"))
     assert response.status_code == 415
 
 

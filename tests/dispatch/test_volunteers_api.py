@@ -1,4 +1,5 @@
 """The volunteer registry through HTTP: create, read, list, update, erase, and every 4xx."""
+
 from __future__ import annotations
 
 import pytest
@@ -82,9 +83,15 @@ def test_each_validation_error_is_400_with_its_field_and_changes_nothing(client,
 
 @pytest.mark.parametrize(
     ("missing", "field"),
-    [("name", "name"), ("phone", "phone"), ("skills", "skills"), ("language", "language"),
-     # Coordinates may be replaced by an address, so their absence is a body-level error.
-     ("lat", "body"), ("lon", "body")],
+    [
+        ("name", "name"),
+        ("phone", "phone"),
+        ("skills", "skills"),
+        ("language", "language"),
+        # Coordinates may be replaced by an address, so their absence is a body-level error.
+        ("lat", "body"),
+        ("lon", "body"),
+    ],
 )
 def test_missing_required_fields_are_named(client, auth, missing, field):
     data = body()
@@ -219,8 +226,16 @@ def test_list_near_is_exact_and_nearest_first(client, auth):
 
 @pytest.mark.parametrize(
     "query",
-    ["skill=juggling", "available=perhaps", "page=0", "per_page=1000", "near=abc", "near=95,10",
-     "near=51,71&radius_km=-1", "status=sleeping"],
+    [
+        "skill=juggling",
+        "available=perhaps",
+        "page=0",
+        "per_page=1000",
+        "near=abc",
+        "near=95,10",
+        "near=51,71&radius_km=-1",
+        "status=sleeping",
+    ],
 )
 def test_bad_list_queries_are_400(client, auth, query):
     response = client.get(f"/api/v1/volunteers?{query}", headers=auth("viewer"))
@@ -231,9 +246,25 @@ def test_bad_list_queries_are_400(client, auth, query):
 def test_skill_catalogue_has_names_in_three_languages(client, auth):
     skills = client.get("/api/v1/skills?lang=ru", headers=auth("viewer")).get_json()["skills"]
     codes = {s["code"] for s in skills}
-    assert {"first_aid", "medical", "firefighting", "water_rescue", "search_rescue", "mountain_rescue", "diver",
-            "boat_operator", "driver_4x4", "heavy_vehicle", "drone_pilot", "k9_handler", "radio_operator",
-            "psychological_support", "logistics", "animal_rescue", "translator"} <= codes
+    assert {
+        "first_aid",
+        "medical",
+        "firefighting",
+        "water_rescue",
+        "search_rescue",
+        "mountain_rescue",
+        "diver",
+        "boat_operator",
+        "driver_4x4",
+        "heavy_vehicle",
+        "drone_pilot",
+        "k9_handler",
+        "radio_operator",
+        "psychological_support",
+        "logistics",
+        "animal_rescue",
+        "translator",
+    } <= codes
     first_aid = next(s for s in skills if s["code"] == "first_aid")
     assert first_aid["name"] == "Первая помощь"
     assert set(first_aid["names"]) == {"en", "ru", "kk"}

@@ -1,4 +1,5 @@
 """The webhooks' two rate limits: forged requests per client address, texts per sending number."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,11 @@ def forged(client, path: str = "/sms/inbound", address: str = ADDRESS, signature
 
 
 def forged_failures(address: str = ADDRESS) -> int:
-    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.actor == f"address:{address}", AuditEvent.event == FORGED_EVENT))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == f"address:{address}", AuditEvent.event == FORGED_EVENT)
+    )
 
 
 def assert_forbidden(response) -> None:
@@ -42,8 +46,9 @@ def limit_address(client) -> None:
         assert_forbidden(forged(client, "/sms/status" if i % 2 else "/sms/inbound"))
     assert forged_failures() == MAX_FORGED_PER_ADDRESS
     # Each failure is recorded with the path it tried.
-    paths = sorted(e.details["path"] for e in db.session.scalars(select(AuditEvent).where(
-        AuditEvent.event == FORGED_EVENT)))
+    paths = sorted(
+        e.details["path"] for e in db.session.scalars(select(AuditEvent).where(AuditEvent.event == FORGED_EVENT))
+    )
     half = MAX_FORGED_PER_ADDRESS // 2
     assert paths == sorted(half * ["/sms/inbound"] + half * ["/sms/status"])
 
@@ -68,6 +73,7 @@ def flood(text_in, phone: str, n: int = MAX_TEXTS_PER_NUMBER) -> None:
 
 
 # -- forged requests, per client address ---------------------------------------------------------
+
 
 def test_the_21st_forged_request_from_an_address_is_429_and_writes_nothing(client):
     limit_address(client)
@@ -114,8 +120,8 @@ def test_the_forged_request_limit_lifts_once_the_window_has_passed(client):
 
 # -- valid texts, per sending number -------------------------------------------------------------
 
-def test_over_twenty_texts_in_ten_minutes_a_text_is_stored_but_not_acted_on(client, auth, text_in, run_outbox,
-                                                                             caplog):
+
+def test_over_twenty_texts_in_ten_minutes_a_text_is_stored_but_not_acted_on(client, auth, text_in, run_outbox, caplog):
     people = swimmers(3)
     incident = report(client, auth, [{"skill": "water_rescue", "count": 1}])
     run_outbox()
@@ -166,8 +172,10 @@ def test_another_number_is_not_affected(client, auth, text_in, run_outbox):
     answer = text_in(people[1].phone, f"YES {incident['code']}")
     assert answer.status_code == 200 and answer.mimetype == "text/xml"
     assert by_status(incident["id"], "accepted") == [people[1].id]
-    outcomes = {m.volunteer_id: m.outcome for m in db.session.scalars(
-        select(InboundMessage).where(InboundMessage.body == f"YES {incident['code']}"))}
+    outcomes = {
+        m.volunteer_id: m.outcome
+        for m in db.session.scalars(select(InboundMessage).where(InboundMessage.body == f"YES {incident['code']}"))
+    }
     assert outcomes == {people[0].id: "rate_limited", people[1].id: "accepted"}
 
 
@@ -199,8 +207,11 @@ def test_the_text_limit_lifts_as_texts_leave_the_window(text_in):
     age(InboundMessage, "received_at", timedelta(minutes=1, seconds=1))
     assert text_in(person.phone, "AVAILABLE").status_code == 200
     assert db.session.get(Volunteer, person.id).available is True
-    outcomes = list(db.session.scalars(
-        select(InboundMessage.outcome).where(InboundMessage.body == "AVAILABLE").order_by(InboundMessage.id)))
+    outcomes = list(
+        db.session.scalars(
+            select(InboundMessage.outcome).where(InboundMessage.body == "AVAILABLE").order_by(InboundMessage.id)
+        )
+    )
     assert outcomes[:2] == ["rate_limited", "rate_limited"] and outcomes[2] != "rate_limited"
 
 

@@ -1,4 +1,5 @@
 """The SMS webhooks: signatures, once-only handling, and every word a volunteer can text."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -36,8 +37,9 @@ def test_the_signature_is_checked_over_the_public_url(client, app):
     person = volunteer(1)
     params = {"MessageSid": "SM" + "2" * 32, "From": person.phone, "Body": "HELP"}
     good = sign(app.config["PUBLIC_BASE_URL"] + "/sms/inbound", params, app.config["TWILIO_AUTH_TOKEN"])
-    response = client.post("/sms/inbound", data=params, headers={"X-Twilio-Signature": good},
-                           base_url="http://10.0.0.7:8000")
+    response = client.post(
+        "/sms/inbound", data=params, headers={"X-Twilio-Signature": good}, base_url="http://10.0.0.7:8000"
+    )
     assert response.status_code == 200
     assert response.mimetype == "text/xml" and response.get_data(as_text=True).strip().endswith("<Response />")
 

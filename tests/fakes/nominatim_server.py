@@ -43,23 +43,25 @@ class FakeNominatim:
     def add_place(self, query: str, lat: float, lon: float, display_name: str, address: dict | None = None) -> None:
         """Make /search?q=<query> (case and spacing insensitive) return this place first."""
         place_id = sum(len(v) for v in self.places.values()) + 1
-        self.places.setdefault(_normalise(query), []).append({
-            "place_id": place_id,
-            "licence": "Data © OpenStreetMap contributors, ODbL 1.0. https://osm.org/copyright",
-            "osm_type": "node",
-            "osm_id": 1000 + place_id,
-            "lat": str(lat),  # Nominatim sends coordinates as strings
-            "lon": str(lon),
-            "class": "place",
-            "type": "city",
-            "place_rank": 16,
-            "importance": 0.6,
-            "addresstype": "city",
-            "name": display_name.split(",")[0],
-            "display_name": display_name,
-            "boundingbox": [str(lat - 0.1), str(lat + 0.1), str(lon - 0.1), str(lon + 0.1)],
-            **({"address": address} if address else {}),
-        })
+        self.places.setdefault(_normalise(query), []).append(
+            {
+                "place_id": place_id,
+                "licence": "Data © OpenStreetMap contributors, ODbL 1.0. https://osm.org/copyright",
+                "osm_type": "node",
+                "osm_id": 1000 + place_id,
+                "lat": str(lat),  # Nominatim sends coordinates as strings
+                "lon": str(lon),
+                "class": "place",
+                "type": "city",
+                "place_rank": 16,
+                "importance": 0.6,
+                "addresstype": "city",
+                "name": display_name.split(",")[0],
+                "display_name": display_name,
+                "boundingbox": [str(lat - 0.1), str(lat + 0.1), str(lon - 0.1), str(lon + 0.1)],
+                **({"address": address} if address else {}),
+            }
+        )
 
     def set_reverse(self, address: dict, display_name: str, lat: float = 0.0, lon: float = 0.0) -> None:
         """Make every /reverse return this place (with its `address` details)."""
@@ -122,7 +124,7 @@ class FakeNominatim:
         url = urlsplit(handler.path)
         path = url.path
         if self.path_prefix and path.startswith(self.path_prefix):
-            path = path[len(self.path_prefix):]
+            path = path[len(self.path_prefix) :]
         params = {k: v[0] for k, v in parse_qs(url.query).items()}
         self.requests.append(RecordedRequest(path, params, dict(handler.headers.items())))
         if self.delay_s:

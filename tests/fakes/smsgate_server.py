@@ -110,9 +110,15 @@ class FakeMessage:
             if phone in self.errors:
                 recipient["error"] = self.errors[phone]
             recipients.append(recipient)
-        return {"id": self.id, "deviceId": DEVICE_ID, "state": self.state,
-                "isHashed": False, "isEncrypted": False, "recipients": recipients,
-                "states": dict(self.states)}
+        return {
+            "id": self.id,
+            "deviceId": DEVICE_ID,
+            "state": self.state,
+            "isHashed": False,
+            "isEncrypted": False,
+            "recipients": recipients,
+            "states": dict(self.states),
+        }
 
 
 @dataclass(frozen=True)
@@ -152,9 +158,15 @@ def _device_time(at: datetime | None = None) -> str:
 class FakeSmsGate:
     """SMS Gateway for Android's API on 127.0.0.1 (a random port), in a daemon thread."""
 
-    def __init__(self, username: str = DEFAULT_USERNAME, password: str = DEFAULT_PASSWORD,
-                 signing_key: str = DEFAULT_SIGNING_KEY, *, prefix: str = "",
-                 keep_alive: bool = True) -> None:
+    def __init__(
+        self,
+        username: str = DEFAULT_USERNAME,
+        password: str = DEFAULT_PASSWORD,
+        signing_key: str = DEFAULT_SIGNING_KEY,
+        *,
+        prefix: str = "",
+        keep_alive: bool = True,
+    ) -> None:
         """keep_alive=True answers HTTP/1.1 and keeps connections open, as the app's server
         does; prefix="/3rdparty/v1" serves the paths as the cloud and private servers do."""
         self.username = username
@@ -176,8 +188,9 @@ class FakeSmsGate:
 
     # --- scripting -------------------------------------------------------------------
 
-    def fail_next(self, status: int = 503, *, times: int = 1, message: str | None = None,
-                  created: bool = False) -> None:
+    def fail_next(
+        self, status: int = 503, *, times: int = 1, message: str | None = None, created: bool = False
+    ) -> None:
         """Answer the next `times` POST /messages with this error. Nothing is created, unless
         created=True: then the message is accepted first and the error comes after it."""
         with self._lock:
@@ -252,16 +265,21 @@ class FakeSmsGate:
 
     # --- what the app would post to our webhooks ---------------------------------------
 
-    def signed_event(self, event: str, payload: dict[str, Any], *, event_id: str | None = None,
-                     timestamp: int | None = None, webhook_id: str | None = None,
-                     signing_key: str | None = None) -> SignedEvent:
+    def signed_event(
+        self,
+        event: str,
+        payload: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        timestamp: int | None = None,
+        webhook_id: str | None = None,
+        signing_key: str | None = None,
+    ) -> SignedEvent:
         """Any event, signed as the app signs it (timestamp defaults to now)."""
         event_id = event_id or nanoid()
         if webhook_id is None:
-            webhook_id = next((w["id"] for w in self.webhooks if w["event"] == event),
-                              "fakeWebhook000000001")
-        document = {"deviceId": DEVICE_ID, "event": event, "id": event_id,
-                    "payload": payload, "webhookId": webhook_id}
+            webhook_id = next((w["id"] for w in self.webhooks if w["event"] == event), "fakeWebhook000000001")
+        document = {"deviceId": DEVICE_ID, "event": event, "id": event_id, "payload": payload, "webhookId": webhook_id}
         body = json.dumps(document, ensure_ascii=False).encode("utf-8")
         stamp = str(int(time.time()) if timestamp is None else timestamp)
         key = self.signing_key if signing_key is None else signing_key
@@ -272,8 +290,9 @@ class FakeSmsGate:
         }
         return SignedEvent(body=body, headers=headers, id=event_id, event=event)
 
-    def received_event(self, phone_number: str, text: str, *, sim_number: int = 1,
-                       received_at: datetime | None = None, **kwargs: Any) -> SignedEvent:
+    def received_event(
+        self, phone_number: str, text: str, *, sim_number: int = 1, received_at: datetime | None = None, **kwargs: Any
+    ) -> SignedEvent:
         """sms:received: `phone_number` as the phone reports the sender (often without '+').
 
         Its messageId is derived from the sender and text, as the app's is: two identical
@@ -290,9 +309,15 @@ class FakeSmsGate:
         }
         return self.signed_event("sms:received", payload, **kwargs)
 
-    def delivery_event(self, message_id: str, event: str = "sms:delivered", *,
-                       reason: str = "RESULT_ERROR_GENERIC_FAILURE", at: datetime | None = None,
-                       **kwargs: Any) -> SignedEvent:
+    def delivery_event(
+        self,
+        message_id: str,
+        event: str = "sms:delivered",
+        *,
+        reason: str = "RESULT_ERROR_GENERIC_FAILURE",
+        at: datetime | None = None,
+        **kwargs: Any,
+    ) -> SignedEvent:
         """sms:sent / sms:delivered / sms:failed for a message sent through the fake; moves its
         state on as the phone would."""
         states = {"sms:sent": "Sent", "sms:delivered": "Delivered", "sms:failed": "Failed"}
@@ -300,8 +325,7 @@ class FakeSmsGate:
             raise ValueError(f"event is one of {', '.join(states)}")
         message = self.message(message_id)
         self.set_state(message_id, states[event], error=reason if event == "sms:failed" else None)
-        time_field = {"sms:sent": "sentAt", "sms:delivered": "deliveredAt",
-                      "sms:failed": "failedAt"}[event]
+        time_field = {"sms:sent": "sentAt", "sms:delivered": "deliveredAt", "sms:failed": "failedAt"}[event]
         payload: dict[str, Any] = {
             "messageId": message_id,
             "phoneNumber": message.phone_numbers[0].lstrip("+"),  # as the phone reports it
@@ -341,8 +365,9 @@ class FakeSmsGate:
         self._stopping.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                         name="fake-smsgate", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-smsgate", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -367,8 +392,7 @@ class FakeSmsGate:
             user, _, password = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
-        return secrets.compare_digest(f"{user}:{password}".encode(),
-                                      f"{self.username}:{self.password}".encode())
+        return secrets.compare_digest(f"{user}:{password}".encode(), f"{self.username}:{self.password}".encode())
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -378,7 +402,7 @@ class FakeSmsGate:
         known_prefix = path.startswith(self.prefix + "/") if self.prefix else True
         record = RecordedRequest(
             method=handler.command,
-            path=path[len(self.prefix):] if known_prefix else path,
+            path=path[len(self.prefix) :] if known_prefix else path,
             query=url.query,
             headers=dict(handler.headers.items()),
             body=body,
@@ -397,8 +421,7 @@ class FakeSmsGate:
             return
         self._send(handler, status, answer, location)
 
-    def _decide(self, req: RecordedRequest, known_prefix: bool
-                ) -> tuple[int | None, Any, float, str | None]:
+    def _decide(self, req: RecordedRequest, known_prefix: bool) -> tuple[int | None, Any, float, str | None]:
         """(status, JSON body, delay, Location) for a request; creates what it creates."""
         with self._lock:
             if self._down_mode == "close":
@@ -409,9 +432,12 @@ class FakeSmsGate:
             return 404, error_body("Not found"), 0.0, None
         if req.path == "/health" and req.method == "GET":
             status = self.health_status
-            answer = {"status": status, "version": "fake", "releaseId": 1,
-                      "checks": {"battery:level": {"status": "pass", "observedValue": 87,
-                                                   "observedUnit": "percent"}}}
+            answer = {
+                "status": status,
+                "version": "fake",
+                "releaseId": 1,
+                "checks": {"battery:level": {"status": "pass", "observedValue": 87, "observedUnit": "percent"}},
+            }
             return (503 if status == "fail" else 200), answer, 0.0, None
         if not req.authorized:
             return 401, error_body("Unauthorized"), 0.0, None
@@ -449,10 +475,14 @@ class FakeSmsGate:
             if message_id in self._messages:
                 return 409, error_body("message with such ID already exists"), 0.0, None
             message = FakeMessage(
-                id=message_id, phone_numbers=list(data["phoneNumbers"]), text=text,
+                id=message_id,
+                phone_numbers=list(data["phoneNumbers"]),
+                text=text,
                 with_delivery_report=data.get("withDeliveryReport", True) is not False,
-                ttl=data.get("ttl"), sim_number=data.get("simNumber"),
-                priority=data.get("priority"), states={"Pending": _device_time()},
+                ttl=data.get("ttl"),
+                sim_number=data.get("simNumber"),
+                priority=data.get("priority"),
+                states={"Pending": _device_time()},
             )
             self._messages[message_id] = message
             self._changed.notify_all()
@@ -468,12 +498,14 @@ class FakeSmsGate:
         if not isinstance(data, dict):
             return "request body must be an object"
         phones = data.get("phoneNumbers")
-        if (not isinstance(phones, list) or not 1 <= len(phones) <= MAX_PHONE_NUMBERS
-                or not all(isinstance(p, str) and p for p in phones)):
+        if (
+            not isinstance(phones, list)
+            or not 1 <= len(phones) <= MAX_PHONE_NUMBERS
+            or not all(isinstance(p, str) and p for p in phones)
+        ):
             return "phoneNumbers: 1 to 100 phone numbers required"
         message_id = data.get("id")
-        if message_id is not None and (not isinstance(message_id, str)
-                                       or not 1 <= len(message_id) <= MAX_ID_CHARS):
+        if message_id is not None and (not isinstance(message_id, str) or not 1 <= len(message_id) <= MAX_ID_CHARS):
             return "id: at most 36 characters"
         text_message = data.get("textMessage")
         text = text_message.get("text") if isinstance(text_message, dict) else data.get("message")
@@ -494,17 +526,14 @@ class FakeSmsGate:
             data = req.json()
         except (ValueError, UnicodeDecodeError):
             return 400, error_body("invalid JSON"), 0.0, None
-        if (not isinstance(data, dict) or not isinstance(data.get("url"), str)
-                or not isinstance(data.get("event"), str)):
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str) or not isinstance(data.get("event"), str):
             return 400, error_body("url and event are required"), 0.0, None
-        webhook = {"id": data.get("id") or nanoid(), "url": data["url"],
-                   "event": data["event"], "deviceId": DEVICE_ID}
+        webhook = {"id": data.get("id") or nanoid(), "url": data["url"], "event": data["event"], "deviceId": DEVICE_ID}
         with self._lock:
             self._webhooks[webhook["id"]] = webhook
         return 201, webhook, 0.0, None
 
-    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any,
-              location: str | None) -> None:
+    def _send(self, handler: BaseHTTPRequestHandler, status: int, body: Any, location: str | None) -> None:
         data = json.dumps(body).encode("utf-8")
         try:
             handler.send_response(status)

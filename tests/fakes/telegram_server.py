@@ -61,13 +61,16 @@ DESCRIPTIONS = {
     500: "Internal Server Error",
     502: "Bad Gateway",
 }
-NOT_MODIFIED = ("Bad Request: message is not modified: specified new message content and reply "
-                "markup are exactly the same as a current content and reply markup of the message")
-QUERY_TOO_OLD = ("Bad Request: query is too old and response timeout expired or query ID is "
-                 "invalid")
-_NGINX_502 = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center>"
-              b"<h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
-              b"</body>\r\n</html>\r\n")
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply "
+    "markup are exactly the same as a current content and reply markup of the message"
+)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+_NGINX_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center>"
+    b"<h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.18.0</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
 
 
 class BotApiError(Exception):
@@ -169,17 +172,22 @@ class FakeTelegram:
 
     # --- scripting -------------------------------------------------------------------
 
-    def fail_next(self, status: int = 429, *, retry_after: int | None = None,
-                  description: str | None = None, times: int = 1,
-                  method: str | None = None) -> None:
+    def fail_next(
+        self,
+        status: int = 429,
+        *,
+        retry_after: int | None = None,
+        description: str | None = None,
+        times: int = 1,
+        method: str | None = None,
+    ) -> None:
         """Answer the next `times` calls (of `method`, or any) with this error; nothing done.
 
         429 carries parameters.retry_after (default 3); description defaults to Telegram's."""
         if status == 429 and retry_after is None:
             retry_after = 3
         with self._lock:
-            self._failures.extend(_Failure(status, description, retry_after, method)
-                                  for _ in range(times))
+            self._failures.extend(_Failure(status, description, retry_after, method) for _ in range(times))
 
     def delay_next(self, seconds: float, *, times: int = 1) -> None:
         """Carry out the next call(s) as usual but answer `seconds` late (client timeouts)."""
@@ -268,23 +276,25 @@ class FakeTelegram:
             user["language_code"] = language_code
         return user
 
-    def _incoming(self, chat_id: int, from_id: int | None, language_code: str | None,
-                  **content: Any) -> dict[str, Any]:
+    def _incoming(self, chat_id: int, from_id: int | None, language_code: str | None, **content: Any) -> dict[str, Any]:
         with self._lock:
             chat = self._chat(chat_id)
             message_id = self._new_message_id(chat_id)
             date = int(time.time())
-            self._messages[chat_id].append(FakeMessage(chat_id, message_id, date, False,
-                                                       text=content.get("text")))
-            sender = self._user(chat_id if from_id is None else from_id, chat.first_name,
-                                language_code)
-            message = {"message_id": message_id, "from": sender,
-                       "chat": {"id": chat_id, "first_name": chat.first_name, "type": "private"},
-                       "date": date, **content}
+            self._messages[chat_id].append(FakeMessage(chat_id, message_id, date, False, text=content.get("text")))
+            sender = self._user(chat_id if from_id is None else from_id, chat.first_name, language_code)
+            message = {
+                "message_id": message_id,
+                "from": sender,
+                "chat": {"id": chat_id, "first_name": chat.first_name, "type": "private"},
+                "date": date,
+                **content,
+            }
             return {"update_id": next(self._update_ids), "message": message}
 
-    def message_update(self, chat_id: int, text: str, *, from_id: int | None = None,
-                       language_code: str | None = "ru") -> dict[str, Any]:
+    def message_update(
+        self, chat_id: int, text: str, *, from_id: int | None = None, language_code: str | None = "ru"
+    ) -> dict[str, Any]:
         """The user writes text to the bot (in a private chat, user id == chat id)."""
         return self._incoming(chat_id, from_id, language_code, text=text)
 
@@ -294,9 +304,15 @@ class FakeTelegram:
         update["message"]["entities"] = [{"offset": 0, "length": 6, "type": "bot_command"}]
         return update
 
-    def contact_update(self, chat_id: int, phone_number: str, *,
-                       contact_user_id: int | None = _UNSET, from_id: int | None = None,
-                       language_code: str | None = "ru") -> dict[str, Any]:
+    def contact_update(
+        self,
+        chat_id: int,
+        phone_number: str,
+        *,
+        contact_user_id: int | None = _UNSET,
+        from_id: int | None = None,
+        language_code: str | None = "ru",
+    ) -> dict[str, Any]:
         """The user shares a contact. By default their own (contact.user_id == from.id); pass
         contact_user_id=<other> for someone else's card, None for a number typed by hand."""
         sender = chat_id if from_id is None else from_id
@@ -306,26 +322,31 @@ class FakeTelegram:
             contact["user_id"] = owner
         return self._incoming(chat_id, from_id, language_code, contact=contact)
 
-    def callback_update(self, chat_id: int, message_id: int, data: str, *,
-                        from_id: int | None = None,
-                        language_code: str | None = "ru") -> dict[str, Any]:
+    def callback_update(
+        self, chat_id: int, message_id: int, data: str, *, from_id: int | None = None, language_code: str | None = "ru"
+    ) -> dict[str, Any]:
         """A press on a button of message_id carrying data (whether or not it is shown)."""
         query_id = str(secrets.randbelow(10**19 - 10**18) + 10**18)
         with self._lock:
             chat = self._chat(chat_id)
             shown = next((m for m in self._messages[chat_id] if m.message_id == message_id), None)
-            message = (self._message_json(shown) if shown is not None else
-                       {"message_id": message_id, "date": 0,
-                        "chat": {"id": chat_id, "type": "private"}})
+            message = (
+                self._message_json(shown)
+                if shown is not None
+                else {"message_id": message_id, "date": 0, "chat": {"id": chat_id, "type": "private"}}
+            )
             sender = chat_id if from_id is None else from_id
             self._open_queries[query_id] = (chat_id, message_id)
-            query = {"id": query_id, "from": self._user(sender, chat.first_name, language_code),
-                     "message": message, "chat_instance": str(-chat_id * 7 % 10**18),
-                     "data": data}
+            query = {
+                "id": query_id,
+                "from": self._user(sender, chat.first_name, language_code),
+                "message": message,
+                "chat_instance": str(-chat_id * 7 % 10**18),
+                "data": data,
+            }
             return {"update_id": next(self._update_ids), "callback_query": query}
 
-    def press(self, chat_id: int, button: str, *, message_id: int | None = None,
-              **kwargs: Any) -> dict[str, Any]:
+    def press(self, chat_id: int, button: str, *, message_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
         """A press on the button with this text (or callback data) on the newest message of
         the chat that shows it; LookupError when none shows it (e.g. the buttons were removed)."""
         for message in reversed(self.bot_messages(chat_id)):
@@ -334,20 +355,22 @@ class FakeTelegram:
             for row in message.buttons:
                 for candidate in row:
                     if button in (candidate["text"], candidate.get("callback_data")):
-                        return self.callback_update(chat_id, message.message_id,
-                                                    candidate["callback_data"], **kwargs)
+                        return self.callback_update(chat_id, message.message_id, candidate["callback_data"], **kwargs)
         raise LookupError(f"chat {chat_id} shows no button {button!r}")
 
-    def chat_member_update(self, chat_id: int, *, old_status: str = "member",
-                           new_status: str = "kicked") -> dict[str, Any]:
+    def chat_member_update(
+        self, chat_id: int, *, old_status: str = "member", new_status: str = "kicked"
+    ) -> dict[str, Any]:
         with self._lock:
             chat = self._chat(chat_id)
-            bot = {"id": self.bot_id, "is_bot": True, "first_name": "Dispatch",
-                   "username": self.username}
-            change = {"chat": {"id": chat_id, "first_name": chat.first_name, "type": "private"},
-                      "from": self._user(chat_id, chat.first_name, None), "date": int(time.time()),
-                      "old_chat_member": {"user": bot, "status": old_status},
-                      "new_chat_member": {"user": bot, "status": new_status}}
+            bot = {"id": self.bot_id, "is_bot": True, "first_name": "Dispatch", "username": self.username}
+            change = {
+                "chat": {"id": chat_id, "first_name": chat.first_name, "type": "private"},
+                "from": self._user(chat_id, chat.first_name, None),
+                "date": int(time.time()),
+                "old_chat_member": {"user": bot, "status": old_status},
+                "new_chat_member": {"user": bot, "status": new_status},
+            }
             return {"update_id": next(self._update_ids), "my_chat_member": change}
 
     def webhook_headers(self) -> dict[str, str]:
@@ -358,15 +381,15 @@ class FakeTelegram:
             headers["X-Telegram-Bot-Api-Secret-Token"] = secret
         return headers
 
-    def deliver(self, update: dict[str, Any], url: str | None = None,
-                timeout_s: float = 10.0) -> requests.Response:
+    def deliver(self, update: dict[str, Any], url: str | None = None, timeout_s: float = 10.0) -> requests.Response:
         """POST an update to the webhook (the one set, or url) as Telegram does; a non-2xx
         answer shows up in getWebhookInfo's last_error_message."""
         target = url or self.webhook.get("url")
         if not target:
             raise RuntimeError("no webhook is set")
-        response = requests.post(target, data=json.dumps(update).encode("utf-8"),
-                                 headers=self.webhook_headers(), timeout=timeout_s)
+        response = requests.post(
+            target, data=json.dumps(update).encode("utf-8"), headers=self.webhook_headers(), timeout=timeout_s
+        )
         with self._lock:
             if not 200 <= response.status_code < 300:
                 problem = f"Wrong response from the webhook: {response.status_code} {response.reason}"
@@ -405,8 +428,9 @@ class FakeTelegram:
         self._stopping.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                         name="fake-telegram", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-telegram", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -430,12 +454,14 @@ class FakeTelegram:
         raw = handler.rfile.read(length) if length else b""
         match = _PATH.match(url.path)
         params = self._params(raw, handler.headers.get("Content-Type") or "", url.query)
-        authorized = match is not None and secrets.compare_digest(match["token"].encode(),
-                                                                  self.token.encode())
-        record = RecordedCall(method=match["method"] if match else "", http_method=handler.command,
-                              path=url.path.replace(self.token, "<token>"),
-                              params=params if isinstance(params, dict) else {},
-                              authorized=authorized)
+        authorized = match is not None and secrets.compare_digest(match["token"].encode(), self.token.encode())
+        record = RecordedCall(
+            method=match["method"] if match else "",
+            http_method=handler.command,
+            path=url.path.replace(self.token, "<token>"),
+            params=params if isinstance(params, dict) else {},
+            authorized=authorized,
+        )
         delay_s = 0.0
         with self._changed:
             self._calls.append(record)
@@ -491,8 +517,7 @@ class FakeTelegram:
         return params
 
     def _error(self, exc: BotApiError) -> tuple[int, dict[str, Any]]:
-        body: dict[str, Any] = {"ok": False, "error_code": exc.code,
-                                "description": exc.description}
+        body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
         if exc.parameters:
             body["parameters"] = exc.parameters
         return exc.code, body
@@ -505,18 +530,17 @@ class FakeTelegram:
             for i, failure in enumerate(self._failures):
                 if failure.method in (None, method):
                     del self._failures[i]
-                    description = failure.description or DESCRIPTIONS.get(
-                        failure.status, "Error").format(retry_after=failure.retry_after)
-                    parameters = ({"retry_after": failure.retry_after}
-                                  if failure.retry_after is not None else None)
+                    description = failure.description or DESCRIPTIONS.get(failure.status, "Error").format(
+                        retry_after=failure.retry_after
+                    )
+                    parameters = {"retry_after": failure.retry_after} if failure.retry_after is not None else None
                     raise BotApiError(failure.status, description, parameters)
             result = handler(params)
             self._changed.notify_all()
             return result
 
     @staticmethod
-    def _send(handler: BaseHTTPRequestHandler, status: int, data: bytes,
-              content_type: str) -> None:
+    def _send(handler: BaseHTTPRequestHandler, status: int, data: bytes, content_type: str) -> None:
         try:
             handler.send_response(status)
             handler.send_header("Content-Type", content_type)
@@ -541,13 +565,13 @@ class FakeTelegram:
         return message_id
 
     def _bot_json(self) -> dict[str, Any]:
-        return {"id": self.bot_id, "is_bot": True, "first_name": "Dispatch",
-                "username": self.username}
+        return {"id": self.bot_id, "is_bot": True, "first_name": "Dispatch", "username": self.username}
 
     def _message_json(self, message: FakeMessage) -> dict[str, Any]:
         chat = self._chats[message.chat_id]
         result: dict[str, Any] = {
-            "message_id": message.message_id, "date": message.date,
+            "message_id": message.message_id,
+            "date": message.date,
             "chat": {"id": message.chat_id, "first_name": chat.first_name, "type": "private"},
         }
         if message.from_bot:
@@ -596,23 +620,26 @@ class FakeTelegram:
             return copy.deepcopy(markup)
         rows = markup["inline_keyboard"]
         if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-            raise BotApiError(400, "Bad Request: field \"inline_keyboard\" must be an Array")
+            raise BotApiError(400, 'Bad Request: field "inline_keyboard" must be an Array')
         for row in rows:
             for button in row:
                 if not isinstance(button, dict) or not isinstance(button.get("text"), str):
                     raise BotApiError(400, "Bad Request: can't parse inline keyboard button")
                 data = button.get("callback_data")
                 if data is None and "url" not in button:
-                    raise BotApiError(400, "Bad Request: can't parse inline keyboard button: "
-                                           "Text buttons are unallowed in the inline keyboard")
-                if data is not None and (not isinstance(data, str) or not
-                                         1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES):
+                    raise BotApiError(
+                        400,
+                        "Bad Request: can't parse inline keyboard button: "
+                        "Text buttons are unallowed in the inline keyboard",
+                    )
+                if data is not None and (
+                    not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+                ):
                     raise BotApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         return copy.deepcopy(markup) if any(rows) else None
 
     def _post(self, chat: _Chat, **fields: Any) -> dict[str, Any]:
-        message = FakeMessage(chat.chat_id, self._new_message_id(chat.chat_id), int(time.time()),
-                              True, **fields)
+        message = FakeMessage(chat.chat_id, self._new_message_id(chat.chat_id), int(time.time()), True, **fields)
         self._messages[chat.chat_id].append(message)
         return self._message_json(message)
 
@@ -637,18 +664,24 @@ class FakeTelegram:
     # --- the methods -------------------------------------------------------------------
 
     def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {**self._bot_json(), "can_join_groups": True,
-                "can_read_all_group_messages": False, "supports_inline_queries": False}
+        return {
+            **self._bot_json(),
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._target_chat(params)
         text = self._text(params)
         markup = self._markup(params, inline_only=False)
         preview = params.get("link_preview_options") or {}
-        disabled = (isinstance(preview, dict) and preview.get("is_disabled") is True
-                    ) or params.get("disable_web_page_preview") is True
-        return self._post(chat, text=text, reply_markup=markup, link_preview_disabled=disabled,
-                          parse_mode=params.get("parse_mode"))
+        disabled = (isinstance(preview, dict) and preview.get("is_disabled") is True) or params.get(
+            "disable_web_page_preview"
+        ) is True
+        return self._post(
+            chat, text=text, reply_markup=markup, link_preview_disabled=disabled, parse_mode=params.get("parse_mode")
+        )
 
     def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
@@ -656,8 +689,7 @@ class FakeTelegram:
         markup = self._markup(params, inline_only=True)
         if message.text is None:
             raise BotApiError(400, "Bad Request: there is no text in the message to edit")
-        current = message.reply_markup if message.reply_markup and "inline_keyboard" in \
-            message.reply_markup else None
+        current = message.reply_markup if message.reply_markup and "inline_keyboard" in message.reply_markup else None
         if text == message.text and markup == current:
             raise BotApiError(400, NOT_MODIFIED)
         message.edits.append({"text": message.text, "reply_markup": message.reply_markup})
@@ -667,8 +699,7 @@ class FakeTelegram:
     def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
         markup = self._markup(params, inline_only=True)
-        current = message.reply_markup if message.reply_markup and "inline_keyboard" in \
-            message.reply_markup else None
+        current = message.reply_markup if message.reply_markup and "inline_keyboard" in message.reply_markup else None
         if markup == current:
             raise BotApiError(400, NOT_MODIFIED)
         message.edits.append({"text": message.text, "reply_markup": message.reply_markup})
@@ -693,8 +724,7 @@ class FakeTelegram:
         if not isinstance(title, str) or not title or not isinstance(address, str):
             raise BotApiError(400, "Bad Request: venue title and address are required")
         location = {"latitude": lat, "longitude": lon}
-        return self._post(chat, location=location,
-                          venue={"location": location, "title": title, "address": address})
+        return self._post(chat, location=location, venue={"location": location, "title": title, "address": address})
 
     def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         query_id = params.get("callback_query_id")
@@ -720,12 +750,15 @@ class FakeTelegram:
         if secret is not None and (not isinstance(secret, str) or not _SECRET.match(secret)):
             raise BotApiError(400, "Bad Request: secret token contains unallowed characters")
         allowed = params.get("allowed_updates")
-        if allowed is not None and (not isinstance(allowed, list) or
-                                    not all(isinstance(a, str) for a in allowed)):
+        if allowed is not None and (not isinstance(allowed, list) or not all(isinstance(a, str) for a in allowed)):
             raise BotApiError(400, "Bad Request: can't parse allowed updates")
-        self._webhook = {"url": url, "secret_token": secret, "allowed_updates": allowed,
-                         "drop_pending_updates": params.get("drop_pending_updates") is True,
-                         "max_connections": params.get("max_connections") or 40}
+        self._webhook = {
+            "url": url,
+            "secret_token": secret,
+            "allowed_updates": allowed,
+            "drop_pending_updates": params.get("drop_pending_updates") is True,
+            "max_connections": params.get("max_connections") or 40,
+        }
         self._webhook_error = None
         return True
 
@@ -736,9 +769,13 @@ class FakeTelegram:
     def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
         if not self._webhook:
             return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
-        info: dict[str, Any] = {"url": self._webhook["url"], "has_custom_certificate": False,
-                                "pending_update_count": 0, "ip_address": "127.0.0.1",
-                                "max_connections": self._webhook["max_connections"]}
+        info: dict[str, Any] = {
+            "url": self._webhook["url"],
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+            "ip_address": "127.0.0.1",
+            "max_connections": self._webhook["max_connections"],
+        }
         if self._webhook["allowed_updates"] is not None:
             info["allowed_updates"] = list(self._webhook["allowed_updates"])
         if self._webhook_error is not None:

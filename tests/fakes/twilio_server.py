@@ -30,7 +30,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -109,8 +109,9 @@ def closed_port_url() -> str:
 class FakeTwilio:
     """Twilio's Messages API on 127.0.0.1 (a random port), in a daemon thread."""
 
-    def __init__(self, account_sid: str = DEFAULT_ACCOUNT_SID,
-                 auth_token: str = DEFAULT_AUTH_TOKEN, *, keep_alive: bool = False) -> None:
+    def __init__(
+        self, account_sid: str = DEFAULT_ACCOUNT_SID, auth_token: str = DEFAULT_AUTH_TOKEN, *, keep_alive: bool = False
+    ) -> None:
         """keep_alive=False (tests): one request per connection, so each send's connection fate is
         its own. keep_alive=True (benchmarks): connections are reused, as with the real API."""
         self.account_sid = account_sid
@@ -131,8 +132,9 @@ class FakeTwilio:
 
     # --- scripting -------------------------------------------------------------------
 
-    def fail_next(self, status: int = 429, code: int | None = None, *, times: int = 1,
-                  message: str | None = None) -> None:
+    def fail_next(
+        self, status: int = 429, code: int | None = None, *, times: int = 1, message: str | None = None
+    ) -> None:
         """Answer the next `times` message requests with this error; nothing is created.
 
         code defaults to Twilio's for the status (429 -> 20429, 500 -> 20500, 503 -> 20503).
@@ -204,8 +206,9 @@ class FakeTwilio:
 
     # --- what Twilio would post to our webhooks ----------------------------------------
 
-    def status_callback_params(self, message_sid: str, status: str = "delivered",
-                               error_code: int | None = None) -> dict[str, str]:
+    def status_callback_params(
+        self, message_sid: str, status: str = "delivered", error_code: int | None = None
+    ) -> dict[str, str]:
         """The form Twilio POSTs to a message's StatusCallback URL when its status changes."""
         message = next((m for m in self.messages if m["sid"] == message_sid), None)
         if message is None:
@@ -271,8 +274,9 @@ class FakeTwilio:
         self._stopping.clear()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01},
-                         name="fake-twilio", daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="fake-twilio", daemon=True
+        ).start()
         return self
 
     def stop(self) -> None:
@@ -297,8 +301,7 @@ class FakeTwilio:
             user, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except (ValueError, UnicodeDecodeError):
             return False
-        return secrets.compare_digest(f"{user}:{password}",
-                                      f"{self.account_sid}:{self.auth_token}")
+        return secrets.compare_digest(f"{user}:{password}", f"{self.account_sid}:{self.auth_token}")
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
@@ -347,9 +350,9 @@ class FakeTwilio:
                 return 503, twilio_error_body(503, 20503, ERROR_MESSAGES[20503]), 0.0
             if self._failures:
                 failure = self._failures.popleft()
-                text = failure.message or ERROR_MESSAGES.get(
-                    failure.code or 0, "Fake failure"
-                ).format(to=req.field("To"), path=req.path)
+                text = failure.message or ERROR_MESSAGES.get(failure.code or 0, "Fake failure").format(
+                    to=req.field("To"), path=req.path
+                )
                 return failure.status, twilio_error_body(failure.status, failure.code, text), 0.0
             delay_s = self._delays_s.popleft() if self._delays_s else 0.0
             invalid = self._validate(req)
@@ -381,7 +384,7 @@ class FakeTwilio:
     def _message_resource(self, req: RecordedRequest) -> dict[str, Any]:
         """The api.v2010.account.message resource Twilio answers a create with."""
         sid = "SM" + secrets.token_hex(16)
-        now = format_datetime(datetime.now(timezone.utc).replace(microsecond=0))
+        now = format_datetime(datetime.now(UTC).replace(microsecond=0))
         body = req.field("Body") or ""
         from_ = req.field("From")
         service = req.field("MessagingServiceSid")

@@ -1,5 +1,6 @@
 """Schemathesis against /api/v1/openapi.json: every operation, a few thousand generated
 requests (valid and invalid), as an admin; the only acceptable failure is a 4xx."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,9 @@ def test_no_generated_request_makes_a_server_error(app):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        )
         def no_server_error(case):
             nonlocal tried
             tried += 1

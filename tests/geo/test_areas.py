@@ -93,10 +93,13 @@ bad_inputs = {
         r"not a valid polygon: Self-intersection\[0.5 0.5\]",
     ),
     "hole outside shell": (
-        {"type": "Polygon", "coordinates": [
-            [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]],
-            [[5, 5], [6, 5], [6, 6], [5, 5]],
-        ]},
+        {
+            "type": "Polygon",
+            "coordinates": [
+                [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]],
+                [[5, 5], [6, 5], [6, 6], [5, 5]],
+            ],
+        },
         "not a valid polygon: Hole lies outside shell",
     ),
     "latitude out of range": (
@@ -148,10 +151,13 @@ bad_inputs = {
     "no rings": ({"type": "Polygon", "coordinates": []}, "Polygon has no rings"),
     "empty multipolygon": ({"type": "MultiPolygon", "coordinates": []}, "MultiPolygon has no polygons"),
     "overlapping multipolygon": (
-        {"type": "MultiPolygon", "coordinates": [
-            [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]],
-            [[[1, 1], [3, 1], [3, 3], [1, 3], [1, 1]]],
-        ]},
+        {
+            "type": "MultiPolygon",
+            "coordinates": [
+                [[[0, 0], [2, 0], [2, 2], [0, 2], [0, 0]]],
+                [[[1, 1], [3, 1], [3, 3], [1, 3], [1, 1]]],
+            ],
+        },
         "not a valid polygon: Self-intersection",
     ),
     "feature without geometry": ({"type": "Feature", "geometry": None}, "Feature has no geometry"),
@@ -173,6 +179,7 @@ def test_vertex_limit_allows_exactly_the_maximum():
 
 
 # --- distances ----------------------------------------------------------------------
+
 
 def test_distance_inside_and_on_the_boundary_is_zero():
     area = parse_geojson_area(SQUARE)
@@ -199,10 +206,13 @@ def test_distance_east_of_meridian_edge():
         SQUARE,
         {"type": "Polygon", "coordinates": [[[70, 49], [74, 49], [74, 52], [70, 52], [70, 49]]]},
         {"type": "Polygon", "coordinates": [[[10, 75], [40, 76], [30, 80], [10, 75]]]},
-        {"type": "MultiPolygon", "coordinates": [
-            [[[179, 60], [180, 60], [180, 61], [179, 61], [179, 60]]],
-            [[[-180, 60], [-179, 60], [-179, 61], [-180, 61], [-180, 60]]],
-        ]},
+        {
+            "type": "MultiPolygon",
+            "coordinates": [
+                [[[179, 60], [180, 60], [180, 61], [179, 61], [179, 60]]],
+                [[[-180, 60], [-179, 60], [-179, 61], [-180, 61], [-180, 60]]],
+            ],
+        },
     ],
     ids=["square", "region", "arctic-triangle", "antimeridian"],
 )
@@ -250,8 +260,12 @@ def test_distances_for_thousands_of_points_are_quick():
     fraction=st.floats(0, 1),
 )
 def test_area_bounding_box_is_conservative(lat, lon, margin_km, bearing, fraction):
-    area = parse_geojson_area({"type": "Polygon", "coordinates": [[
-        [lon, lat], [lon + 1, lat], [lon + 1, lat + 0.5], [lon, lat + 0.5], [lon, lat]]]})
+    area = parse_geojson_area(
+        {
+            "type": "Polygon",
+            "coordinates": [[[lon, lat], [lon + 1, lat], [lon + 1, lat + 0.5], [lon, lat + 0.5], [lon, lat]]],
+        }
+    )
     box = area.bounding_box(margin_km)
     corner = Point(lat + 0.5, lon + 1) if bearing < 180 else Point(lat, lon)
     member = destination(corner.lat, corner.lon, bearing, margin_km * fraction)
@@ -259,6 +273,7 @@ def test_area_bounding_box_is_conservative(lat, lon, margin_km, bearing, fractio
 
 
 # --- properties ---------------------------------------------------------------------
+
 
 @st.composite
 def star_polygons(draw):
@@ -293,11 +308,15 @@ json_values = st.recursive(
 numbers = st.one_of(st.floats(), st.integers(), st.integers(min_value=10**300, max_value=10**400))
 positions = st.lists(numbers, min_size=0, max_size=4)
 rings = st.lists(st.one_of(positions, json_values), max_size=8)
-near_valid = st.fixed_dictionaries({
-    "type": st.sampled_from(["Polygon", "MultiPolygon", "Feature", "Point", None]),
-    "coordinates": st.one_of(st.lists(rings, max_size=3), st.lists(st.lists(rings, max_size=2), max_size=2), json_values),
-    "geometry": json_values,
-})
+near_valid = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(["Polygon", "MultiPolygon", "Feature", "Point", None]),
+        "coordinates": st.one_of(
+            st.lists(rings, max_size=3), st.lists(st.lists(rings, max_size=2), max_size=2), json_values
+        ),
+        "geometry": json_values,
+    }
+)
 
 
 @settings(max_examples=400, deadline=None)

@@ -72,8 +72,12 @@ def test_fast_error_bound_holds_on_random_pairs(lat_range, max_km):
     b_lat = np.array([b.lat for _, b in pairs])
     b_lon = np.array([b.lon for _, b in pairs])
     truth = np.array([geodesic_km(a, b) for a, b in pairs])
-    fast = np.array([fast_distances_km(la, lo, b_lat[i : i + 1], b_lon[i : i + 1])[0]
-                     for i, (la, lo) in enumerate(zip(a_lat, a_lon))])
+    fast = np.array(
+        [
+            fast_distances_km(la, lo, b_lat[i : i + 1], b_lon[i : i + 1])[0]
+            for i, (la, lo) in enumerate(zip(a_lat, a_lon))
+        ]
+    )
     error = np.abs(fast - truth)
     assert (error <= fast_error_km(fast)).all(), error.max()
     if max_km <= 300:
@@ -106,6 +110,7 @@ def test_fast_error_km_scalar_and_array():
 
 
 # --- bounding boxes -----------------------------------------------------------------
+
 
 def test_bounding_box_ordinary():
     box = bounding_box(ASTANA, 50)
@@ -141,7 +146,9 @@ def test_grown_box_around_whole_world_is_whole_world():
 
 
 latitudes = st.one_of(st.floats(-90, 90), st.floats(75, 90), st.floats(-90, -75), st.sampled_from([90.0, -90.0, 0.0]))
-longitudes = st.one_of(st.floats(-180, 180), st.floats(170, 180), st.floats(-180, -170), st.sampled_from([180.0, -180.0]))
+longitudes = st.one_of(
+    st.floats(-180, 180), st.floats(170, 180), st.floats(-180, -170), st.sampled_from([180.0, -180.0])
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

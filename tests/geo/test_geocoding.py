@@ -1,6 +1,6 @@
 import pytest
 
-from geo import GeocodeResult, Geocoder, GeocodingUnavailable, GeoError, MemoryGeocodeCache, Point
+from geo import Geocoder, GeocodeResult, GeocodingUnavailable, GeoError, MemoryGeocodeCache, Point
 from tests.fakes.nominatim_server import FakeNominatim
 
 UA = "dispatch-tests/1.0"
@@ -65,8 +65,15 @@ def test_timeout_raises_unavailable(nominatim_server):
 
 def test_reverse_gives_a_short_name(nominatim_server):
     nominatim_server.set_reverse(
-        {"road": "Dostyk Avenue", "suburb": "Medeu District", "city": "Almaty",
-         "state": "Almaty", "postcode": "050010", "country": "Kazakhstan", "country_code": "kz"},
+        {
+            "road": "Dostyk Avenue",
+            "suburb": "Medeu District",
+            "city": "Almaty",
+            "state": "Almaty",
+            "postcode": "050010",
+            "country": "Kazakhstan",
+            "country_code": "kz",
+        },
         "136, Dostyk Avenue, Medeu District, Almaty, 050010, Kazakhstan",
     )
     cache = MemoryGeocodeCache()

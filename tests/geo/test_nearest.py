@@ -41,10 +41,7 @@ def test_agrees_with_brute_force_geodesic(seed):
     rng = np.random.default_rng(seed)
     center = Point(rng.uniform(-89, 89), rng.uniform(-180, 180))
     radius_km = float(rng.choice([1.0, 10.0, 80.0, 400.0]))
-    rows = [
-        (i, *destination(center, rng.uniform(0, 360), radius_km * rng.uniform(0, 2)))
-        for i in range(400)
-    ]
+    rows = [(i, *destination(center, rng.uniform(0, 360), radius_km * rng.uniform(0, 2))) for i in range(400)]
     truth = sorted(
         ((key, geodesic_km(center, Point(lat, lon))) for key, lat, lon in rows),
         key=lambda kd: kd[1],

@@ -59,7 +59,9 @@ def test_parse_lat_lon():
     assert parse_lat_lon("51,71") == Point(51, 71)
 
 
-@pytest.mark.parametrize("bad", ["", "51.1", "51.1,71.4,3", "nan,1", "inf,1", "1e3,1", "a,b", "51.1;71.4", "95,10", None])
+@pytest.mark.parametrize(
+    "bad", ["", "51.1", "51.1,71.4,3", "nan,1", "inf,1", "1e3,1", "a,b", "51.1;71.4", "95,10", None]
+)
 def test_parse_lat_lon_rejects(bad):
     with pytest.raises(GeoError):
         parse_lat_lon(bad)

@@ -62,23 +62,27 @@ def test_without_an_id_the_server_chooses_one(http, fake_smsgate):
 
 
 def test_the_legacy_message_field_is_accepted(http, fake_smsgate):
-    response = http.post(f"{fake_smsgate.base_url}/messages",
-                         json={"phoneNumbers": [TO], "message": "legacy"}, timeout=5)
+    response = http.post(
+        f"{fake_smsgate.base_url}/messages", json={"phoneNumbers": [TO], "message": "legacy"}, timeout=5
+    )
     assert response.status_code == 202
     assert fake_smsgate.messages[0].text == "legacy"
 
 
-@pytest.mark.parametrize("fields", [
-    {"phoneNumbers": []},
-    {"phoneNumbers": "77012345678"},
-    {"phoneNumbers": [TO] * 101},
-    {"textMessage": {"text": ""}},
-    {"textMessage": None},
-    {"id": "x" * 37},
-    {"ttl": 4},
-    {"ttl": 60, "validUntil": "2030-01-01T00:00:00Z"},
-    {"simNumber": 4},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"phoneNumbers": []},
+        {"phoneNumbers": "77012345678"},
+        {"phoneNumbers": [TO] * 101},
+        {"textMessage": {"text": ""}},
+        {"textMessage": None},
+        {"id": "x" * 37},
+        {"ttl": 4},
+        {"ttl": 60, "validUntil": "2030-01-01T00:00:00Z"},
+        {"simNumber": 4},
+    ],
+)
 def test_invalid_messages_are_400_and_create_nothing(http, fake_smsgate, fields):
     response = post_message(http, fake_smsgate, **fields)
     assert response.status_code == 400
@@ -87,15 +91,20 @@ def test_invalid_messages_are_400_and_create_nothing(http, fake_smsgate, fields)
 
 
 def test_invalid_json_is_400(http, fake_smsgate):
-    response = http.post(f"{fake_smsgate.base_url}/messages", data=b"{nope",
-                         headers={"Content-Type": "application/json"}, timeout=5)
+    response = http.post(
+        f"{fake_smsgate.base_url}/messages", data=b"{nope", headers={"Content-Type": "application/json"}, timeout=5
+    )
     assert response.status_code == 400
 
 
 @pytest.mark.parametrize("auth", [None, ("sms", "wrong"), ("other", "fake-smsgate-password")])
 def test_basic_auth_is_checked(fake_smsgate, auth):
-    response = requests.post(f"{fake_smsgate.base_url}/messages", auth=auth, timeout=5,
-                             json={"phoneNumbers": [TO], "textMessage": {"text": "x"}})
+    response = requests.post(
+        f"{fake_smsgate.base_url}/messages",
+        auth=auth,
+        timeout=5,
+        json={"phoneNumbers": [TO], "textMessage": {"text": "x"}},
+    )
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"].startswith("Basic")
     assert fake_smsgate.messages == []
@@ -121,8 +130,11 @@ def test_scripted_failures_create_nothing_unless_told(http, fake_smsgate):
 def test_a_delayed_answer_creates_first(http, fake_smsgate):
     fake_smsgate.delay_next(1.0)
     with pytest.raises(requests.exceptions.ReadTimeout):
-        http.post(f"{fake_smsgate.base_url}/messages", timeout=0.2,
-                  json={"id": "m-1", "phoneNumbers": [TO], "textMessage": {"text": "x"}})
+        http.post(
+            f"{fake_smsgate.base_url}/messages",
+            timeout=0.2,
+            json={"id": "m-1", "phoneNumbers": [TO], "textMessage": {"text": "x"}},
+        )
     assert fake_smsgate.wait_for_messages(1)
 
 
@@ -146,12 +158,12 @@ def test_health_needs_no_auth(fake_smsgate):
 
 def test_webhooks_are_registered_and_replaced_by_id(http, fake_smsgate):
     url = f"{fake_smsgate.base_url}/webhooks"
-    created = http.post(url, json={"id": "w1", "url": "https://a/x", "event": "sms:received"},
-                        timeout=5)
+    created = http.post(url, json={"id": "w1", "url": "https://a/x", "event": "sms:received"}, timeout=5)
     assert created.status_code == 201
     http.post(url, json={"id": "w1", "url": "https://b/x", "event": "sms:received"}, timeout=5)
     assert http.get(url, timeout=5).json() == [
-        {"id": "w1", "url": "https://b/x", "event": "sms:received", "deviceId": DEVICE_ID}]
+        {"id": "w1", "url": "https://b/x", "event": "sms:received", "deviceId": DEVICE_ID}
+    ]
     assert http.post(url, json={"url": "https://a/x"}, timeout=5).status_code == 400
 
 
@@ -164,9 +176,12 @@ def test_the_cloud_prefix():
     with FakeSmsGate(prefix=CLOUD_PREFIX) as fake:
         url = f"{fake.base_url}/messages"
         assert url.endswith("/3rdparty/v1/messages")
-        response = requests.post(url, auth=(fake.username, fake.password), timeout=5,
-                                 json={"id": "c1", "phoneNumbers": [TO],
-                                       "textMessage": {"text": "x"}})
+        response = requests.post(
+            url,
+            auth=(fake.username, fake.password),
+            timeout=5,
+            json={"id": "c1", "phoneNumbers": [TO], "textMessage": {"text": "x"}},
+        )
         assert response.status_code == 202
         assert response.headers["Location"] == "/3rdparty/v1/messages/c1"
         assert fake.requests[0].path == "/messages"
@@ -182,14 +197,22 @@ def test_keep_alive_can_be_turned_off():
 
 # --- webhook events ---------------------------------------------------------------------
 
+
 def test_a_received_event_is_signed_and_shaped_as_the_app_sends_it(fake_smsgate):
     event = fake_smsgate.received_event("77012345678", "ИӘ 482")
     assert event.headers["Content-Type"] == "application/json"
     stamp = int(event.headers["X-Timestamp"])
     assert abs(stamp - time.time()) < 5
-    assert verify_signature(event.body, signature=event.headers["X-Signature"],
-                            timestamp=event.headers["X-Timestamp"],
-                            signing_key=fake_smsgate.signing_key, now=time.time()) == stamp
+    assert (
+        verify_signature(
+            event.body,
+            signature=event.headers["X-Signature"],
+            timestamp=event.headers["X-Timestamp"],
+            signing_key=fake_smsgate.signing_key,
+            now=time.time(),
+        )
+        == stamp
+    )
     document = json.loads(event.body)
     assert set(document) == {"deviceId", "event", "id", "payload", "webhookId"}
     assert document["id"] == event.id
@@ -203,10 +226,8 @@ def test_a_received_event_is_signed_and_shaped_as_the_app_sends_it(fake_smsgate)
 
 
 def test_identical_texts_share_a_message_id_but_not_an_event_id(fake_smsgate):
-    first = parse_event(fake_smsgate.received_event("77012345678", "YES").body,
-                        default_region="KZ")
-    second = parse_event(fake_smsgate.received_event("77012345678", "YES").body,
-                         default_region="KZ")
+    first = parse_event(fake_smsgate.received_event("77012345678", "YES").body, default_region="KZ")
+    second = parse_event(fake_smsgate.received_event("77012345678", "YES").body, default_region="KZ")
     assert first.payload.message_id == second.payload.message_id
     assert first.id != second.id
 
@@ -219,8 +240,7 @@ def test_delivery_events_follow_a_sent_message(http, fake_smsgate):
     assert (delivered.payload.message_id, delivered.payload.phone) == ("outbox-3", TO)
     assert delivered.payload.phone_raw == "77012345678"  # as the phone reports it
     assert fake_smsgate.message("outbox-3").state == "Delivered"
-    failed = parse_event(fake_smsgate.delivery_event("outbox-3", "sms:failed").body,
-                         default_region="KZ")
+    failed = parse_event(fake_smsgate.delivery_event("outbox-3", "sms:failed").body, default_region="KZ")
     assert failed.event == EVENT_FAILED and failed.payload.reason
     with pytest.raises(KeyError):
         fake_smsgate.delivery_event("never-sent")
@@ -233,14 +253,21 @@ def test_events_can_be_signed_stale_or_with_another_key(fake_smsgate):
     forged = fake_smsgate.received_event("77012345678", "YES", signing_key="not-the-key")
     for event, reason in ((stale, "stale"), (forged, "mismatch")):
         with pytest.raises(SignatureInvalid) as err:
-            verify_signature(event.body, signature=event.headers["X-Signature"],
-                             timestamp=event.headers["X-Timestamp"],
-                             signing_key=fake_smsgate.signing_key, now=time.time())
+            verify_signature(
+                event.body,
+                signature=event.headers["X-Signature"],
+                timestamp=event.headers["X-Timestamp"],
+                signing_key=fake_smsgate.signing_key,
+                now=time.time(),
+            )
         assert err.value.reason == reason
 
 
 def test_the_webhook_id_is_the_registered_ones(http, fake_smsgate):
-    http.post(f"{fake_smsgate.base_url}/webhooks", timeout=5,
-              json={"id": "hook-r", "url": "https://a/x", "event": "sms:received"})
+    http.post(
+        f"{fake_smsgate.base_url}/webhooks",
+        timeout=5,
+        json={"id": "hook-r", "url": "https://a/x", "event": "sms:received"},
+    )
     event = fake_smsgate.received_event("77012345678", "YES")
     assert parse_event(event.body, default_region="KZ").webhook_id == "hook-r"

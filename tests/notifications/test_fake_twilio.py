@@ -17,12 +17,42 @@ from tests.fakes.twilio_server import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, F
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "twilio" / "twilio_api_v2010.json"
 # api.v2010.account.message properties as of that spec; used when the spec file is absent.
 MESSAGE_PROPERTIES = {
-    "body", "num_segments", "direction", "from", "to", "date_updated", "price", "error_message",
-    "uri", "account_sid", "num_media", "status", "messaging_service_sid", "sid", "date_sent",
-    "date_created", "error_code", "price_unit", "api_version", "subresource_uris",
+    "body",
+    "num_segments",
+    "direction",
+    "from",
+    "to",
+    "date_updated",
+    "price",
+    "error_message",
+    "uri",
+    "account_sid",
+    "num_media",
+    "status",
+    "messaging_service_sid",
+    "sid",
+    "date_sent",
+    "date_created",
+    "error_code",
+    "price_unit",
+    "api_version",
+    "subresource_uris",
 }
-STATUSES = {"queued", "sending", "sent", "failed", "delivered", "undelivered", "receiving",
-            "received", "accepted", "scheduled", "read", "partially_delivered", "canceled"}
+STATUSES = {
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "delivered",
+    "undelivered",
+    "receiving",
+    "received",
+    "accepted",
+    "scheduled",
+    "read",
+    "partially_delivered",
+    "canceled",
+}
 RFC_2822 = re.compile(r"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$")
 
 
@@ -35,11 +65,11 @@ def message_schema() -> tuple[dict, set[str]]:
     return properties, set(schemas["message_enum_status"]["enum"])
 
 
-def post(fake: FakeTwilio, form: dict, *, auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN),
-         path: str | None = None) -> tuple[int, dict]:
+def post(
+    fake: FakeTwilio, form: dict, *, auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN), path: str | None = None
+) -> tuple[int, dict]:
     path = path or f"/2010-04-01/Accounts/{DEFAULT_ACCOUNT_SID}/Messages.json"
-    request = urllib.request.Request(fake.base_url + path, method="POST",
-                                     data=urllib.parse.urlencode(form).encode())
+    request = urllib.request.Request(fake.base_url + path, method="POST", data=urllib.parse.urlencode(form).encode())
     if auth:
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
@@ -53,8 +83,7 @@ def post(fake: FakeTwilio, form: dict, *, auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUT
 def test_created_message_matches_the_openapi_schema(fake_twilio):
     properties, statuses = message_schema()
     assert set(properties) == MESSAGE_PROPERTIES  # the snapshot above is still right
-    status, message = post(fake_twilio, {"To": "+77012345678", "From": "+15005550006",
-                                         "Body": "Өрт 482"})
+    status, message = post(fake_twilio, {"To": "+77012345678", "From": "+15005550006", "Body": "Өрт 482"})
     assert status == 201
     assert set(message) == set(properties)
     for name, rules in properties.items():
@@ -77,8 +106,12 @@ def test_num_segments_follows_the_encoding(fake_twilio):
 def test_basic_auth_is_required(fake_twilio):
     status, error = post(fake_twilio, {"To": "+77012345678"}, auth=None)
     assert status == 401
-    assert error == {"code": 20003, "message": "Authenticate",
-                     "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}
+    assert error == {
+        "code": 20003,
+        "message": "Authenticate",
+        "more_info": "https://www.twilio.com/docs/errors/20003",
+        "status": 401,
+    }
     status, _ = post(fake_twilio, {"To": "+77012345678"}, auth=(DEFAULT_ACCOUNT_SID, "nope"))
     assert status == 401
 
@@ -91,13 +124,16 @@ def test_another_account_or_path_is_not_found(fake_twilio):
     assert status == 404
 
 
-@pytest.mark.parametrize(("form", "code"), [
-    ({"From": "+1500", "Body": "x"}, 21604),
-    ({"To": "+77012345678", "Body": "x"}, 21603),
-    ({"To": "+77012345678", "From": "+1500"}, 21602),
-    ({"To": "87012345678", "From": "+1500", "Body": "x"}, 21211),
-    ({"To": "+77012345678", "From": "+1500", "Body": "x" * 1601}, 21617),
-])
+@pytest.mark.parametrize(
+    ("form", "code"),
+    [
+        ({"From": "+1500", "Body": "x"}, 21604),
+        ({"To": "+77012345678", "Body": "x"}, 21603),
+        ({"To": "+77012345678", "From": "+1500"}, 21602),
+        ({"To": "87012345678", "From": "+1500", "Body": "x"}, 21211),
+        ({"To": "+77012345678", "From": "+1500", "Body": "x" * 1601}, 21617),
+    ],
+)
 def test_invalid_requests_get_twilios_errors(fake_twilio, form, code):
     status, error = post(fake_twilio, form)
     assert (status, error["code"], error["status"]) == (400, code, 400)

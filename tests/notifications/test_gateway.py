@@ -33,8 +33,7 @@ SID_PATTERN = re.compile(r"^SM[0-9a-f]{32}$")
 def gateway_for(fake, **kwargs) -> TwilioGateway:
     kwargs.setdefault("from_number", FROM)
     kwargs.setdefault("timeout_s", 2.0)
-    return TwilioGateway(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, api_base_url=fake.base_url,
-                         **kwargs)
+    return TwilioGateway(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, api_base_url=fake.base_url, **kwargs)
 
 
 def test_created_message_gives_the_provider_id(fake_twilio):
@@ -122,8 +121,7 @@ def test_an_opted_out_number_is_permanent(fake_twilio):
 
 
 def test_wrong_credentials_are_permanent(fake_twilio):
-    gateway = TwilioGateway(DEFAULT_ACCOUNT_SID, "wrong-token", from_number=FROM,
-                            api_base_url=fake_twilio.base_url)
+    gateway = TwilioGateway(DEFAULT_ACCOUNT_SID, "wrong-token", from_number=FROM, api_base_url=fake_twilio.base_url)
     with pytest.raises(SmsPermanent) as caught:
         gateway.send(TO, "x")
     assert (caught.value.status, caught.value.code, caught.value.reason) == (401, 20003, "auth_failed")
@@ -142,8 +140,9 @@ def test_a_slow_answer_is_ambiguous_and_the_message_may_exist(fake_twilio):
 
 
 def test_a_refused_connection_is_retryable():
-    gateway = TwilioGateway(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, from_number=FROM,
-                            api_base_url=closed_port_url(), timeout_s=2.0)
+    gateway = TwilioGateway(
+        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, from_number=FROM, api_base_url=closed_port_url(), timeout_s=2.0
+    )
     with pytest.raises(SmsRetryable) as caught:
         gateway.send(TO, "x")
     assert caught.value.status is None
@@ -181,8 +180,9 @@ def test_dns_failure_is_retryable_read_errors_are_ambiguous():
     # leave the machine. These are the exceptions requests raises (see requests/adapters.py).
     url = "https://api.twilio.com/2010-04-01/Accounts/AC/Messages.json"
     dns = NameResolutionError("api.twilio.com", None, OSError("Name or service not known"))
-    assert isinstance(_from_transport_error(
-        requests.exceptions.ConnectionError(MaxRetryError(None, url, dns))), SmsRetryable)
+    assert isinstance(
+        _from_transport_error(requests.exceptions.ConnectionError(MaxRetryError(None, url, dns))), SmsRetryable
+    )
     assert isinstance(_from_transport_error(requests.exceptions.ConnectTimeout()), SmsRetryable)
     reset = ProtocolError("Connection aborted.", ConnectionResetError(104, "reset"))
     assert isinstance(_from_transport_error(requests.exceptions.ConnectionError(reset)), SmsAmbiguous)
@@ -206,13 +206,16 @@ def test_many_threads_share_one_gateway(fake_twilio):
     assert sorted(m["body"] for m in fake_twilio.messages) == sorted(f"message {i}" for i in range(12))
 
 
-@pytest.mark.parametrize(("number", "masked"), [
-    ("+77012345678", "+7701***5678"),
-    ("+447911123456", "+4479***3456"),
-    ("+1234", "***34"),
-    ("", "<none>"),
-    (None, "<none>"),
-])
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("+77012345678", "+7701***5678"),
+        ("+447911123456", "+4479***3456"),
+        ("+1234", "***34"),
+        ("", "<none>"),
+        (None, "<none>"),
+    ],
+)
 def test_mask_phone(number, masked):
     assert mask_phone(number) == masked
 
@@ -282,4 +285,5 @@ def test_console_gateway_logs_one_line_per_sms_whatever_the_text(caplog):
     with caplog.at_level(logging.INFO, logger="test.console_sms"):
         ConsoleGateway(log).send(TO, "Fire\r\n2024-01-01 INFO forged: SMS to +77010000000: YES")
     assert [r.getMessage() for r in caplog.records] == [
-        "SMS to +7701***5678: Fire 2024-01-01 INFO forged: SMS to +77010000000: YES"]
+        "SMS to +7701***5678: Fire 2024-01-01 INFO forged: SMS to +77010000000: YES"
+    ]

@@ -323,11 +323,62 @@ def test_no_accept_without_an_accept_word(text):
 
 
 NOISE = [
-    "no", "нет", "жоқ", "жок", "2", "n", "nope", "не", "not", "maybe", "наверное", "stop", "busy",
-    "yesterday", "yesss", "dash", "дай", "даже", "дом", "ехал", "идея", "idea", "10",
-    "482", "15", "мин", "min", "h", "час", "stopwatch", "help", "иәм", "ияс", "sick", "car", "fire",
-    "🔥", "?", "!", ",", ".", "-", "I", "can't", "cannot", "sorry", "извините", "алмаймын",
-    "problem", "проблем", "ладно", "ну", "emergency", "Әке", "бос", "емес",
+    "no",
+    "нет",
+    "жоқ",
+    "жок",
+    "2",
+    "n",
+    "nope",
+    "не",
+    "not",
+    "maybe",
+    "наверное",
+    "stop",
+    "busy",
+    "yesterday",
+    "yesss",
+    "dash",
+    "дай",
+    "даже",
+    "дом",
+    "ехал",
+    "идея",
+    "idea",
+    "10",
+    "482",
+    "15",
+    "мин",
+    "min",
+    "h",
+    "час",
+    "stopwatch",
+    "help",
+    "иәм",
+    "ияс",
+    "sick",
+    "car",
+    "fire",
+    "🔥",
+    "?",
+    "!",
+    ",",
+    ".",
+    "-",
+    "I",
+    "can't",
+    "cannot",
+    "sorry",
+    "извините",
+    "алмаймын",
+    "problem",
+    "проблем",
+    "ладно",
+    "ну",
+    "emergency",
+    "Әке",
+    "бос",
+    "емес",
 ]
 
 
@@ -340,8 +391,10 @@ def test_sentences_of_non_accept_words_are_never_accepts(words, separator):
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["yes", "да", "иә", "y", "1"]),
-       st.sampled_from(["no", "нет", "жоқ", "не могу", "cant", "maybe", "наверное", "not"]),
-       st.sampled_from([" ", ", ", " but ", " и ", "... "]))
+@given(
+    st.sampled_from(["yes", "да", "иә", "y", "1"]),
+    st.sampled_from(["no", "нет", "жоқ", "не могу", "cant", "maybe", "наверное", "not"]),
+    st.sampled_from([" ", ", ", " but ", " и ", "... "]),
+)
 def test_accept_with_a_contradiction_or_hedge_is_never_an_accept(yes, doubt, glue):
     assert parse_reply(f"{yes}{glue}{doubt}").intent is not Intent.ACCEPT

@@ -23,8 +23,11 @@ PARAMS = {
 
 def independent_signature(url: str, params: dict, token: str) -> str:
     """Twilio's documented scheme: HMAC-SHA1 over the URL and the sorted name+value pairs."""
-    data = url + "".join(name + value for name in sorted(params) for value in sorted(
-        params[name] if isinstance(params[name], list) else [params[name]]))
+    data = url + "".join(
+        name + value
+        for name in sorted(params)
+        for value in sorted(params[name] if isinstance(params[name], list) else [params[name]])
+    )
     digest = hmac.new(token.encode(), data.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
@@ -48,12 +51,15 @@ def test_an_added_param_fails():
     assert not is_valid_signature(URL, {**PARAMS, "Extra": "1"}, signature, TOKEN)
 
 
-@pytest.mark.parametrize("other_url", [
-    "https://dispatch.example.kz/sms/inbound?site=astana",
-    "https://dispatch.example.kz/sms/status?site=almaty",
-    "http://dispatch.example.kz/sms/inbound?site=almaty",
-    "https://evil.example/sms/inbound?site=almaty",
-])
+@pytest.mark.parametrize(
+    "other_url",
+    [
+        "https://dispatch.example.kz/sms/inbound?site=astana",
+        "https://dispatch.example.kz/sms/status?site=almaty",
+        "http://dispatch.example.kz/sms/inbound?site=almaty",
+        "https://evil.example/sms/inbound?site=almaty",
+    ],
+)
 def test_a_wrong_url_fails(other_url):
     assert not is_valid_signature(other_url, PARAMS, sign(URL, PARAMS, TOKEN), TOKEN)
 
@@ -82,19 +88,21 @@ def test_repeated_fields_as_lists():
     signature = sign(URL, params, TOKEN)
     assert signature == independent_signature(URL, params, TOKEN)
     assert is_valid_signature(URL, params, signature, TOKEN)
-    assert not is_valid_signature(URL, {**params, "MediaUrl": ["https://m.example/1.jpg"]},
-                                  signature, TOKEN)
+    assert not is_valid_signature(URL, {**params, "MediaUrl": ["https://m.example/1.jpg"]}, signature, TOKEN)
 
 
 def test_empty_params_sign_the_url_alone():
     assert is_valid_signature(URL, {}, sign(URL, {}, TOKEN), TOKEN)
 
 
-@pytest.mark.parametrize("text", [
-    "Рақмет! 482: сізді күтеміз.",
-    "Thanks <b>& \"welcome\"</b>",
-    "Спасибо, ждём вас!",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Рақмет! 482: сізді күтеміз.",
+        'Thanks <b>& "welcome"</b>',
+        "Спасибо, ждём вас!",
+    ],
+)
 def test_twiml_message_is_xml_with_the_text(text):
     root = ET.fromstring(twiml_message(text))
     assert root.tag == "Response"

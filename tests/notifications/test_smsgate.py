@@ -34,8 +34,7 @@ def test_it_is_an_sms_gateway(fake_smsgate):
 
 
 def test_send_enqueues_one_message_under_the_callers_id(fake_smsgate):
-    result = gateway_for(fake_smsgate).send(TO, TEXT, idempotency_key="outbox-17",
-                                            validity_s=600)
+    result = gateway_for(fake_smsgate).send(TO, TEXT, idempotency_key="outbox-17", validity_s=600)
     assert result == SendResult(provider_id="outbox-17", status="pending")
     [message] = fake_smsgate.messages
     assert message.id == "outbox-17"
@@ -45,9 +44,13 @@ def test_send_enqueues_one_message_under_the_callers_id(fake_smsgate):
     assert message.with_delivery_report is True
     [request] = fake_smsgate.requests
     assert (request.method, request.path, request.status) == ("POST", "/messages", 202)
-    assert request.json() == {"id": "outbox-17", "phoneNumbers": [TO],
-                              "textMessage": {"text": TEXT}, "withDeliveryReport": True,
-                              "ttl": 600}
+    assert request.json() == {
+        "id": "outbox-17",
+        "phoneNumbers": [TO],
+        "textMessage": {"text": TEXT},
+        "withDeliveryReport": True,
+        "ttl": 600,
+    }
 
 
 def test_basic_auth_is_sent(fake_smsgate):
@@ -64,8 +67,7 @@ def test_the_cloud_paths_under_3rdparty_v1():
         gateway_for(fake).send(TO, "hello", idempotency_key="k1")
         assert [m.id for m in fake.messages] == ["k1"]
         # A URL without the prefix reaches no API: a configuration error, not a retry.
-        wrong = SmsGateGateway(fake.base_url.removesuffix(CLOUD_PREFIX), fake.username,
-                               fake.password)
+        wrong = SmsGateGateway(fake.base_url.removesuffix(CLOUD_PREFIX), fake.username, fake.password)
         with pytest.raises(SmsPermanent) as err:
             wrong.send(TO, "hello", idempotency_key="k2")
         assert (err.value.reason, err.value.status) == ("config", 404)
@@ -94,6 +96,7 @@ def test_sim_and_priority_are_passed_when_set(fake_smsgate):
 
 # --- idempotency ------------------------------------------------------------------------
 
+
 def test_a_retry_with_the_same_key_sends_nothing_more(fake_smsgate):
     gateway = gateway_for(fake_smsgate)
     first = gateway.send(TO, TEXT, idempotency_key="outbox-5")
@@ -102,8 +105,7 @@ def test_a_retry_with_the_same_key_sends_nothing_more(fake_smsgate):
     assert len(fake_smsgate.messages) == 1
     statuses = [(r.method, r.path, r.status) for r in fake_smsgate.requests]
     # The 409 is checked against the message's state: same recipient, so it was this SMS.
-    assert statuses == [("POST", "/messages", 202), ("POST", "/messages", 409),
-                        ("GET", "/messages/outbox-5", 200)]
+    assert statuses == [("POST", "/messages", 202), ("POST", "/messages", 409), ("GET", "/messages/outbox-5", 200)]
 
 
 def test_a_409_reports_the_state_the_message_has_reached(fake_smsgate):
@@ -178,10 +180,8 @@ def test_concurrent_retries_of_one_key_make_one_sms(fake_smsgate):
     assert len(fake_smsgate.messages) == 1
 
 
-@settings(max_examples=25, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(attempts=st.lists(st.sampled_from(["ok", "500-created", "500", "503", "timeout"]),
-                         min_size=1, max_size=6))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(attempts=st.lists(st.sampled_from(["ok", "500-created", "500", "503", "timeout"]), min_size=1, max_size=6))
 def test_any_history_of_failures_ends_in_exactly_one_sms(fake_smsgate, attempts):
     """Whatever happened to the earlier attempts, retrying the key until it succeeds leaves one
     message at the phone: never zero, never two."""
@@ -205,6 +205,7 @@ def test_any_history_of_failures_ends_in_exactly_one_sms(fake_smsgate, attempts)
 
 # --- errors -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 def test_busy_or_broken_server_is_retryable_with_a_key(fake_smsgate, status):
     fake_smsgate.fail_next(status, message="Queue limits exceeded; ensure device is online")
@@ -215,8 +216,9 @@ def test_busy_or_broken_server_is_retryable_with_a_key(fake_smsgate, status):
     assert fake_smsgate.messages == []
 
 
-@pytest.mark.parametrize(("status", "error"), [(429, SmsRetryable), (503, SmsRetryable),
-                                               (500, SmsAmbiguous), (502, SmsAmbiguous)])
+@pytest.mark.parametrize(
+    ("status", "error"), [(429, SmsRetryable), (503, SmsRetryable), (500, SmsAmbiguous), (502, SmsAmbiguous)]
+)
 def test_without_a_key_a_5xx_other_than_503_is_ambiguous(fake_smsgate, status, error):
     fake_smsgate.fail_next(status)
     with pytest.raises(error):
@@ -231,8 +233,9 @@ def test_wrong_password_is_permanent(fake_smsgate):
     assert fake_smsgate.messages == []
 
 
-@pytest.mark.parametrize(("status", "reason"), [(400, "rejected"), (403, "forbidden"),
-                                                (404, "config"), (422, "rejected")])
+@pytest.mark.parametrize(
+    ("status", "reason"), [(400, "rejected"), (403, "forbidden"), (404, "config"), (422, "rejected")]
+)
 def test_client_errors_are_permanent(fake_smsgate, status, reason):
     fake_smsgate.fail_next(status, message="phone number is invalid")
     with pytest.raises(SmsPermanent) as err:
@@ -292,6 +295,7 @@ def test_credentials_are_required():
 
 # --- the connection pool ----------------------------------------------------------------
 
+
 def test_many_sends_share_one_kept_alive_connection(fake_smsgate):
     gateway = gateway_for(fake_smsgate)
     for n in range(20):
@@ -314,6 +318,7 @@ def test_a_timed_out_connection_is_replaced(fake_smsgate):
 
 # --- other calls ------------------------------------------------------------------------
 
+
 def test_message_state(fake_smsgate):
     gateway = gateway_for(fake_smsgate)
     gateway.send(TO, TEXT, idempotency_key="outbox-30")
@@ -321,8 +326,7 @@ def test_message_state(fake_smsgate):
     state = gateway.message_state("outbox-30")
     assert (state.id, state.state, state.is_hashed) == ("outbox-30", "failed", False)
     [recipient] = state.recipients
-    assert (recipient.phone_number, recipient.state, recipient.error) == (
-        TO, "failed", "RESULT_ERROR_NO_SERVICE")
+    assert (recipient.phone_number, recipient.state, recipient.error) == (TO, "failed", "RESULT_ERROR_NO_SERVICE")
     with pytest.raises(SmsPermanent) as err:
         gateway.message_state("nope")
     assert err.value.reason == "not_found"
@@ -337,7 +341,9 @@ def test_register_webhooks(fake_smsgate):
     generated = gateway.register_webhook(url, "sms:delivered")
     assert generated and generated != first
     assert sorted((w["id"] == first, w["event"]) for w in fake_smsgate.webhooks) == [
-        (False, "sms:delivered"), (True, "sms:received")]
+        (False, "sms:delivered"),
+        (True, "sms:received"),
+    ]
     with pytest.raises(ValueError):
         gateway.register_webhook(url, "sms:everything")
 

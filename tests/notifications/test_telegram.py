@@ -6,9 +6,19 @@ import pytest
 
 from notifications.gateway import SmsAmbiguous, SmsPermanent, SmsRetryable
 from notifications.telegram import (
-    ContactRequestKeyboard, InlineButton, InlineKeyboard, RemoveKeyboard, TelegramAmbiguous,
-    TelegramBotApi, TelegramChannel, TelegramChatOptedOut, TelegramPermanent, TelegramRetryable,
-    message_ref, parse_chat_id, parse_message_ref,
+    ContactRequestKeyboard,
+    InlineButton,
+    InlineKeyboard,
+    RemoveKeyboard,
+    TelegramAmbiguous,
+    TelegramBotApi,
+    TelegramChannel,
+    TelegramChatOptedOut,
+    TelegramPermanent,
+    TelegramRetryable,
+    message_ref,
+    parse_chat_id,
+    parse_message_ref,
 )
 from notifications.telegram_buttons import callout_keyboard
 from tests.fakes.telegram_server import DEFAULT_TOKEN, FakeTelegram
@@ -32,8 +42,7 @@ def channel(api, fake_telegram):
 
 def test_call_out_goes_with_buttons_as_plain_text_without_link_preview(channel, fake_telegram):
     text = "<b>Пожар</b> https://example.org/r/abc"
-    result = channel.send(str(CHAT), text, buttons=callout_keyboard(482, "ru"),
-                          idempotency_key="outbox-1")
+    result = channel.send(str(CHAT), text, buttons=callout_keyboard(482, "ru"), idempotency_key="outbox-1")
     assert result.provider_id == "tg:5550001:1" and result.status == "delivered"
     [message] = fake_telegram.messages(CHAT)
     assert message.text == text  # as written: no parse_mode, so no markup is interpreted
@@ -91,8 +100,7 @@ def test_reply_keyboards_for_linking_by_phone(api, channel, fake_telegram):
     api.send_message(CHAT, "Share?", reply_markup=ContactRequestKeyboard("Share my phone number"))
     api.send_message(CHAT, "Thanks", reply_markup=RemoveKeyboard())
     first, second = fake_telegram.messages(CHAT)
-    assert first.reply_markup["keyboard"] == [[{"text": "Share my phone number",
-                                                "request_contact": True}]]
+    assert first.reply_markup["keyboard"] == [[{"text": "Share my phone number", "request_contact": True}]]
     assert second.reply_markup == {"remove_keyboard": True}
 
 
@@ -138,16 +146,17 @@ def test_an_outage_page_and_a_hang_up_are_retryable(channel, fake_telegram):
 def test_a_slow_answer_times_out_as_ambiguous_and_never_shows_the_token(fake_telegram):
     fake_telegram.add_chat(CHAT)
     fake_telegram.delay_next(2.0)
-    with (TelegramBotApi(DEFAULT_TOKEN, base_url=fake_telegram.base_url, read_timeout_s=0.3) as api,
-          pytest.raises(TelegramAmbiguous) as error):
+    with (
+        TelegramBotApi(DEFAULT_TOKEN, base_url=fake_telegram.base_url, read_timeout_s=0.3) as api,
+        pytest.raises(TelegramAmbiguous) as error,
+    ):
         TelegramChannel(api).send(str(CHAT), "x")
     assert DEFAULT_TOKEN not in str(error.value)
     assert fake_telegram.bot_messages(CHAT)[0].text == "x"  # it did go out: hence ambiguous
 
 
 def test_connection_refused_is_certainly_not_sent():
-    with (TelegramBotApi(DEFAULT_TOKEN, base_url=closed_port_url()) as api,
-          pytest.raises(TelegramRetryable) as error):
+    with TelegramBotApi(DEFAULT_TOKEN, base_url=closed_port_url()) as api, pytest.raises(TelegramRetryable) as error:
         api.send_message(CHAT, "x")
     assert error.value.retry_after_s is None
     # requests names the URL, which holds the token: it is scrubbed.
@@ -156,8 +165,7 @@ def test_connection_refused_is_certainly_not_sent():
 
 def test_wrong_token_is_a_permanent_configuration_error(fake_telegram):
     fake_telegram.add_chat(CHAT)
-    with TelegramBotApi("7000000001:another-token-000000000000000",
-                        base_url=fake_telegram.base_url) as api:
+    with TelegramBotApi("7000000001:another-token-000000000000000", base_url=fake_telegram.base_url) as api:
         with pytest.raises(TelegramPermanent) as error:
             api.send_message(CHAT, "x")
         assert error.value.reason == "auth_failed" and error.value.status == 401
@@ -237,8 +245,12 @@ def test_setup_calls(api, fake_telegram):
     me = api.get_me()
     assert (me.id, me.username, me.is_bot) == (api.bot_id, "dispatch_test_bot", True)
     assert api.get_webhook_info().url == ""
-    assert api.set_webhook("https://dispatch.example.kz/telegram/webhook",
-                           secret_token="Zx_9-secret", drop_pending_updates=True) is True
+    assert (
+        api.set_webhook(
+            "https://dispatch.example.kz/telegram/webhook", secret_token="Zx_9-secret", drop_pending_updates=True
+        )
+        is True
+    )
     assert fake_telegram.webhook["drop_pending_updates"] is True
     info = api.get_webhook_info()
     assert info.url == "https://dispatch.example.kz/telegram/webhook"

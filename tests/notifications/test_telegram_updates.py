@@ -8,13 +8,27 @@ from hypothesis import strategies as st
 
 from notifications.replies import Intent, parse_reply
 from notifications.telegram_buttons import (
-    MAX_ALERT_ID, AlertAnswer, CallbackDataError, UnsupportedCallbackData, accept_word,
-    callout_keyboard, contact_request_keyboard, decline_word, decode_callback_data,
+    MAX_ALERT_ID,
+    AlertAnswer,
+    CallbackDataError,
+    UnsupportedCallbackData,
+    accept_word,
+    callout_keyboard,
+    contact_request_keyboard,
+    decline_word,
+    decode_callback_data,
     encode_callback_data,
 )
 from notifications.telegram_updates import (
-    MAX_UPDATE_BYTES, CallbackQuery, ChatMemberChange, MalformedUpdate, Message, UnknownUpdate,
-    UpdateTooLarge, parse_update, verify_webhook_secret,
+    MAX_UPDATE_BYTES,
+    CallbackQuery,
+    ChatMemberChange,
+    MalformedUpdate,
+    Message,
+    UnknownUpdate,
+    UpdateTooLarge,
+    parse_update,
+    verify_webhook_secret,
 )
 from tests.fakes.telegram_server import FakeTelegram
 
@@ -60,8 +74,7 @@ def test_start_with_a_link_code(fake):
     parsed = parse_update(body(fake.start_update(CHAT, "Ab3_-x")))
     assert isinstance(parsed, Message) and parsed.start_payload == "Ab3_-x"
     assert parse_update(body(fake.message_update(CHAT, "/start"))).start_payload is None
-    assert parse_update(body(fake.message_update(CHAT, "/start@dispatch_test_bot c1"))
-                        ).start_payload == "c1"
+    assert parse_update(body(fake.message_update(CHAT, "/start@dispatch_test_bot c1"))).start_payload == "c1"
     assert parse_update(body(fake.message_update(CHAT, "/starter c1"))).start_payload is None
 
 
@@ -111,33 +124,42 @@ def test_the_user_blocks_and_unblocks_the_bot(fake):
     assert unblocked.unblocked and not unblocked.blocked
 
 
-@pytest.mark.parametrize("kind", ["edited_message", "channel_post", "poll", "inline_query",
-                                  "message_reaction", "a" * 100])
+@pytest.mark.parametrize(
+    "kind", ["edited_message", "channel_post", "poll", "inline_query", "message_reaction", "a" * 100]
+)
 def test_other_kinds_are_unknown_not_errors(kind):
     parsed = parse_update(json.dumps({"update_id": 7, kind: {"anything": [1, 2]}}))
     assert isinstance(parsed, UnknownUpdate) and parsed.update_id == 7
     assert parsed.kind == kind[:32]
 
 
-@pytest.mark.parametrize("raw", [
-    b"", b"not json", b"[]", b'"x"', b"\xff\xfe", b'{"update_id": NaN, "message": {}}',
-    b"[" * 30_000 + b"]" * 30_000,
-    b'{"message": {}}',
-    b'{"update_id": "7", "poll": {}}',
-    b'{"update_id": true, "poll": {}}',
-    b'{"update_id": 0, "poll": {}}',
-    b'{"update_id": 9007199254740993, "poll": {}}',
-    b'{"update_id": 7}',
-    b'{"update_id": 7, "message": {}, "poll": {}}',
-    b'{"update_id": 7, "message": []}',
-    b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": "5"}}}',
-    b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": 5}, "text": 5}}',
-    b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": 5}, "text": "a\\u0000b"}}',
-    b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": 5}, "contact": {}}}',
-    b'{"update_id": 7, "callback_query": {"id": "1", "data": "x"}}',
-    b'{"update_id": 7, "callback_query": {"from": {"id": 5}, "data": "x"}}',
-    b'{"update_id": 7, "my_chat_member": {"chat": {"id": 5}, "from": {"id": 5}}}',
-])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"not json",
+        b"[]",
+        b'"x"',
+        b"\xff\xfe",
+        b'{"update_id": NaN, "message": {}}',
+        b"[" * 30_000 + b"]" * 30_000,
+        b'{"message": {}}',
+        b'{"update_id": "7", "poll": {}}',
+        b'{"update_id": true, "poll": {}}',
+        b'{"update_id": 0, "poll": {}}',
+        b'{"update_id": 9007199254740993, "poll": {}}',
+        b'{"update_id": 7}',
+        b'{"update_id": 7, "message": {}, "poll": {}}',
+        b'{"update_id": 7, "message": []}',
+        b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": "5"}}}',
+        b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": 5}, "text": 5}}',
+        b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": 5}, "text": "a\\u0000b"}}',
+        b'{"update_id": 7, "message": {"message_id": 1, "chat": {"id": 5}, "contact": {}}}',
+        b'{"update_id": 7, "callback_query": {"id": "1", "data": "x"}}',
+        b'{"update_id": 7, "callback_query": {"from": {"id": 5}, "data": "x"}}',
+        b'{"update_id": 7, "my_chat_member": {"chat": {"id": 5}, "from": {"id": 5}}}',
+    ],
+)
 def test_malformed_input_is_a_clear_error(raw):
     with pytest.raises(MalformedUpdate) as error:
         parse_update(raw)
@@ -194,10 +216,29 @@ def test_decoding_any_text_gives_an_answer_or_a_clear_error(data):
     assert encode_callback_data(answer) == data  # one spelling per answer
 
 
-@pytest.mark.parametrize("data", [
-    "", "1a", "1a:", "1a:0", "1a:-5", "1a:05", "1a:5:0", "1a:5:015", "1a:5:1441", "1d:5:15",
-    "1x:5", "1a:5:15:1", "1a: 5", "1a:5 ", "1a:１２", "1a:" + "9" * 20, "YES", "a:5:15",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        "",
+        "1a",
+        "1a:",
+        "1a:0",
+        "1a:-5",
+        "1a:05",
+        "1a:5:0",
+        "1a:5:015",
+        "1a:5:1441",
+        "1d:5:15",
+        "1x:5",
+        "1a:5:15:1",
+        "1a: 5",
+        "1a:5 ",
+        "1a:１２",
+        "1a:" + "9" * 20,
+        "YES",
+        "a:5:15",
+    ],
+)
 def test_garbled_callback_data_is_refused(data):
     with pytest.raises(CallbackDataError):
         decode_callback_data(data)
@@ -210,17 +251,23 @@ def test_a_future_format_is_told_apart():
 
 
 def test_answers_are_checked():
-    for alert_id, accept, eta_min in ((0, True, None), (1, False, 15), (1, True, 0),
-                                      (2**63, False, None)):
+    for alert_id, accept, eta_min in ((0, True, None), (1, False, 15), (1, True, 0), (2**63, False, None)):
         with pytest.raises(ValueError):
             AlertAnswer(alert_id, accept, eta_min)
 
 
 # --- the call-out keyboard ------------------------------------------------------------------------
-@pytest.mark.parametrize(("language", "yes", "no"), [
-    ("kk", "ИӘ", "ЖОҚ"), ("ru", "ДА", "НЕТ"), ("en", "YES", "NO"), ("ru-KZ", "ДА", "НЕТ"),
-    (None, "YES", "NO"), ("de", "YES", "NO"),
-])
+@pytest.mark.parametrize(
+    ("language", "yes", "no"),
+    [
+        ("kk", "ИӘ", "ЖОҚ"),
+        ("ru", "ДА", "НЕТ"),
+        ("en", "YES", "NO"),
+        ("ru-KZ", "ДА", "НЕТ"),
+        (None, "YES", "NO"),
+        ("de", "YES", "NO"),
+    ],
+)
 def test_buttons_start_with_the_accept_and_decline_words(language, yes, no):
     keyboard = callout_keyboard(482, language)
     accept_row, decline_row = keyboard.rows
@@ -228,8 +275,11 @@ def test_buttons_start_with_the_accept_and_decline_words(language, yes, no):
     assert [b.text for b in decline_row] == [no]
     assert (accept_word(language), decline_word(language)) == (yes, no)
     assert [decode_callback_data(b.callback_data) for b in keyboard.buttons] == [
-        AlertAnswer(482, True, 15), AlertAnswer(482, True, 30), AlertAnswer(482, True, 60),
-        AlertAnswer(482, False)]
+        AlertAnswer(482, True, 15),
+        AlertAnswer(482, True, 30),
+        AlertAnswer(482, True, 60),
+        AlertAnswer(482, False),
+    ]
     # Typed back as text, each button's words mean the same as pressing it.
     assert parse_reply(accept_row[1].text).intent is Intent.ACCEPT
     assert parse_reply(accept_row[1].text).eta_min == 30
@@ -245,8 +295,7 @@ def test_eta_choices_can_change_and_none_means_a_plain_accept():
 
 
 def test_contact_request_keyboard_in_each_language():
-    texts = {lang: contact_request_keyboard(lang).to_json()["keyboard"][0][0]
-             for lang in ("kk", "ru", "en")}
+    texts = {lang: contact_request_keyboard(lang).to_json()["keyboard"][0][0] for lang in ("kk", "ru", "en")}
     assert all(button["request_contact"] is True for button in texts.values())
     assert texts["kk"]["text"] == "Телефон нөмірімді бөлісу"
     assert texts["ru"]["text"] == "Поделиться номером телефона"

@@ -80,8 +80,15 @@ def test_every_template_fits_two_segments_with_long_values(name, language, drill
 
 
 def test_the_stress_alert_from_the_brief_fits_in_every_language():
-    values = dict(code="482", kind="fire", title="Т" * 60, place="П" * 30, distance_km=49.7,
-                  skill_name="Психологическая поддержка", drill=True)
+    values = dict(
+        code="482",
+        kind="fire",
+        title="Т" * 60,
+        place="П" * 30,
+        distance_km=49.7,
+        skill_name="Психологическая поддержка",
+        drill=True,
+    )
     for language in LANGUAGES:
         text = render("alert", language, **values)
         assert count_segments(text).segments <= 2, text
@@ -100,18 +107,46 @@ def test_an_alert_ends_with_its_whole_reply_link_within_two_parts(language, dril
 
 
 def test_a_short_alert_offers_the_link_beside_the_reply_words():
-    text = render("alert", "en", code="517", kind="fire", title="Grass fire", place="Kaskelen",
-                  distance_km=3.25, skill_name=None, drill=False, link=REPLY_LINK)
+    text = render(
+        "alert",
+        "en",
+        code="517",
+        kind="fire",
+        title="Grass fire",
+        place="Kaskelen",
+        distance_km=3.25,
+        skill_name=None,
+        drill=False,
+        link=REPLY_LINK,
+    )
     assert text == f"Fire: Grass fire. Kaskelen, 3.2 km from you. Reply YES 517 / NO 517 or {REPLY_LINK}"
     assert count_segments(text).segments == 1
-    ru = render("alert", "ru", code="517", kind="flood", title="Подтопление", place="Талгар",
-                distance_km=12.0, skill_name=None, drill=False, link=REPLY_LINK)
+    ru = render(
+        "alert",
+        "ru",
+        code="517",
+        kind="flood",
+        title="Подтопление",
+        place="Талгар",
+        distance_km=12.0,
+        skill_name=None,
+        drill=False,
+        link=REPLY_LINK,
+    )
     assert ru.endswith(f"Ответ: ДА 517 / НЕТ 517 или {REPLY_LINK}") and count_segments(ru).segments == 2
 
 
 def test_the_stress_alert_with_a_link_keeps_the_link_and_the_start_of_the_need():
-    values = dict(code="482", kind="fire", title="Т" * 60, place="П" * 30, distance_km=49.7,
-                  skill_name="Психологическая поддержка", drill=True, link=REPLY_LINK)
+    values = dict(
+        code="482",
+        kind="fire",
+        title="Т" * 60,
+        place="П" * 30,
+        distance_km=49.7,
+        skill_name="Психологическая поддержка",
+        drill=True,
+        link=REPLY_LINK,
+    )
     for language in LANGUAGES:
         text = render("alert", language, **values)
         count = count_segments(text)
@@ -119,9 +154,9 @@ def test_the_stress_alert_with_a_link_keeps_the_link_and_the_start_of_the_need()
         assert text.endswith(REPLY_LINK) and "Психологическая" in text and "49" in text and "482" in text
 
 
-@pytest.mark.parametrize(("name", "language"), [
-    (name, lang) for name, spec in TEMPLATES.items() if spec.has_drill for lang in LANGUAGES
-])
+@pytest.mark.parametrize(
+    ("name", "language"), [(name, lang) for name, spec in TEMPLATES.items() if spec.has_drill for lang in LANGUAGES]
+)
 def test_drill_marking(name, language):
     drill_text = render(name, language, **values_for(name, LONG_CYRILLIC, drill=True))
     real_text = render(name, language, **values_for(name, LONG_CYRILLIC, drill=False))
@@ -130,20 +165,35 @@ def test_drill_marking(name, language):
 
 
 def test_incident_templates_all_take_code_and_drill():
-    incident = {"alert", "confirmation", "stand_down", "standby", "declined", "closed",
-                "cancelled", "broadcast"}
+    incident = {"alert", "confirmation", "stand_down", "standby", "declined", "closed", "cancelled", "broadcast"}
     for name in incident:
         assert {"code", "drill"} <= set(TEMPLATES[name].params), name
     assert set(TEMPLATES) == incident | {
-        "help", "opted_out", "opted_in", "unknown_number", "which_incident", "hint", "busy",
-        "available", "no_pending",
+        "help",
+        "opted_out",
+        "opted_in",
+        "unknown_number",
+        "which_incident",
+        "hint",
+        "busy",
+        "available",
+        "no_pending",
     }
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_alert_says_how_to_answer_and_the_answer_parses(language):
-    text = render("alert", language, code="517", kind="flood", title="Подтопление улиц",
-                  place="Талгар", distance_km=12.0, skill_name=None, drill=False)
+    text = render(
+        "alert",
+        language,
+        code="517",
+        kind="flood",
+        title="Подтопление улиц",
+        place="Талгар",
+        distance_km=12.0,
+        skill_name=None,
+        drill=False,
+    )
     yes, no = YES_NO[language]
     assert f"{yes} 517" in text and f"{no} 517" in text
     assert parse_reply(f"{yes} 517") == parse_reply(f"{yes} 517")  # stable
@@ -154,35 +204,71 @@ def test_alert_says_how_to_answer_and_the_answer_parses(language):
 
 
 def test_alert_holds_no_exact_location_and_skill_is_optional():
-    text = render("alert", "en", code="517", kind="fire", title="Grass fire", place="Kaskelen",
-                  distance_km=3.25, skill_name=None, drill=False)
+    text = render(
+        "alert",
+        "en",
+        code="517",
+        kind="fire",
+        title="Grass fire",
+        place="Kaskelen",
+        distance_km=3.25,
+        skill_name=None,
+        drill=False,
+    )
     assert text == "Fire: Grass fire. Kaskelen, 3.2 km from you. Reply YES 517 / NO 517"
     assert "Skill" not in text
 
 
 def test_decimal_comma_in_kazakh_and_russian():
     for language in ("ru", "kk"):
-        text = render("alert", language, code="517", kind="fire", title="Пожар", place="Талгар",
-                      distance_km=49.7, skill_name=None, drill=False)
+        text = render(
+            "alert",
+            language,
+            code="517",
+            kind="fire",
+            title="Пожар",
+            place="Талгар",
+            distance_km=49.7,
+            skill_name=None,
+            drill=False,
+        )
         assert "49,7 км" in text
 
 
 def test_confirmation_gives_coordinates_address_need_and_thanks():
-    text = render("confirmation", "ru", code="482", title="Пожар", lat=51.1694, lon=71.4491,
-                  address="пр. Абая 10", skill_name="Первая помощь", eta_min=20, drill=False)
+    text = render(
+        "confirmation",
+        "ru",
+        code="482",
+        title="Пожар",
+        lat=51.1694,
+        lon=71.4491,
+        address="пр. Абая 10",
+        skill_name="Первая помощь",
+        eta_min=20,
+        drill=False,
+    )
     assert "51.16940,71.44910" in text
     assert "пр. Абая 10" in text and "Первая помощь" in text and "20 мин" in text
     assert "Спасибо" in text or "спасибо" in text
-    bare = render("confirmation", "en", code="482", title="Fire", lat=51.1694, lon=71.4491,
-                  drill=False)
+    bare = render("confirmation", "en", code="482", title="Fire", lat=51.1694, lon=71.4491, drill=False)
     assert bare == "482 Fire: thank you, we count on you! Location: 51.16940,71.44910."
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_200_character_title_is_cut_with_an_ellipsis(language):
     title = "Крупный лесной пожар " * 10  # 210 characters
-    text = render("alert", language, code="4821", kind="fire", title=title.strip(),
-                  place="Бурабай", distance_km=7.5, skill_name="Бензопила", drill=True)
+    text = render(
+        "alert",
+        language,
+        code="4821",
+        kind="fire",
+        title=title.strip(),
+        place="Бурабай",
+        distance_km=7.5,
+        skill_name="Бензопила",
+        drill=True,
+    )
     assert count_segments(text).segments <= 2
     assert "Крупный лесной пожар" in text and "…" in text
     assert "Бурабай" in text and "Бензопила" in text and "4821" in text  # short values kept
@@ -191,8 +277,17 @@ def test_a_200_character_title_is_cut_with_an_ellipsis(language):
 
 def test_a_latin_alert_stays_gsm7_and_cuts_with_three_dots():
     title = "Large forest fire spreading towards the village " * 6
-    text = render("alert", "en", code="4821", kind="fire", title=title, place="Burabay",
-                  distance_km=7.5, skill_name="Chainsaw", drill=True)
+    text = render(
+        "alert",
+        "en",
+        code="4821",
+        kind="fire",
+        title=title,
+        place="Burabay",
+        distance_km=7.5,
+        skill_name="Chainsaw",
+        drill=True,
+    )
     count = count_segments(text)
     assert count.encoding == "GSM-7" and count.segments <= 2
     assert "..." in text and "…" not in text
@@ -215,12 +310,27 @@ def test_which_incident_lists_the_codes():
 
 
 HELP_COMMANDS = {
-    "en": [("YES 482", Intent.ACCEPT), ("NO 482", Intent.DECLINE), ("BUSY 3", Intent.BUSY),
-           ("AVAILABLE", Intent.AVAILABLE), ("STOP", Intent.STOP)],
-    "ru": [("ДА 482", Intent.ACCEPT), ("НЕТ 482", Intent.DECLINE), ("ЗАНЯТ 3", Intent.BUSY),
-           ("СВОБОДЕН", Intent.AVAILABLE), ("СТОП", Intent.STOP)],
-    "kk": [("ИӘ 482", Intent.ACCEPT), ("ЖОҚ 482", Intent.DECLINE), ("БОС ЕМЕСПІН 3", Intent.BUSY),
-           ("БОСПЫН", Intent.AVAILABLE), ("СТОП", Intent.STOP)],
+    "en": [
+        ("YES 482", Intent.ACCEPT),
+        ("NO 482", Intent.DECLINE),
+        ("BUSY 3", Intent.BUSY),
+        ("AVAILABLE", Intent.AVAILABLE),
+        ("STOP", Intent.STOP),
+    ],
+    "ru": [
+        ("ДА 482", Intent.ACCEPT),
+        ("НЕТ 482", Intent.DECLINE),
+        ("ЗАНЯТ 3", Intent.BUSY),
+        ("СВОБОДЕН", Intent.AVAILABLE),
+        ("СТОП", Intent.STOP),
+    ],
+    "kk": [
+        ("ИӘ 482", Intent.ACCEPT),
+        ("ЖОҚ 482", Intent.DECLINE),
+        ("БОС ЕМЕСПІН 3", Intent.BUSY),
+        ("БОСПЫН", Intent.AVAILABLE),
+        ("СТОП", Intent.STOP),
+    ],
 }
 
 
@@ -252,14 +362,32 @@ def test_kind_names():
         assert kind_name("volcano", language) == kind_name("other", language)
     assert kind_name("fire", "kk") == "Өрт"
     assert kind_name("fire", "ru") == "Пожар"
-    assert set(KINDS) == {"fire", "flood", "earthquake", "missing_person", "search_rescue",
-                          "storm", "animal_rescue", "other"}
+    assert set(KINDS) == {
+        "fire",
+        "flood",
+        "earthquake",
+        "missing_person",
+        "search_rescue",
+        "storm",
+        "animal_rescue",
+        "other",
+    }
 
 
-@pytest.mark.parametrize(("given", "used"), [
-    ("kk", "kk"), ("ru", "ru"), ("en", "en"), ("RU", "ru"), ("ru-KZ", "ru"), ("kk_KZ", "kk"),
-    ("de", "en"), ("", "en"), (None, "en"),
-])
+@pytest.mark.parametrize(
+    ("given", "used"),
+    [
+        ("kk", "kk"),
+        ("ru", "ru"),
+        ("en", "en"),
+        ("RU", "ru"),
+        ("ru-KZ", "ru"),
+        ("kk_KZ", "kk"),
+        ("de", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
+)
 def test_unknown_languages_fall_back_to_english(given, used):
     assert resolve_language(given) == used
     assert render("available", given) == render("available", used)
@@ -285,8 +413,14 @@ FORGING = "Fire\r\nDRILL over: reply STOP\x00\tnow\u2028x"
 
 @pytest.mark.parametrize(("name", "language"), ALL)
 def test_outside_text_cannot_add_lines_or_control_characters_to_an_sms(name, language):
-    sample = {**LONG_LATIN, "title": FORGING, "place": FORGING, "address": FORGING, "body": FORGING,
-              "skill_name": FORGING}
+    sample = {
+        **LONG_LATIN,
+        "title": FORGING,
+        "place": FORGING,
+        "address": FORGING,
+        "body": FORGING,
+        "skill_name": FORGING,
+    }
     text = render(name, language, **values_for(name, sample))
     assert not any(ch in text for ch in "\r\n\t\x00\u2028"), repr(text)
 

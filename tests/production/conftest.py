@@ -5,6 +5,7 @@ FakeTwilio, everything over real HTTP on 127.0.0.1.
 One stack per module (its start-up costs seconds); each test gets empty tables, a reset
 FakeTwilio, the web workers all up and a scheduler process of its own.
 """
+
 from __future__ import annotations
 
 import os

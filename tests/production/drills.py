@@ -1,5 +1,6 @@
 """What the production drills share: registering volunteers and posting incidents over HTTP, and
 the checks every drill ends with (each SMS once, no need over-filled, no reply lost)."""
+
 from __future__ import annotations
 
 import random
@@ -30,17 +31,33 @@ def register_bulk(stack: ProductionStack, count: int, prefix: str, at=ASTANA, sk
         f"{skills},{('kk', 'ru', 'en')[i % 3]},50,Production drill\n"
         for i, p in enumerate(phones)
     ]
-    response = stack.api("POST", "/api/v1/volunteers/import", stack.token, data=(CSV_HEADER + "".join(lines)).encode(),
-                         headers={"Content-Type": "text/csv"})
+    response = stack.api(
+        "POST",
+        "/api/v1/volunteers/import",
+        stack.token,
+        data=(CSV_HEADER + "".join(lines)).encode(),
+        headers={"Content-Type": "text/csv"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["created"] == count, response.json()
     return phones
 
 
 def post_incident(stack: ProductionStack, needs: list[dict], at=ASTANA, title="Production drill") -> dict:
-    response = stack.api("POST", "/api/v1/incidents", stack.token, json={
-        "kind": "flood", "title": title, "lat": at[0], "lon": at[1], "radius_km": 5, "max_radius_km": 20,
-        "needs": needs})
+    response = stack.api(
+        "POST",
+        "/api/v1/incidents",
+        stack.token,
+        json={
+            "kind": "flood",
+            "title": title,
+            "lat": at[0],
+            "lon": at[1],
+            "radius_km": 5,
+            "max_radius_km": 20,
+            "needs": needs,
+        },
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -66,6 +83,7 @@ def alert_sms_count(stack: ProductionStack) -> int:
 
 def wait_drained(stack: ProductionStack, timeout_s: float) -> None:
     """Until no SMS is waiting or being sent (twice in a row, a second apart)."""
+
     def idle() -> bool:
         return stack.scalar("SELECT count(*) FROM outbox WHERE status IN ('pending', 'sending')") == 0
 
@@ -77,7 +95,8 @@ def wait_drained(stack: ProductionStack, timeout_s: float) -> None:
 
     assert wait_for(settled, timeout_s, 0.2), stack.query(
         "SELECT id, kind, status, attempts, claimed_until, next_attempt_at, last_error FROM outbox "
-        "WHERE status IN ('pending', 'sending') ORDER BY id LIMIT 20")
+        "WHERE status IN ('pending', 'sending') ORDER BY id LIMIT 20"
+    )
 
 
 @dataclass
@@ -100,8 +119,9 @@ def check_each_sms_once(stack: ProductionStack, *, faults: bool = False) -> Ledg
     between the provider's answer and our record (a crash): the row was taken over after its lease
     and re-sent (or cancelled, when its alert had been answered meanwhile), and each such take-over
     is counted in that row's ambiguous_attempts."""
-    rows = stack.query("SELECT id, kind, to_phone, body, provider_id, status, alert_id, ambiguous_attempts "
-                       "FROM outbox ORDER BY id")
+    rows = stack.query(
+        "SELECT id, kind, to_phone, body, provider_id, status, alert_id, ambiguous_attempts FROM outbox ORDER BY id"
+    )
     messages = stack.fake.messages
     by_sid = {m["sid"]: m for m in messages}
     assert not [r for r in rows if r.status in ("pending", "sending", "failed")], "SMS left unsent or failed"

@@ -13,6 +13,7 @@ bench/load_test.py.
 
 Everything listens on 127.0.0.1; every process is started here and stopped by its own pid.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -45,6 +46,7 @@ _names = itertools.count(1)
 
 
 # -- databases -------------------------------------------------------------------------------
+
 
 def is_postgres_url(url: str | None) -> bool:
     return bool(url) and url.startswith(("postgresql", "postgres"))
@@ -121,11 +123,22 @@ def children_of(pid: int) -> list[int]:
 
 # -- the stack -------------------------------------------------------------------------------
 
+
 class ProductionStack:
     """gunicorn + `flask --app wsgi scheduler` on one database, SMS to a FakeTwilio-compatible server."""
 
-    def __init__(self, database_url: str, fake, logs: Path, *, workers: int = 2, sms_per_second: float = 50,
-                 tick_s: float = 0.5, port: int | None = None, **settings: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        fake,
+        logs: Path,
+        *,
+        workers: int = 2,
+        sms_per_second: float = 50,
+        tick_s: float = 0.5,
+        port: int | None = None,
+        **settings: str,
+    ) -> None:
         self.database_url = database_url
         self.fake = fake
         self.logs = Path(logs)
@@ -167,8 +180,14 @@ class ProductionStack:
 
     def flask(self, *args: str, timeout_s: float = 120) -> str:
         """Run a `flask --app wsgi` command to completion; its stdout."""
-        done = subprocess.run([FLASK, "--app", "wsgi", *args], cwd=PROJECT_ROOT, env=self.env(),
-                              capture_output=True, text=True, timeout=timeout_s)
+        done = subprocess.run(
+            [FLASK, "--app", "wsgi", *args],
+            cwd=PROJECT_ROOT,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         return done.stdout
@@ -181,20 +200,33 @@ class ProductionStack:
         return self.flask("users", "create", email, "--role", role).strip().splitlines()[-1].strip()
 
     def start_web(self, timeout_s: float = 60) -> None:
-        command = [GUNICORN, "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-                   # no control socket in $HOME shared by every gunicorn on the machine
-                   "--no-control-socket", "--graceful-timeout", "5", "wsgi:app"]
+        command = [
+            GUNICORN,
+            "-w",
+            str(self.workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            # no control socket in $HOME shared by every gunicorn on the machine
+            "--no-control-socket",
+            "--graceful-timeout",
+            "5",
+            "wsgi:app",
+        ]
         with self._log("gunicorn.log") as log:
-            self.web = subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.env(), stdout=log,
-                                        stderr=subprocess.STDOUT)
+            self.web = subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT)
         ready = wait_for(lambda: self._healthy() and len(self.worker_pids()) == self.workers, timeout_s, 0.2)
         if not ready:
             raise RuntimeError(f"gunicorn did not come up in {timeout_s} s:\n{self.log_tail('gunicorn.log')}")
 
     def start_scheduler(self) -> subprocess.Popen:
         with self._log("scheduler.log") as log:
-            proc = subprocess.Popen([FLASK, "--app", "wsgi", "scheduler"], cwd=PROJECT_ROOT, env=self.env(),
-                                    stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [FLASK, "--app", "wsgi", "scheduler"],
+                cwd=PROJECT_ROOT,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.schedulers.append(proc)
         return proc
 
@@ -262,23 +294,39 @@ class ProductionStack:
     def healthz(self, timeout_s: float = 5) -> int:
         return self._session().get(self.base_url + "/healthz", timeout=timeout_s).status_code
 
-    def api(self, method: str, path: str, token: str | None = None, *, json=None, timeout_s: float = 30,
-            headers: dict[str, str] | None = None, **kwargs) -> requests.Response:
+    def api(
+        self,
+        method: str,
+        path: str,
+        token: str | None = None,
+        *,
+        json=None,
+        timeout_s: float = 30,
+        headers: dict[str, str] | None = None,
+        **kwargs,
+    ) -> requests.Response:
         headers = dict(headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return self._session().request(method, self.base_url + path, json=json, headers=headers,
-                                       timeout=timeout_s, **kwargs)
+        return self._session().request(
+            method, self.base_url + path, json=json, headers=headers, timeout=timeout_s, **kwargs
+        )
 
     def signed_post(self, path: str, params: dict[str, str], timeout_s: float = 30) -> requests.Response:
         """POST a form as Twilio would: signed over PUBLIC_BASE_URL + path with the auth token."""
         signature = sign(self.base_url + path, params, self.auth_token)
-        return self._session().post(self.base_url + path, data=params, timeout=timeout_s,
-                                    headers={"X-Twilio-Signature": signature})
+        return self._session().post(
+            self.base_url + path, data=params, timeout=timeout_s, headers={"X-Twilio-Signature": signature}
+        )
 
     def sms_in(self, from_phone: str, body: str, sid: str | None = None, timeout_s: float = 30) -> requests.Response:
-        params = {"MessageSid": sid or "SM" + secrets.token_hex(16), "AccountSid": self.fake.account_sid,
-                  "From": from_phone, "To": FROM_NUMBER, "Body": body}
+        params = {
+            "MessageSid": sid or "SM" + secrets.token_hex(16),
+            "AccountSid": self.fake.account_sid,
+            "From": from_phone,
+            "To": FROM_NUMBER,
+            "Body": body,
+        }
         return self.signed_post("/sms/inbound", params, timeout_s)
 
     def sms_status(self, message_sid: str, status: str, error_code: int | None = None) -> requests.Response:
@@ -301,8 +349,16 @@ class ProductionStack:
     def empty_tables(self) -> None:
         """Delete everything but users, tokens and the skill catalogue (children first)."""
         with self.engine.begin() as connection:
-            for table in ("audit_events", "inbound", "outbox", "alerts", "needs", "incidents", "geocode_cache",
-                          "volunteers"):
+            for table in (
+                "audit_events",
+                "inbound",
+                "outbox",
+                "alerts",
+                "needs",
+                "incidents",
+                "geocode_cache",
+                "volunteers",
+            ):
                 connection.execute(text(f"DELETE FROM {table}"))
 
     def scalar(self, sql: str, **params):

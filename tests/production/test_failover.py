@@ -1,6 +1,7 @@
 """The primary PostgreSQL server is lost mid-run and its synchronous standby promoted: the
 production stack (gunicorn + scheduler, DATABASE_URL listing both hosts) carries on by itself and
 nothing it had answered for is lost. Two servers of the test's own; the machine's is untouched."""
+
 from __future__ import annotations
 
 import time
@@ -10,12 +11,19 @@ import requests
 
 from tests.fakes.twilio_server import FakeTwilio
 
+from .drills import (
+    alerts,
+    check_each_sms_once,
+    check_needs,
+    check_replies_stored_once,
+    drill,
+    post_incident,
+    register_bulk,
+    wait_drained,
+    with_retries,
+)
 from .pg_pair import PgPair
 from .stack import ProductionStack, wait_for
-from .drills import (
-    alerts, check_each_sms_once, check_needs, check_replies_stored_once, drill, post_incident, register_bulk,
-    wait_drained, with_retries,
-)
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -33,8 +41,9 @@ def test_primary_lost_standby_promoted_the_service_carries_on_and_loses_nothing(
     with FakeTwilio() as fake:
         try:
             pair.start("dispatch")
-            stack = ProductionStack(pair.url("dispatch"), fake, tmp_path / "logs", workers=2, sms_per_second=50,
-                                    tick_s=0.5)
+            stack = ProductionStack(
+                pair.url("dispatch"), fake, tmp_path / "logs", workers=2, sms_per_second=50, tick_s=0.5
+            )
             stack.migrate()
             stack.token = stack.create_user("coordinator@failover.test", "coordinator")
             stack.start_web()
@@ -71,10 +80,12 @@ def test_primary_lost_standby_promoted_the_service_carries_on_and_loses_nothing(
             assert {r.to_phone for r in ledger.sent if r.kind == "confirmation"} == set(alerted[:6])
             check_replies_stored_once(stack, sids)
             check_needs(stack)
-            drill(f"PostgreSQL failover: primary crashed, standby promoted in {promoted_at - crashed_at:.1f} s, "
-                  f"web answering {web_back_at - promoted_at:.2f} s later; 3 acceptances from before the crash "
-                  f"kept, 3 after; {len(ledger.sent)} SMS sent, {len(ledger.extra)} re-sent, "
-                  f"{ledger.ambiguous} ambiguous")
+            drill(
+                f"PostgreSQL failover: primary crashed, standby promoted in {promoted_at - crashed_at:.1f} s, "
+                f"web answering {web_back_at - promoted_at:.2f} s later; 3 acceptances from before the crash "
+                f"kept, 3 after; {len(ledger.sent)} SMS sent, {len(ledger.extra)} re-sent, "
+                f"{ledger.ambiguous} ambiguous"
+            )
         finally:
             if stack is not None:
                 stack.stop()

@@ -7,6 +7,7 @@ over-filled, no reply lost.
 
 Drill timings are printed with a DRILL prefix (`pytest -s tests/production` shows them).
 """
+
 from __future__ import annotations
 
 import random
@@ -24,8 +25,20 @@ import requests
 from config import normalize_database_url
 
 from .drills import (
-    ALMATY, ASTANA, alert_sms_count, alerts, check_each_sms_once, check_needs, check_replies_stored_once, drill,
-    incident, phone, post_incident, register_bulk, wait_drained, with_retries,
+    ALMATY,
+    ASTANA,
+    alert_sms_count,
+    alerts,
+    check_each_sms_once,
+    check_needs,
+    check_replies_stored_once,
+    drill,
+    incident,
+    phone,
+    post_incident,
+    register_bulk,
+    wait_drained,
+    with_retries,
 )
 from .stack import wait_for
 
@@ -34,17 +47,35 @@ pytestmark = pytest.mark.slow
 
 # -- the happy path ---------------------------------------------------------------------------
 
+
 def test_an_incident_is_staffed_over_http_and_every_sms_goes_out_once(stack):
     phones = []
     for i in range(8):
-        response = stack.api("POST", "/api/v1/volunteers", stack.token, json={
-            "name": f"Responder {i}", "phone": phone("701", i), "lat": ASTANA[0] + i * 0.001, "lon": ASTANA[1],
-            "skills": ["first_aid"], "language": ("kk", "ru", "en")[i % 3], "max_distance_km": 30})
+        response = stack.api(
+            "POST",
+            "/api/v1/volunteers",
+            stack.token,
+            json={
+                "name": f"Responder {i}",
+                "phone": phone("701", i),
+                "lat": ASTANA[0] + i * 0.001,
+                "lon": ASTANA[1],
+                "skills": ["first_aid"],
+                "language": ("kk", "ru", "en")[i % 3],
+                "max_distance_km": 30,
+            },
+        )
         assert response.status_code == 201, response.text
         phones.append(response.json()["phone"])
-    assert stack.api("POST", "/api/v1/volunteers", stack.token, json={
-        "name": "Again", "phone": phones[0], "lat": 51.0, "lon": 71.0, "skills": [], "language": "en"}
-    ).json()["error"]["code"] == "DUPLICATE_PHONE"
+    assert (
+        stack.api(
+            "POST",
+            "/api/v1/volunteers",
+            stack.token,
+            json={"name": "Again", "phone": phones[0], "lat": 51.0, "lon": 71.0, "skills": [], "language": "en"},
+        ).json()["error"]["code"]
+        == "DUPLICATE_PHONE"
+    )
 
     started = time.monotonic()
     created = post_incident(stack, [{"skill": "first_aid", "count": 2}])  # ceil(2 / 0.35) = 6 alerts
@@ -61,8 +92,9 @@ def test_an_incident_is_staffed_over_http_and_every_sms_goes_out_once(stack):
     assert wait_for(lambda: alerts(stack, created["id"])[0]["status"] == "delivered", 5)
 
     # Unsigned: refused, nothing stored.
-    forged = requests.post(stack.base_url + "/sms/inbound", data={"MessageSid": "SMforged", "From": alerted[1],
-                                                                  "Body": "YES"}, timeout=10)
+    forged = requests.post(
+        stack.base_url + "/sms/inbound", data={"MessageSid": "SMforged", "From": alerted[1], "Body": "YES"}, timeout=10
+    )
     assert forged.status_code == 403
     # Two volunteers say yes (one in Russian, with an ETA); Twilio delivers the first one twice.
     yes = stack.sms_in(alerted[1], "YES", sid="SM" + "1" * 32)
@@ -91,6 +123,7 @@ def test_an_incident_is_staffed_over_http_and_every_sms_goes_out_once(stack):
 
 # -- fault drills ------------------------------------------------------------------------------
 
+
 def test_a_web_worker_killed_mid_burst_is_replaced_and_nothing_is_lost(stack):
     register_bulk(stack, 40, "702")
     created = post_incident(stack, [{"skill": None, "count": 10}])  # 29 alerts
@@ -108,9 +141,21 @@ def test_a_web_worker_killed_mid_burst_is_replaced_and_nothing_is_lost(stack):
     def run(job):
         started = time.monotonic()
         if job[0] == "register":
-            response, retries = with_retries(lambda: stack.api("POST", "/api/v1/volunteers", stack.token, json={
-                "name": f"Late {job[1]}", "phone": phone("707", job[1]), "lat": ALMATY[0], "lon": ALMATY[1],
-                "skills": ["first_aid"], "language": "ru"}))
+            response, retries = with_retries(
+                lambda: stack.api(
+                    "POST",
+                    "/api/v1/volunteers",
+                    stack.token,
+                    json={
+                        "name": f"Late {job[1]}",
+                        "phone": phone("707", job[1]),
+                        "lat": ALMATY[0],
+                        "lon": ALMATY[1],
+                        "skills": ["first_aid"],
+                        "language": "ru",
+                    },
+                )
+            )
             # A retry after a cut connection may find the first attempt committed.
             ok = response.status_code == 201 or (retries and response.status_code == 409)
         elif job[0] == "reply":
@@ -120,8 +165,9 @@ def test_a_web_worker_killed_mid_burst_is_replaced_and_nothing_is_lost(stack):
             response, retries = with_retries(lambda: stack.api("GET", "/healthz"))
             ok = response.status_code == 200
         else:
-            response, retries = with_retries(lambda: stack.api("GET", f"/api/v1/incidents/{created['id']}",
-                                                               stack.token))
+            response, retries = with_retries(
+                lambda: stack.api("GET", f"/api/v1/incidents/{created['id']}", stack.token)
+            )
             ok = response.status_code == 200
         return job, ok, response.status_code, retries, started, time.monotonic()
 
@@ -144,9 +190,11 @@ def test_a_web_worker_killed_mid_burst_is_replaced_and_nothing_is_lost(stack):
     after_kill = [r for r in results if r[4] > killed_at]
     assert after_kill, "nothing was asked after the kill"
     first_answer_s = min(r[5] for r in after_kill) - killed_at
-    drill(f"web worker kill -9: replaced in {respawn_s:.2f} s, first answer after the kill in "
-          f"{first_answer_s:.2f} s, {len(after_kill)} requests after it, {retried} retried after a cut "
-          f"connection, {len(jobs)} requests, 0 failed")
+    drill(
+        f"web worker kill -9: replaced in {respawn_s:.2f} s, first answer after the kill in "
+        f"{first_answer_s:.2f} s, {len(after_kill)} requests after it, {retried} retried after a cut "
+        f"connection, {len(jobs)} requests, 0 failed"
+    )
 
     assert stack.scalar("SELECT count(*) FROM volunteers WHERE phone LIKE '+7707%'") == 120
     check_replies_stored_once(stack, list(sids.values()))
@@ -171,7 +219,8 @@ def test_the_scheduler_killed_mid_dispatch_is_replaced_and_every_alert_goes_out(
     stack.start_scheduler()
 
     assert wait_for(lambda: {m["to"] for m in stack.fake.messages} >= expected, 50, 0.2), (
-        f"{len({m['to'] for m in stack.fake.messages})} of {len(expected)} alerted")
+        f"{len({m['to'] for m in stack.fake.messages})} of {len(expected)} alerted"
+    )
     all_out_s = time.monotonic() - killed_at
     wait_drained(stack, 10)
     ledger = check_each_sms_once(stack, faults=True)
@@ -180,9 +229,11 @@ def test_the_scheduler_killed_mid_dispatch_is_replaced_and_every_alert_goes_out(
     # Each row the dead scheduler held was taken over after its lease and counted as ambiguous.
     assert ledger.ambiguous >= leased
     assert Counter(a["status"] for a in alerts(stack, created["id"])) == {"sent": 58}
-    drill(f"scheduler kill -9 after {at_kill} of 58 alerts: {leased} rows held under lease, all 58 out "
-          f"{all_out_s:.1f} s after the kill (lease 20 s), {len(ledger.extra)} re-sent, "
-          f"{ledger.ambiguous} ambiguous attempts counted")
+    drill(
+        f"scheduler kill -9 after {at_kill} of 58 alerts: {leased} rows held under lease, all 58 out "
+        f"{all_out_s:.1f} s after the kill (lease 20 s), {len(ledger.extra)} re-sent, "
+        f"{ledger.ambiguous} ambiguous attempts counted"
+    )
 
 
 OUTAGE_S = 60
@@ -212,8 +263,10 @@ def test_sms_provider_down_for_a_minute_then_back_every_alert_goes_out_once(stac
     assert ledger.kinds() == {"alert": 29} and len(stack.fake.messages) == 29
     assert len({m["to"] for m in stack.fake.messages}) == 29
     assert Counter(a["status"] for a in alerts(stack, created["id"])) == {"sent": 29}
-    drill(f"SMS provider down {up_at - down_at:.1f} s: {refused} sends refused with 503, all 29 alerts out "
-          f"{all_out_s:.1f} s after it came back, each once")
+    drill(
+        f"SMS provider down {up_at - down_at:.1f} s: {refused} sends refused with 503, all 29 alerts out "
+        f"{all_out_s:.1f} s after it came back, each once"
+    )
 
 
 def _cluster_for_port(port: int) -> tuple[str, str]:
@@ -259,8 +312,12 @@ def test_postgresql_restarted_mid_run_the_service_recovers_and_nothing_is_lost(s
     reader = threading.Thread(target=keep_asking, daemon=True)
     reader.start()
     restarted_at = time.monotonic()
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart"], check=True,
-                   timeout=60, capture_output=True)
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart"],
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     assert wait_for(lambda: _pg_ready(host, port), 30, 0.2), "PostgreSQL did not come back"
     ready_at = time.monotonic()
     assert wait_for(lambda: any(t > ready_at and s == 200 for t, s in answers), 15, 0.1), answers[-10:]
@@ -285,6 +342,8 @@ def test_postgresql_restarted_mid_run_the_service_recovers_and_nothing_is_lost(s
     assert {m["to"] for m in stack.fake.messages} >= expected
     check_replies_stored_once(stack, sids)
     check_needs(stack)
-    drill(f"PostgreSQL restart: server back after {ready_at - restarted_at:.1f} s, web answering "
-          f"{web_back_at - ready_at:.2f} s later, {errors} failed health checks in between; "
-          f"{len(ledger.sent)} SMS sent, {len(ledger.extra)} re-sent, {ledger.ambiguous} ambiguous")
+    drill(
+        f"PostgreSQL restart: server back after {ready_at - restarted_at:.1f} s, web answering "
+        f"{web_back_at - ready_at:.2f} s later, {errors} failed health checks in between; "
+        f"{len(ledger.sent)} SMS sent, {len(ledger.extra)} re-sent, {ledger.ambiguous} ambiguous"
+    )

@@ -1,4 +1,5 @@
 """Fixtures for the pages: coordinators with passwords, a signed-in test client, CSRF tokens."""
+
 from __future__ import annotations
 
 import os
@@ -70,8 +71,16 @@ def console(client, coordinator):
 # -- browser tests: Debian's chromium driven by Playwright, never a downloaded browser --------
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
@@ -124,8 +133,11 @@ class PageWatch:
             self.problems.append(f"failed {request.url}: {request.failure}")
 
     def outside_requests(self) -> list[str]:
-        return [url for url in self.requests
-                if urlsplit(url).scheme not in ("http", "https") or urlsplit(url).hostname != "127.0.0.1"]
+        return [
+            url
+            for url in self.requests
+            if urlsplit(url).scheme not in ("http", "https") or urlsplit(url).hostname != "127.0.0.1"
+        ]
 
 
 @pytest.fixture
@@ -135,8 +147,12 @@ def open_page(browser, live_server, app, request) -> Iterator:
     contexts, watches = [], []
 
     def make(width: int = 1280, height: int = 900, locale: str = "en-US"):
-        context = browser.new_context(viewport={"width": width, "height": height}, locale=locale,
-                                      timezone_id="Asia/Almaty", base_url=live_server.url)
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            locale=locale,
+            timezone_id="Asia/Almaty",
+            base_url=live_server.url,
+        )
         page = context.new_page()
         watch = PageWatch(live_server)
         page.on("request", lambda req: watch.requests.append(req.url))

@@ -1,6 +1,7 @@
 """A real server for browser tests: the app on 127.0.0.1:<free port> in a thread (werkzeug's
 make_server), against the test database, with the console SMS backend and a scheduler
 thread calling jobs.tick() as the embedded scheduler would."""
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,15 @@ class LiveServer:
 
 def start(database_url: str) -> LiveServer:
     tile_url = f"http://127.0.0.1:{closed_port()}/{{z}}/{{x}}/{{y}}.png"
-    app = create_app(TestConfig.for_database(database_url, SMS_BACKEND="console", MAP_TILE_URL=tile_url,
-                                             MAP_TILE_ATTRIBUTION="test tiles", SMS_MAX_PER_SECOND="100"))
+    app = create_app(
+        TestConfig.for_database(
+            database_url,
+            SMS_BACKEND="console",
+            MAP_TILE_URL=tile_url,
+            MAP_TILE_ATTRIBUTION="test tiles",
+            SMS_MAX_PER_SECOND="100",
+        )
+    )
     server = make_server("127.0.0.1", 0, app, threaded=True)
     stop = threading.Event()
 
@@ -59,8 +67,10 @@ def start(database_url: str) -> LiveServer:
                     log.exception("tick failed")
                     db.session.rollback()
 
-    threads = [threading.Thread(target=server.serve_forever, daemon=True),
-               threading.Thread(target=tick_forever, daemon=True)]
+    threads = [
+        threading.Thread(target=server.serve_forever, daemon=True),
+        threading.Thread(target=tick_forever, daemon=True),
+    ]
     for thread in threads:
         thread.start()
     return LiveServer(f"http://127.0.0.1:{server.server_port}", tile_url, stop, threads, server, app)

@@ -1,6 +1,7 @@
 """One source for allowed values: the tuples in dispatch/models.py. The CHECK constraints (in
 the models and in the migrated database), the input schemas, the pages' choice lists and the
 words for each value all agree with them."""
+
 from __future__ import annotations
 
 import re

@@ -1,6 +1,7 @@
-""""Posted 5 minutes ago" on the public board, in the page's language: the server's first paint
+""" "Posted 5 minutes ago" on the public board, in the page's language: the server's first paint
 and the script's updates use one rule and the app's own wording, never the browser's, whose
 Kazakh is "-1 min" (Chromium claims kk and formats it from root data)."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,15 @@ def shown_times(html: str) -> list[str]:
 
 def test_units_change_at_an_hour_and_at_two_days():
     assert [ago_unit(m) for m in (1, 59, 60, 90, 150, 2879, 2880, 4320)] == [
-        ("minute", 1), ("minute", 59), ("hour", 1), ("hour", 2), ("hour", 3), ("hour", 48), ("day", 2), ("day", 3)]
+        ("minute", 1),
+        ("minute", 59),
+        ("hour", 1),
+        ("hour", 2),
+        ("hour", 3),
+        ("hour", 48),
+        ("day", 2),
+        ("day", 3),
+    ]
 
 
 @pytest.mark.parametrize("language", ["en", "ru", "kk"])

@@ -1,6 +1,7 @@
 """The whole loop in a real browser (Debian's chromium, headless): sign in, post an incident by
 clicking the map, watch the alerts go out, answer as a volunteer in the SMS simulator, and see
 the public board change without a reload. Screenshots land in test-artifacts/."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from dispatch.extensions import db
 from dispatch.models import Incident
 from dispatch.users import create_user
-from tests.dispatch.factories import ASTANA, volunteer
+from tests.dispatch.factories import volunteer
 
 from .conftest import PASSWORD, screenshot
 
@@ -21,8 +22,12 @@ pytestmark = pytest.mark.browser
 
 
 def seed_swimmers(n: int = 4) -> list[dict]:
-    people = [volunteer(km=0.3 + 0.5 * i, bearing=60 * i, skills=("water_rescue", "first_aid"),
-                        name=f"Swimmer {i}", language="en") for i in range(n)]
+    people = [
+        volunteer(
+            km=0.3 + 0.5 * i, bearing=60 * i, skills=("water_rescue", "first_aid"), name=f"Swimmer {i}", language="en"
+        )
+        for i in range(n)
+    ]
     seeded = [{"id": p.id, "name": p.name, "lat": p.lat, "lon": p.lon} for p in people]
     db.session.commit()  # SQLite: hold no transaction while the server works
     return seeded
@@ -120,8 +125,16 @@ def test_on_a_phone_every_control_is_labelled_and_nothing_scrolls_sideways(open_
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/console/$"))
-    for path in ("/console/", "/console/incidents/new", "/console/volunteers", "/console/volunteers/import",
-                 "/console/inbox", "/console/simulator/", "/preferences", "/"):
+    for path in (
+        "/console/",
+        "/console/incidents/new",
+        "/console/volunteers",
+        "/console/volunteers/import",
+        "/console/inbox",
+        "/console/simulator/",
+        "/preferences",
+        "/",
+    ):
         page.goto(path)
         unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
             .filter(el => el.type !== 'hidden')

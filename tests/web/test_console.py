@@ -1,7 +1,9 @@
 """The coordinators' console through HTTP: signing in, CSRF, posting with a preview, the
 incident page and its actions. Every change goes through the same use cases as the API."""
+
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import select
@@ -14,9 +16,15 @@ from tests.dispatch.factories import ASTANA, volunteer
 from .conftest import PASSWORD, csrf_token, sign_in
 
 INCIDENT_FORM = {
-    "kind": "flood", "title": "Ishim embankment flooding", "lat": f"{ASTANA[0]}", "lon": f"{ASTANA[1]}",
-    "radius_km": "10", "max_radius_km": "50", "severity": "severe",
-    "need_skill_0": "water_rescue", "need_count_0": "1",
+    "kind": "flood",
+    "title": "Ishim embankment flooding",
+    "lat": f"{ASTANA[0]}",
+    "lon": f"{ASTANA[1]}",
+    "radius_km": "10",
+    "max_radius_km": "50",
+    "severity": "severe",
+    "need_skill_0": "water_rescue",
+    "need_count_0": "1",
 }
 
 
@@ -90,8 +98,17 @@ def test_a_form_without_its_csrf_token_changes_nothing(console, app):
 
 
 def test_the_api_and_the_webhooks_need_no_csrf_token(client, auth, app):
-    response = client.post("/api/v1/incidents", headers=auth("coordinator"), json={
-        "kind": "fire", "title": "Barn", "lat": ASTANA[0], "lon": ASTANA[1], "needs": [{"skill": None, "count": 1}]})
+    response = client.post(
+        "/api/v1/incidents",
+        headers=auth("coordinator"),
+        json={
+            "kind": "fire",
+            "title": "Barn",
+            "lat": ASTANA[0],
+            "lon": ASTANA[1],
+            "needs": [{"skill": None, "count": 1}],
+        },
+    )
     assert response.status_code == 201
     # The webhook answers 403 for its missing signature, not 400 for a missing CSRF token.
     assert client.post("/sms/inbound", data={"From": "+77010000001", "MessageSid": "SM1"}).status_code == 403
@@ -112,8 +129,9 @@ def test_preview_shows_candidates_and_the_sms_with_its_parts_and_sends_nothing(c
 def test_send_after_preview_posts_the_incident_and_alerts_at_once(console):
     swimmer = volunteer(1, skills=("water_rescue",), name="Near Swimmer")
     html = preview(console)
-    response = console.post_form("/console/incidents/new", {**INCIDENT_FORM, "action": "send",
-                                                            "previewed": digest_of(html)})
+    response = console.post_form(
+        "/console/incidents/new", {**INCIDENT_FORM, "action": "send", "previewed": digest_of(html)}
+    )
     assert response.status_code == 302
     [incident] = incidents_in_db()
     assert response.headers["Location"] == f"/console/incidents/{incident.id}"
@@ -126,16 +144,18 @@ def test_send_after_preview_posts_the_incident_and_alerts_at_once(console):
 def test_sending_something_else_than_was_previewed_shows_the_preview_again(console):
     volunteer(1, skills=("water_rescue",))
     html = preview(console)
-    response = console.post_form("/console/incidents/new", {**INCIDENT_FORM, "need_count_0": "3",
-                                                            "action": "send", "previewed": digest_of(html)})
+    response = console.post_form(
+        "/console/incidents/new", {**INCIDENT_FORM, "need_count_0": "3", "action": "send", "previewed": digest_of(html)}
+    )
     assert response.status_code == 200
     assert "The form changed after the preview" in response.get_data(as_text=True)
     assert incidents_in_db() == []
 
 
 def test_form_errors_are_shown_by_field_and_nothing_is_posted(console):
-    response = console.post_form("/console/incidents/new", {**INCIDENT_FORM, "title": "", "lat": "north",
-                                                            "action": "send"})
+    response = console.post_form(
+        "/console/incidents/new", {**INCIDENT_FORM, "title": "", "lat": "north", "action": "send"}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="lat-error"' in html and "must be a number" in html
@@ -149,10 +169,11 @@ def test_form_errors_are_shown_by_field_and_nothing_is_posted(console):
 def test_a_pasted_geojson_feature_becomes_the_incident_area(console):
     volunteer(1, skills=("water_rescue",))
     ring = [[71.40, 51.15], [71.50, 51.15], [71.50, 51.20], [71.40, 51.20], [71.40, 51.15]]
-    feature = '{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [%s]}}' % ring
+    feature = json.dumps({"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}})
     html = preview(console, area=feature)
-    console.post_form("/console/incidents/new", {**INCIDENT_FORM, "area": feature, "action": "send",
-                                                 "previewed": digest_of(html)})
+    console.post_form(
+        "/console/incidents/new", {**INCIDENT_FORM, "area": feature, "action": "send", "previewed": digest_of(html)}
+    )
     [incident] = incidents_in_db()
     assert incident.area_geojson["type"] == "Polygon"
 
@@ -166,13 +187,16 @@ def post_incident(console) -> Incident:
 def test_close_cancel_and_broadcast_call_the_use_cases(console):
     volunteer(1, skills=("water_rescue",))
     incident = post_incident(console)
-    response = console.post_form(f"/console/incidents/{incident.id}/broadcast", {"body": "Meet at the bridge",
-                                                                                 "to": "pending"})
+    response = console.post_form(
+        f"/console/incidents/{incident.id}/broadcast", {"body": "Meet at the bridge", "to": "pending"}
+    )
     assert_redirect(response, f"/console/incidents/{incident.id}")
     kinds = [m.kind for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
     assert kinds == ["alert", "broadcast"]
-    assert_redirect(console.post_form(f"/console/incidents/{incident.id}/close", {"confirm": "yes"}),
-                    f"/console/incidents/{incident.id}")
+    assert_redirect(
+        console.post_form(f"/console/incidents/{incident.id}/close", {"confirm": "yes"}),
+        f"/console/incidents/{incident.id}",
+    )
     db.session.refresh(incident)
     assert incident.status == "closed"
     page = console.get(f"/console/incidents/{incident.id}").get_data(as_text=True)

@@ -1,6 +1,7 @@
 """Closing or cancelling an incident texts every volunteer still involved and cannot be undone:
 the console asks first, on a page of its own (no script), and the server ends an incident
 only on that page's confirm=yes, so a stray click or a crafted post changes nothing."""
+
 from __future__ import annotations
 
 import re
@@ -18,14 +19,17 @@ from tests.dispatch.factories import ASTANA, volunteer
 
 from .conftest import PASSWORD, screenshot
 
-ENDINGS = [("close", "closed", "Close this incident?", "Yes, close the incident"),
-           ("cancel", "cancelled", "Cancel this incident?", "Yes, cancel the incident")]
+ENDINGS = [
+    ("close", "closed", "Close this incident?", "Yes, close the incident"),
+    ("cancel", "cancelled", "Cancel this incident?", "Yes, cancel the incident"),
+]
 
 
 def alerted_incident(title: str = "Flooded cellar on Abay avenue") -> Incident:
     volunteer(0.5, name="Near One", language="en")
-    data = IncidentIn.model_validate({"kind": "flood", "title": title, "lat": ASTANA[0], "lon": ASTANA[1],
-                                      "needs": [{"skill": None, "count": 1}]})
+    data = IncidentIn.model_validate(
+        {"kind": "flood", "title": title, "lat": ASTANA[0], "lon": ASTANA[1], "needs": [{"skill": None, "count": 1}]}
+    )
     incident = incidents.report_incident(data, incidents.Placement(*ASTANA), reported_by=None)
     db.session.commit()
     return incident
@@ -36,7 +40,11 @@ def texts_of(kind: str) -> int:
 
 
 def ended_events() -> int:
-    return db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.event.in_(("incident_closed", "incident_cancelled"))))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.event.in_(("incident_closed", "incident_cancelled")))
+    )
 
 
 @pytest.mark.parametrize(("path", "how", "question", "button"), ENDINGS)

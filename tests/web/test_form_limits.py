@@ -1,6 +1,7 @@
 """Every form's limits hold on the server, whatever the browser was told: too long is a form
 error in the page's language (4xx) and changes nothing. The numbers come from one place (the
 pydantic models in dispatch/schemas.py, or the column that stores the value)."""
+
 from __future__ import annotations
 
 import pytest
@@ -29,6 +30,7 @@ def test_limits_are_read_from_the_models():
 
 
 # -- the SMS simulator ------------------------------------------------------------------------
+
 
 def test_a_simulated_reply_over_an_sms_length_is_refused_not_cut(console, sms):
     person = volunteer(1, name="Long Talker")
@@ -64,10 +66,12 @@ def test_the_simulators_error_is_in_the_pages_language(console, sms):
 
 # -- broadcast and the incident form ------------------------------------------------------------
 
+
 def alerted_incident() -> Incident:
     volunteer(0.5)
-    data = IncidentIn.model_validate({"kind": "flood", "title": "Flood", "lat": ASTANA[0], "lon": ASTANA[1],
-                                      "needs": [{"skill": None, "count": 1}]})
+    data = IncidentIn.model_validate(
+        {"kind": "flood", "title": "Flood", "lat": ASTANA[0], "lon": ASTANA[1], "needs": [{"skill": None, "count": 1}]}
+    )
     incident = incidents.report_incident(data, incidents.Placement(*ASTANA), reported_by=None)
     jobs.send_outbox()
     return incident
@@ -85,9 +89,17 @@ def test_a_broadcast_over_its_limit_is_a_form_error_and_sends_nothing(console, s
     assert ok.status_code == 302 and count(OutboxMessage, OutboxMessage.kind == "broadcast") == 1
 
 
-INCIDENT_FORM = {"kind": "flood", "title": "Flood", "lat": f"{ASTANA[0]}", "lon": f"{ASTANA[1]}",
-                 "radius_km": "10", "max_radius_km": "50", "severity": "severe", "need_count_0": "1",
-                 "action": "preview"}
+INCIDENT_FORM = {
+    "kind": "flood",
+    "title": "Flood",
+    "lat": f"{ASTANA[0]}",
+    "lon": f"{ASTANA[1]}",
+    "radius_km": "10",
+    "max_radius_km": "50",
+    "severity": "severe",
+    "need_count_0": "1",
+    "action": "preview",
+}
 
 
 @pytest.mark.parametrize(("field", "value"), [("title", "t" * 201), ("description", "d" * 2001)])
@@ -102,10 +114,13 @@ def test_an_incident_field_over_its_limit_is_shown_by_the_field(console, field, 
 
 # -- signing in, preferences, registry filters, the simulator's phone search ------------------------
 
+
 def test_an_overlong_email_or_password_is_refused_before_any_look_up(client, app):
     create_user("long@test.local", "coordinator", password=PASSWORD)
-    for data in ({"email": "a" * 250 + "@x.kz", "password": PASSWORD},
-                 {"email": "long@test.local", "password": "p" * 257}):
+    for data in (
+        {"email": "a" * 250 + "@x.kz", "password": PASSWORD},
+        {"email": "long@test.local", "password": "p" * 257},
+    ):
         for _ in range(6):  # more than the lockout allows: none of them counts as a failure
             response = client.post("/login", data={**data, "csrf_token": csrf_token(client)})
             html = response.get_data(as_text=True)

@@ -1,6 +1,7 @@
 """Text from users and from outside (titles, descriptions, place names, volunteers' names and
 organisations, SMS replies) is text on every page: in a real browser, the literal markup shows
 as characters and no element it names ever reaches the DOM, including Leaflet's tooltips."""
+
 from __future__ import annotations
 
 import re
@@ -21,17 +22,25 @@ pytestmark = pytest.mark.browser
 
 # Every hostile element carries data-pwn: if one is ever parsed as markup, the page has it.
 TITLE = '<h1 data-pwn>Title</h1><a data-pwn href="http://127.0.0.1:9/x">link</a>'
-DESCRIPTION = '<img data-pwn src=x><h2 data-pwn>Description</h2>'
-PLACE = '<b data-pwn>Place</b>'
-NAME = '<h1 data-pwn>Volunteer</h1>'
-ORGANIZATION = '<i data-pwn>Organisation</i>'
+DESCRIPTION = "<img data-pwn src=x><h2 data-pwn>Description</h2>"
+PLACE = "<b data-pwn>Place</b>"
+NAME = "<h1 data-pwn>Volunteer</h1>"
+ORGANIZATION = "<i data-pwn>Organisation</i>"
 REPLY = '<h1 data-pwn>Reply</h1> <a data-pwn href="http://127.0.0.1:9/y">y</a>'
 INJECTED = "[data-pwn]"
 
 
 def post(title: str, at: tuple[float, float]) -> int:
-    data = IncidentIn.model_validate({"kind": "flood", "title": title, "description": DESCRIPTION,
-                                      "lat": at[0], "lon": at[1], "needs": [{"skill": None, "count": 1}]})
+    data = IncidentIn.model_validate(
+        {
+            "kind": "flood",
+            "title": title,
+            "description": DESCRIPTION,
+            "lat": at[0],
+            "lon": at[1],
+            "needs": [{"skill": None, "count": 1}],
+        }
+    )
     incident = incidents.report_incident(data, incidents.Placement(at[0], at[1], place=PLACE), reported_by=None)
     return incident.id
 

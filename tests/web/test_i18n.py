@@ -1,4 +1,5 @@
 """Pages in English, Russian and Kazakh; times in the coordinator's time zone."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,9 @@ WEB = Path(__file__).resolve().parents[2] / "dispatch" / "web"
 def extracted_messages() -> set:
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     keywords = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2)}
-    return {msgid for _file, _line, msgid, _comments, _context in
-            extract_from_dir(str(WEB), method_map, keywords=keywords)}
+    return {
+        msgid for _file, _line, msgid, _comments, _context in extract_from_dir(str(WEB), method_map, keywords=keywords)
+    }
 
 
 @pytest.mark.parametrize("language", ["ru", "kk"])
@@ -33,7 +35,9 @@ def test_every_text_of_the_pages_is_translated(language):
 
 
 def test_the_language_follows_the_browser_and_then_the_choice(client):
-    assert "Открытые происшествия" in client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9"}).get_data(as_text=True)
+    assert "Открытые происшествия" in client.get("/", headers={"Accept-Language": "ru-RU,ru;q=0.9"}).get_data(
+        as_text=True
+    )
     assert "Open incidents" in client.get("/").get_data(as_text=True)
     html = client.get("/?lang=kk").get_data(as_text=True)
     assert '<html lang="kk">' in html and "Ашық оқиғалар" in html
@@ -69,8 +73,17 @@ def test_every_code_table_of_the_pages_is_translated(app, language):
     English patterns, cities: each text differs from its English in Russian and Kazakh."""
     from dispatch.web import i18n, pages
 
-    tables = [i18n.LABELS, i18n.OUTCOMES, i18n.PHONE_PROBLEMS, i18n.ERROR_MESSAGES, i18n.FIELD_PROBLEMS,
-              i18n.PYDANTIC_MESSAGES, i18n.WHY_CHOSEN, i18n.IMPORT_PROBLEMS, i18n.WHERE_WORDS]
+    tables = [
+        i18n.LABELS,
+        i18n.OUTCOMES,
+        i18n.PHONE_PROBLEMS,
+        i18n.ERROR_MESSAGES,
+        i18n.FIELD_PROBLEMS,
+        i18n.PYDANTIC_MESSAGES,
+        i18n.WHY_CHOSEN,
+        i18n.IMPORT_PROBLEMS,
+        i18n.WHERE_WORDS,
+    ]
     texts = [text for table in tables for text in table.values()]
     texts += [text for _pattern, text in i18n.ERROR_TEXTS + i18n.VALUE_ERRORS + i18n.PHONE_ERRORS]
     texts += [name for name, _lat, _lon in pages.CITIES]

@@ -1,6 +1,7 @@
 """One preview for the API and the console (dispatch/preview.py): the same skill check, the
 same candidates, the same SMS with its place name; an unknown skill is a 400 on both paths
 (a form error in the page's language on the console) and nothing is posted."""
+
 from __future__ import annotations
 
 import html
@@ -15,12 +16,26 @@ from dispatch.web.incident_form import read_incident_form
 from tests.dispatch.factories import ASTANA, volunteer
 
 FORM = {
-    "kind": "flood", "title": "Ishim embankment flooding", "lat": f"{ASTANA[0]}", "lon": f"{ASTANA[1]}",
-    "radius_km": "10", "max_radius_km": "50", "severity": "severe", "drill": "on",
-    "need_skill_0": "water_rescue", "need_count_0": "1",
+    "kind": "flood",
+    "title": "Ishim embankment flooding",
+    "lat": f"{ASTANA[0]}",
+    "lon": f"{ASTANA[1]}",
+    "radius_km": "10",
+    "max_radius_km": "50",
+    "severity": "severe",
+    "drill": "on",
+    "need_skill_0": "water_rescue",
+    "need_count_0": "1",
 }
-API_PREVIEW = {"lat": ASTANA[0], "lon": ASTANA[1], "radius_km": 10, "skill": "water_rescue",
-               "kind": "flood", "title": "Ishim embankment flooding", "drill": True}
+API_PREVIEW = {
+    "lat": ASTANA[0],
+    "lon": ASTANA[1],
+    "radius_km": 10,
+    "skill": "water_rescue",
+    "kind": "flood",
+    "title": "Ishim embankment flooding",
+    "drill": True,
+}
 _SMS = re.compile(r'<span class="sms" lang="(\w\w)">(.*?)</span>', re.S)
 _ROW = re.compile(r"<tr><td>(.*?)</td><td>([\d.]+) km</td>")
 
@@ -40,14 +55,22 @@ def console_form(console, form: dict, action: str, lang: str | None = None):
 
 
 def test_an_unknown_skill_is_a_400_on_the_api_and_nothing_is_posted(client, auth):
-    response = client.post("/api/v1/candidates", json={**API_PREVIEW, "skill": "juggling"},
-                           headers=auth("coordinator"))
+    response = client.post("/api/v1/candidates", json={**API_PREVIEW, "skill": "juggling"}, headers=auth("coordinator"))
     assert response.status_code == 400
     error = response.get_json()["error"]
     assert error["code"] == "VALIDATION_ERROR" and error["details"]["fields"] == {"skill": "unknown skill"}
     assert "juggling" in error["message"]
-    response = client.post("/api/v1/incidents", headers=auth("coordinator"), json={
-        "kind": "flood", "title": "x", "lat": ASTANA[0], "lon": ASTANA[1], "needs": [{"skill": "juggling", "count": 1}]})
+    response = client.post(
+        "/api/v1/incidents",
+        headers=auth("coordinator"),
+        json={
+            "kind": "flood",
+            "title": "x",
+            "lat": ASTANA[0],
+            "lon": ASTANA[1],
+            "needs": [{"skill": "juggling", "count": 1}],
+        },
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["details"]["fields"] == {"needs": "unknown skill"}
     nothing_posted()

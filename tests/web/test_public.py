@@ -1,5 +1,6 @@
 """The public status board: what it shows, its conditional polling, and that no volunteer's
 name or number ever reaches it."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,14 @@ from tests.dispatch.factories import ASTANA, volunteer
 
 
 def report(client, auth, **fields) -> dict:
-    body = {"kind": "flood", "title": "Ishim embankment flooding", "lat": ASTANA[0], "lon": ASTANA[1],
-            "needs": [{"skill": "water_rescue", "count": 2}, {"skill": None, "count": 1}], **fields}
+    body = {
+        "kind": "flood",
+        "title": "Ishim embankment flooding",
+        "lat": ASTANA[0],
+        "lon": ASTANA[1],
+        "needs": [{"skill": "water_rescue", "count": 2}, {"skill": None, "count": 1}],
+        **fields,
+    }
     response = client.post("/api/v1/incidents", headers=auth("coordinator"), json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -64,8 +71,16 @@ def test_every_worker_computes_the_same_etag(client, auth, app):
 
 
 def test_the_board_and_its_updates_leak_no_personal_data(client, auth, app, sms):
-    people = [volunteer(km=0.5 + i, bearing=i * 40, skills=("water_rescue", "first_aid"),
-                        name=f"Айгерим Secretname{i}", organization="Hidden Org") for i in range(8)]
+    people = [
+        volunteer(
+            km=0.5 + i,
+            bearing=i * 40,
+            skills=("water_rescue", "first_aid"),
+            name=f"Айгерим Secretname{i}",
+            organization="Hidden Org",
+        )
+        for i in range(8)
+    ]
     incident = report(client, auth, radius_km=20)
     jobs.send_outbox()
     for person in people[:2]:

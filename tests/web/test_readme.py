@@ -1,6 +1,7 @@
 """The README's API examples, run as written (bash, curl, python3) against the app on a loopback
 port: they work, and they act only on what they create, never on an id that belongs to someone
 else's incident or to the demo volunteer the next example answers as."""
+
 from __future__ import annotations
 
 import os
@@ -51,10 +52,19 @@ def test_the_api_examples_work_and_touch_only_what_they_make(live_server, app, c
     script = api_examples()
     assert script.count("TOKEN=...") == 1
     script = script.replace("TOKEN=...", f"TOKEN={token}")
-    env = {**os.environ, "PORT": str(urlsplit(live_server.url).port),
-           "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}"}
-    done = subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], check=False, env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = {
+        **os.environ,
+        "PORT": str(urlsplit(live_server.url).port),
+        "PATH": f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ['PATH']}",
+    }
+    done = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + script],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert '"code": "DUPLICATE_PHONE"' not in done.stderr and "Traceback" not in done.stderr
 

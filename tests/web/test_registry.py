@@ -1,4 +1,5 @@
 """The volunteer registry pages (filters, flags, CSV import with its report) and the inbox."""
+
 from __future__ import annotations
 
 import io
@@ -22,13 +23,17 @@ def test_filters_by_skill_availability_and_organisation(console):
     volunteer(2, skills=("water_rescue",), name="Diver Red", organization="Red Crescent")
     volunteer(3, skills=("first_aid",), name="Medic Blue", organization="Blue Team", available=False)
     assert sorted(names_listed(console.get("/console/volunteers").get_data(as_text=True))) == [
-        "Diver Red", "Medic Blue", "Medic Red"]
+        "Diver Red",
+        "Medic Blue",
+        "Medic Red",
+    ]
     assert names_listed(console.get("/console/volunteers?skill=first_aid&available=yes").get_data(as_text=True)) == [
-        "Medic Red"]
+        "Medic Red"
+    ]
     assert names_listed(console.get("/console/volunteers?available=no").get_data(as_text=True)) == ["Medic Blue"]
     html = console.get("/console/volunteers?organization=Red+Crescent&skill=water_rescue").get_data(as_text=True)
     assert names_listed(html) == ["Diver Red"]
-    assert '<option selected>Red Crescent</option>' in html and '<option>Blue Team</option>' in html
+    assert "<option selected>Red Crescent</option>" in html and "<option>Blue Team</option>" in html
 
 
 def test_opted_out_and_broken_numbers_are_flagged(console):
@@ -36,11 +41,17 @@ def test_opted_out_and_broken_numbers_are_flagged(console):
     volunteer(2, name="Gone Person", status="opted_out")
     volunteer(3, name="Broken Number", phone_problem="invalid_number")
     html = console.get("/console/volunteers").get_data(as_text=True)
-    rows = {name: row for row in re.findall(r"<tr[^>]*>.*?</tr>", html, re.S)
-            for name in ("Fine Person", "Gone Person", "Broken Number") if name in row}
+    rows = {
+        name: row
+        for row in re.findall(r"<tr[^>]*>.*?</tr>", html, re.S)
+        for name in ("Fine Person", "Gone Person", "Broken Number")
+        if name in row
+    }
     assert 'class="flagged"' not in rows["Fine Person"]
     assert 'class="flagged"' in rows["Gone Person"] and "Opted out by SMS" in rows["Gone Person"]
-    assert 'class="flagged"' in rows["Broken Number"] and "Number does not work: invalid number" in rows["Broken Number"]
+    assert (
+        'class="flagged"' in rows["Broken Number"] and "Number does not work: invalid number" in rows["Broken Number"]
+    )
 
 
 def upload(console, text: str, dry_run: bool = False):
@@ -50,9 +61,11 @@ def upload(console, text: str, dry_run: bool = False):
     return console.post_form("/console/volunteers/import", data, content_type="multipart/form-data")
 
 
-CSV = ("name,phone,lat,lon,skills,language,max_distance_km,organization\n"
-       "Нурлан Садыков,8 701 111 22 33,51.17,71.45,first_aid;driver_4x4,kk,30,Astana Rescue\n"
-       "Bad Row,12345,95,71.4,first_aid,ru,,\n")
+CSV = (
+    "name,phone,lat,lon,skills,language,max_distance_km,organization\n"
+    "Нурлан Садыков,8 701 111 22 33,51.17,71.45,first_aid;driver_4x4,kk,30,Astana Rescue\n"
+    "Bad Row,12345,95,71.4,first_aid,ru,,\n"
+)
 
 
 def count() -> int:

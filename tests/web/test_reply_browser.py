@@ -1,6 +1,7 @@
 """The reply link page in a real browser with JavaScript turned off (a cheap phone's browser):
 open the link from the call-out SMS, press "30 min", see the confirmation; the coordinator's
 incident page then lists the volunteer as a responder. Screenshots land in test-artifacts/."""
+
 from __future__ import annotations
 
 import re
@@ -24,9 +25,17 @@ def test_answering_a_call_out_through_its_link_without_javascript(browser, live_
     person = volunteer(0.8, name="Айгерим Нурланқызы", language="kk")
     person_id = person.id
     create_user("links@test.local", "coordinator", password=PASSWORD)
-    response = client.post("/api/v1/incidents", headers=auth("coordinator"), json={
-        "kind": "flood", "title": "Кенесары көшесіндегі аулаға су кірді", "lat": ASTANA[0], "lon": ASTANA[1],
-        "needs": [{"skill": None, "count": 1}]})
+    response = client.post(
+        "/api/v1/incidents",
+        headers=auth("coordinator"),
+        json={
+            "kind": "flood",
+            "title": "Кенесары көшесіндегі аулаға су кірді",
+            "lat": ASTANA[0],
+            "lon": ASTANA[1],
+            "needs": [{"skill": None, "count": 1}],
+        },
+    )
     assert response.status_code == 201
     incident = response.get_json()
     body = db.session.scalar(select(OutboxMessage.body).where(OutboxMessage.kind == "alert"))
@@ -34,8 +43,13 @@ def test_answering_a_call_out_through_its_link_without_javascript(browser, live_
     db.session.commit()  # SQLite: hold no transaction while the server works
 
     # A phone's browser, in Russian, with JavaScript off: the page is in the volunteer's Kazakh.
-    context = browser.new_context(java_script_enabled=False, base_url=live_server.url, locale="ru-RU",
-                                  viewport={"width": 360, "height": 740}, timezone_id="Asia/Almaty")
+    context = browser.new_context(
+        java_script_enabled=False,
+        base_url=live_server.url,
+        locale="ru-RU",
+        viewport={"width": 360, "height": 740},
+        timezone_id="Asia/Almaty",
+    )
     requests: list[str] = []
     try:
         phone = context.new_page()

@@ -1,6 +1,7 @@
 """Reply links (/r/<token>): the link in every call-out SMS, the page in the volunteer's language,
 answers by plain form posts that count once whatever the channel, and the defences (404 for any
 other token, 429 for guessers, no action on GET, forged posts refused, private headers)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,9 +29,16 @@ FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
 # -- helpers ------------------------------------------------------------------------------------------
 
+
 def report(client, auth, count: int = 1, **fields) -> dict:
-    body = {"kind": "flood", "title": "Подтопление двора на Кенесары", "lat": ASTANA[0], "lon": ASTANA[1],
-            "needs": [{"skill": None, "count": count}], **fields}
+    body = {
+        "kind": "flood",
+        "title": "Подтопление двора на Кенесары",
+        "lat": ASTANA[0],
+        "lon": ASTANA[1],
+        "needs": [{"skill": None, "count": count}],
+        **fields,
+    }
     response = client.post("/api/v1/incidents", json=body, headers=auth("coordinator"))
     assert response.status_code == 201, response.get_json()
     return response.get_json()
@@ -38,8 +46,9 @@ def report(client, auth, count: int = 1, **fields) -> dict:
 
 def link_of(alert: Alert) -> tuple[str, str]:
     """(base URL, token) of the reply link in the alert's call-out SMS."""
-    body = db.session.scalar(select(OutboxMessage.body).where(OutboxMessage.alert_id == alert.id,
-                                                             OutboxMessage.kind == "alert"))
+    body = db.session.scalar(
+        select(OutboxMessage.body).where(OutboxMessage.alert_id == alert.id, OutboxMessage.kind == "alert")
+    )
     found = LINK.search(body)
     assert found, body
     return found.group(1), found.group(2)
@@ -68,6 +77,7 @@ def press(client, token: str, answer: str, eta: str | None = None, **headers):
 
 def snapshot() -> dict:
     """Everything an answer could change."""
+
     def count(model) -> int:
         return db.session.scalar(select(func.count()).select_from(model))
 
@@ -75,7 +85,9 @@ def snapshot() -> dict:
         "alerts": sorted(db.session.execute(select(Alert.id, Alert.status, Alert.eta_min, Alert.responded_at)).all()),
         "filled": db.session.scalar(select(func.sum(Need.filled))),
         "incidents": sorted(db.session.execute(select(Incident.id, Incident.status)).all()),
-        "outbox": count(OutboxMessage), "inbound": count(InboundMessage), "audit": count(AuditEvent),
+        "outbox": count(OutboxMessage),
+        "inbound": count(InboundMessage),
+        "audit": count(AuditEvent),
     }
     db.session.commit()
     return state
@@ -86,6 +98,7 @@ def link_replies() -> list[InboundMessage]:
 
 
 # -- the token and the SMS --------------------------------------------------------------------------------
+
 
 def test_tokens_are_22_url_safe_characters_with_132_bits_of_entropy():
     tokens = [reply_links.new_token() for _ in range(3000)]
@@ -120,9 +133,16 @@ def test_a_call_out_with_its_link_at_a_long_base_url_stays_within_two_parts(clie
     app.config["PUBLIC_BASE_URL"] = "https://dispatch.example.kz"
     try:
         volunteer(49, language=language, skills=("first_aid",))
-        report(client, auth, kind="animal_rescue", drill=True, radius_km=50, max_radius_km=50,
-               title="Пожар в многоэтажном жилом доме, эвакуация жильцов 5-9 этажей",
-               needs=[{"skill": "first_aid", "count": 1}])
+        report(
+            client,
+            auth,
+            kind="animal_rescue",
+            drill=True,
+            radius_km=50,
+            max_radius_km=50,
+            title="Пожар в многоэтажном жилом доме, эвакуация жильцов 5-9 этажей",
+            needs=[{"skill": "first_aid", "count": 1}],
+        )
         message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "alert"))
         assert message.segments <= MAX_SEGMENTS and count_segments(message.body).segments <= MAX_SEGMENTS
         found = LINK.search(message.body)
@@ -133,9 +153,18 @@ def test_a_call_out_with_its_link_at_a_long_base_url_stays_within_two_parts(clie
 
 def test_the_previews_show_a_link_of_the_real_length(client, auth, app):
     volunteer(3, skills=("water_rescue",))
-    body = client.post("/api/v1/candidates", headers=auth("coordinator"), json={
-        "lat": ASTANA[0], "lon": ASTANA[1], "radius_km": 10, "skill": "water_rescue", "kind": "flood",
-        "title": "Flood on the Ishim embankment"}).get_json()
+    body = client.post(
+        "/api/v1/candidates",
+        headers=auth("coordinator"),
+        json={
+            "lat": ASTANA[0],
+            "lon": ASTANA[1],
+            "radius_km": 10,
+            "skill": "water_rescue",
+            "kind": "flood",
+            "title": "Flood on the Ishim embankment",
+        },
+    ).get_json()
     for preview in body["sms_preview"]:
         found = LINK.search(preview["text"])
         assert found and found.group(1) == app.config["PUBLIC_BASE_URL"], preview
@@ -157,6 +186,7 @@ def test_the_console_preview_shows_the_link_too(console, app):
 
 # -- the page ---------------------------------------------------------------------------------------------------
 
+
 def test_get_shows_the_call_out_and_changes_nothing(client, auth):
     _crowd, incident, _alert, token = called_out(client, auth, language="ru")
     before = snapshot()
@@ -175,13 +205,17 @@ def test_get_shows_the_call_out_and_changes_nothing(client, auth):
     assert "<script" not in html
 
 
-@pytest.mark.parametrize(("volunteer_language", "browser", "expected", "absent"), [
-    ("kk", "ru-RU,ru;q=0.9", "Келе аласыз ба?", "Можете приехать?"),
-    ("ru", "kk-KZ,kk;q=0.9", "Можете приехать?", "Келе аласыз ба?"),
-    ("en", "ru-RU,ru;q=0.9", "Can you come?", "Можете приехать?"),
-])
-def test_the_page_speaks_the_volunteers_language_not_the_browsers(client, auth, volunteer_language, browser,
-                                                                  expected, absent):
+@pytest.mark.parametrize(
+    ("volunteer_language", "browser", "expected", "absent"),
+    [
+        ("kk", "ru-RU,ru;q=0.9", "Келе аласыз ба?", "Можете приехать?"),
+        ("ru", "kk-KZ,kk;q=0.9", "Можете приехать?", "Келе аласыз ба?"),
+        ("en", "ru-RU,ru;q=0.9", "Can you come?", "Можете приехать?"),
+    ],
+)
+def test_the_page_speaks_the_volunteers_language_not_the_browsers(
+    client, auth, volunteer_language, browser, expected, absent
+):
     _crowd, _incident, _alert, token = called_out(client, auth, language=volunteer_language)
     html = client.get(f"/r/{token}", headers={"Accept-Language": browser}).get_data(as_text=True)
     assert f'<html lang="{volunteer_language}">' in html
@@ -203,7 +237,12 @@ def test_accept_with_an_eta_button_counts_and_shows_the_confirmation(client, aut
     assert db.session.scalar(select(Need.filled).where(Need.incident_id == incident["id"])) == 1
     [reply] = link_replies()
     assert (reply.body, reply.intent, reply.outcome, reply.volunteer_id, reply.incident_id) == (
-        f"ДА {incident['code']} 30", "accept", "accepted", crowd[0].id, incident["id"])
+        f"ДА {incident['code']} 30",
+        "accept",
+        "accepted",
+        crowd[0].id,
+        incident["id"],
+    )
     # The confirmation SMS with the exact place goes out as for a YES by SMS; the others stand down.
     sent = run_outbox()
     assert any(m.to == crowd[0].phone and "51.16940,71.44910" in m.body for m in sent)
@@ -259,6 +298,7 @@ def test_an_answer_without_a_button_is_400(client, auth):
 
 # -- once, whatever the channel ---------------------------------------------------------------------------------
 
+
 def test_link_then_sms_counts_once(client, auth, run_outbox, text_in):
     crowd, incident, alert, token = called_out(client, auth)
     run_outbox()
@@ -266,8 +306,9 @@ def test_link_then_sms_counts_once(client, auth, run_outbox, text_in):
     text_in(crowd[0].phone, f"YES {incident['code']} 60")
     db.session.refresh(alert)
     assert (alert.status, alert.eta_min) == ("accepted", 15)
-    accepted_events = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.event == "alert_accepted"))
+    accepted_events = db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(AuditEvent.event == "alert_accepted")
+    )
     assert accepted_events == 1
     assert db.session.scalar(select(Need.filled).where(Need.incident_id == incident["id"])) == 1
     [sms] = db.session.scalars(select(InboundMessage).where(InboundMessage.channel == "sms")).all()
@@ -284,8 +325,9 @@ def test_sms_then_link_counts_once_and_the_page_says_so(client, auth, run_outbox
     assert "Вы приняли вызов" in html and "примерно через 20 мин" in html and "<form" not in html
     # A page opened before the SMS answer still posts: it changes nothing and shows what happened.
     for answer in ("accept", "decline"):
-        response = client.post(f"/r/{token}", data={
-            "form_token": reply_links_form_token(client, alert), "answer": answer, "eta_min": "60"})
+        response = client.post(
+            f"/r/{token}", data={"form_token": reply_links_form_token(client, alert), "answer": answer, "eta_min": "60"}
+        )
         assert response.status_code == 303
     assert snapshot() == before
     db.session.refresh(alert)
@@ -306,15 +348,19 @@ def _expire(alert: Alert) -> None:
     jobs.expire_alerts()
 
 
-@pytest.mark.parametrize(("ending", "state", "says"), [
-    ("expired", "expired", "Время ответа на этот вызов истекло"),
-    ("filled", "stood_down", "Все места заняты"),
-    ("closed", "stood_down", "Этот вызов закрыт"),
-    ("cancelled", "stood_down", "Этот вызов отменён"),
-    ("declined_by_sms", "declined", "Вы отказались от этого вызова"),
-])
-def test_an_alert_no_longer_pending_shows_what_happened_and_changes_nothing(client, auth, run_outbox, text_in,
-                                                                            ending, state, says):
+@pytest.mark.parametrize(
+    ("ending", "state", "says"),
+    [
+        ("expired", "expired", "Время ответа на этот вызов истекло"),
+        ("filled", "stood_down", "Все места заняты"),
+        ("closed", "stood_down", "Этот вызов закрыт"),
+        ("cancelled", "stood_down", "Этот вызов отменён"),
+        ("declined_by_sms", "declined", "Вы отказались от этого вызова"),
+    ],
+)
+def test_an_alert_no_longer_pending_shows_what_happened_and_changes_nothing(
+    client, auth, run_outbox, text_in, ending, state, says
+):
     crowd, incident, alert, token = called_out(client, auth, people=3)
     run_outbox()
     form_token = reply_links_form_token(client, alert)
@@ -346,9 +392,17 @@ def test_the_incident_page_shows_the_answer_and_its_channel(console):
 
     headers = {"Authorization": f"Bearer {issue_token('coord@test.local')}"}
     person = volunteer(1, language="en", name="Aigerim Link")
-    response = console.post("/api/v1/incidents", headers=headers, json={
-        "kind": "fire", "title": "Grass fire", "lat": ASTANA[0], "lon": ASTANA[1],
-        "needs": [{"skill": None, "count": 1}]})
+    response = console.post(
+        "/api/v1/incidents",
+        headers=headers,
+        json={
+            "kind": "fire",
+            "title": "Grass fire",
+            "lat": ASTANA[0],
+            "lon": ASTANA[1],
+            "needs": [{"skill": None, "count": 1}],
+        },
+    )
     incident = response.get_json()
     _base, token = link_of(alert_of(person))
     assert press(console, token, "accept", "30").status_code == 303
@@ -360,12 +414,21 @@ def test_the_incident_page_shows_the_answer_and_its_channel(console):
 
 # -- unknown tokens, guessing, forged posts, headers -----------------------------------------------------------------
 
+
 def test_unknown_or_altered_tokens_are_the_same_404(client, auth):
     _crowd, _incident, _alert, token = called_out(client, auth)
     before = snapshot()
     flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
-    candidates = [reply_links.new_token(), flipped, token[:-1], token + "A", token.upper() if token.upper() != token
-                  else token.lower(), "x" * 22, "ж" * 22, "a" * 300]
+    candidates = [
+        reply_links.new_token(),
+        flipped,
+        token[:-1],
+        token + "A",
+        token.upper() if token.upper() != token else token.lower(),
+        "x" * 22,
+        "ж" * 22,
+        "a" * 300,
+    ]
     bodies = set()
     for bad in candidates:
         response = client.get(f"/r/{bad}")
@@ -409,27 +472,40 @@ def test_posts_without_this_pages_form_token_or_from_another_site_change_nothing
     other_form = FORM_TOKEN.search(client.get(f"/r/{other_token}").get_data(as_text=True)).group(1)
     good_form = FORM_TOKEN.search(client.get(f"/r/{token}").get_data(as_text=True)).group(1)
     before = snapshot()
-    for data in ({"answer": "accept"}, {"answer": "accept", "form_token": "forged"},
-                 {"answer": "accept", "form_token": other_form}):
+    for data in (
+        {"answer": "accept"},
+        {"answer": "accept", "form_token": "forged"},
+        {"answer": "accept", "form_token": other_form},
+    ):
         response = client.post(f"/r/{token}", data=data)
         assert response.status_code == 400
         html = response.get_data(as_text=True)
         assert "Страница устарела" in html and FORM_TOKEN.search(html)  # a fresh form to press again
-    for headers in ({"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"},
-                    {"Origin": "https://evil.example"}):
+    for headers in (
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+    ):
         response = client.post(f"/r/{token}", data={"answer": "accept", "form_token": good_form}, headers=headers)
         assert response.status_code == 403 and "не с этой страницы" in response.get_data(as_text=True)
     assert snapshot() == before
     # What a browser sends on this page's own form (no-referrer makes the Origin "null").
-    response = client.post(f"/r/{token}", data={"answer": "accept", "form_token": good_form},
-                           headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"})
+    response = client.post(
+        f"/r/{token}",
+        data={"answer": "accept", "form_token": good_form},
+        headers={"Sec-Fetch-Site": "same-origin", "Origin": "null"},
+    )
     assert response.status_code == 303
 
 
 def test_private_headers_no_cookie_and_nothing_from_elsewhere(client, auth):
     _crowd, _incident, _alert, token = called_out(client, auth)
-    responses = [client.get(f"/r/{token}"), client.get(f"/r/{reply_links.new_token()}"),
-                 press(client, token, "accept", "30"), client.get(f"/r/{token}")]
+    responses = [
+        client.get(f"/r/{token}"),
+        client.get(f"/r/{reply_links.new_token()}"),
+        press(client, token, "accept", "30"),
+        client.get(f"/r/{token}"),
+    ]
     for response in responses:
         assert response.headers["Referrer-Policy"] == "no-referrer"
         assert response.headers["Cache-Control"] == "no-store"
@@ -472,6 +548,7 @@ def test_simultaneous_answers_by_link_and_by_sms_count_once(client, auth, migrat
     db.session.refresh(alert)
     assert alert.status == "accepted"
     assert db.session.scalar(select(Need.filled).where(Need.incident_id == incident["id"])) == 1
-    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
-        AuditEvent.event == "alert_accepted")) == 1
+    assert (
+        db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.event == "alert_accepted")) == 1
+    )
     assert len(link_replies()) <= 1

@@ -1,4 +1,5 @@
 """Security headers, cookie flags, no inline script anywhere, and the map tile setting."""
+
 from __future__ import annotations
 
 import re
@@ -11,15 +12,31 @@ from dispatch.extensions import db
 from dispatch.web.security import content_security_policy
 from tests.dispatch.factories import volunteer
 
-PAGES = ("/", "/console/", "/console/incidents/new", "/console/volunteers", "/console/volunteers/import",
-         "/console/inbox", "/console/simulator/", "/preferences")
+PAGES = (
+    "/",
+    "/console/",
+    "/console/incidents/new",
+    "/console/volunteers",
+    "/console/volunteers/import",
+    "/console/inbox",
+    "/console/simulator/",
+    "/preferences",
+)
 
 
 def test_every_page_sends_the_security_headers_and_no_inline_script(console, auth):
     person = volunteer(1, skills=("first_aid",))
-    incident = console.post("/api/v1/incidents", headers=auth("coordinator"), json={
-        "kind": "fire", "title": "Barn", "lat": person.lat, "lon": person.lon,
-        "needs": [{"skill": None, "count": 1}]}).get_json()
+    incident = console.post(
+        "/api/v1/incidents",
+        headers=auth("coordinator"),
+        json={
+            "kind": "fire",
+            "title": "Barn",
+            "lat": person.lat,
+            "lon": person.lon,
+            "needs": [{"skill": None, "count": 1}],
+        },
+    ).get_json()
     for path in (*PAGES, f"/console/incidents/{incident['id']}", f"/console/simulator/{person.id}"):
         response = console.get(path)
         assert response.status_code == 200, path

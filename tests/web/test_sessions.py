@@ -1,5 +1,6 @@
 """Console sessions end on the server: signing out, a new password or disabling the user refuses
 a session cookie from anywhere afterwards, idle sessions end, and CSRF tokens have a lifetime."""
+
 from __future__ import annotations
 
 import time
@@ -65,8 +66,9 @@ def test_signing_out_ends_only_that_session(app, client, coordinator):
 
 def test_a_new_password_from_the_command_line_ends_every_session(app, console, coordinator):
     thief = copy_of_session(app, console)
-    result = app.test_cli_runner().invoke(args=["users", "password", coordinator.email, "--password-stdin"],
-                                          input="a brand new password\n")
+    result = app.test_cli_runner().invoke(
+        args=["users", "password", coordinator.email, "--password-stdin"], input="a brand new password\n"
+    )
     assert result.exit_code == 0, result.output
     assert console.get("/console/").status_code == 302
     assert thief.get("/console/").status_code == 302

@@ -1,5 +1,6 @@
 """The sign-in lockout: per email from one address and per address (never an email from every
 address), counted on exactly what is stored whatever the email's length, and lifted by an admin."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -19,8 +20,11 @@ HERE, THERE = "198.51.100.7", "203.0.113.20"
 
 def attempt(client, email: str, password: str, address: str = HERE):
     token = csrf_token(client)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def test_wrong_passwords_lock_that_email_from_that_address_only(app, client):

@@ -1,4 +1,5 @@
 """The SMS simulator: what each phone received, and answering through the inbound code path."""
+
 from __future__ import annotations
 
 import re
@@ -15,9 +16,17 @@ from .conftest import sign_in
 
 
 def report(client, auth) -> dict:
-    response = client.post("/api/v1/incidents", headers=auth("coordinator"), json={
-        "kind": "flood", "title": "Flooded yard", "lat": ASTANA[0], "lon": ASTANA[1],
-        "needs": [{"skill": "water_rescue", "count": 1}]})
+    response = client.post(
+        "/api/v1/incidents",
+        headers=auth("coordinator"),
+        json={
+            "kind": "flood",
+            "title": "Flooded yard",
+            "lat": ASTANA[0],
+            "lon": ASTANA[1],
+            "needs": [{"skill": "water_rescue", "count": 1}],
+        },
+    )
     assert response.status_code == 201
     return response.get_json()
 
@@ -44,7 +53,9 @@ def test_answering_as_a_volunteer_takes_the_inbound_path(console, auth, sms):
     inbound = db.session.scalar(select(InboundMessage))
     assert inbound.from_phone == person.phone and re.fullmatch(r"SIM[0-9a-f]{32}", inbound.message_sid)
     jobs.send_outbox()
-    bubbles = re.findall(r'class="bubble ([a-z-]+)"', console.get(f"/console/simulator/{person.id}").get_data(as_text=True))
+    bubbles = re.findall(
+        r'class="bubble ([a-z-]+)"', console.get(f"/console/simulator/{person.id}").get_data(as_text=True)
+    )
     assert bubbles == ["from-service", "from-volunteer", "from-service"]  # confirmation, YES, alert
 
 
@@ -64,8 +75,9 @@ def test_open_a_phone_by_number(console):
 def test_the_simulator_does_not_exist_with_a_real_sms_backend(app):
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     db.session.rollback()  # SQLite: let the other app's connection in
-    twilio = create_app(TestConfig.for_database(url, SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID="AC1",
-                                                TWILIO_FROM_NUMBER="+15005550006"))
+    twilio = create_app(
+        TestConfig.for_database(url, SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID="AC1", TWILIO_FROM_NUMBER="+15005550006")
+    )
     with twilio.app_context():
         from dispatch.users import create_user
 

@@ -3,6 +3,7 @@ form and import errors, error pages, distances and decimals, the cities on the m
 
 The API keeps its English and its codes (programs read it); these tests hold the pages to
 the page's language, with hostile and invalid input as well as the happy path."""
+
 from __future__ import annotations
 
 import ast
@@ -29,8 +30,29 @@ ROOT = Path(dispatch.__file__).resolve().parent
 LANGUAGES = ("ru", "kk")
 # Latin words a Russian or Kazakh page may show: formats, protocols, SMS keywords a volunteer
 # types, and the language codes and names of the language switcher.
-ALLOWED = {"SMS", "GeoJSON", "Polygon", "MultiPolygon", "Feature", "JSON", "CSV", "UTF", "ETA", "YES", "NO",
-           "STOP", "HELP", "BUSY", "ISO", "kk", "ru", "en", "T", "GSM", "UCS"}
+ALLOWED = {
+    "SMS",
+    "GeoJSON",
+    "Polygon",
+    "MultiPolygon",
+    "Feature",
+    "JSON",
+    "CSV",
+    "UTF",
+    "ETA",
+    "YES",
+    "NO",
+    "STOP",
+    "HELP",
+    "BUSY",
+    "ISO",
+    "kk",
+    "ru",
+    "en",
+    "T",
+    "GSM",
+    "UCS",
+}
 
 
 class VisibleText(HTMLParser):
@@ -49,8 +71,11 @@ class VisibleText(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        hidden = bool(self.stack and self.stack[-1]) or tag in self.SKIPPED or (
-            attrs.get("lang") not in (None, "", self.language))
+        hidden = (
+            bool(self.stack and self.stack[-1])
+            or tag in self.SKIPPED
+            or (attrs.get("lang") not in (None, "", self.language))
+        )
         if not hidden:
             self.parts += [attrs[name] for name in ("aria-label", "title", "placeholder", "alt") if attrs.get(name)]
         if tag not in self.VOID:
@@ -80,6 +105,7 @@ def english_words(html: str, language: str, also_allowed: set[str] = frozenset()
 
 # -- the tables cover every code the use cases produce ----------------------------------------
 
+
 def string_constants(path: Path, functions: set[str]) -> set[str]:
     """Strings a function returns (alone or first/second in a tuple) or assigns to `.outcome`
     or to a subscript (reasons[vid] = "..."), in the named functions of a module."""
@@ -96,7 +122,9 @@ def string_constants(path: Path, functions: set[str]) -> set[str]:
                         values = inner.value.elts if isinstance(inner.value, ast.Tuple) else [inner.value]
                 elif isinstance(inner, ast.Call) and getattr(inner.func, "attr", "") == "setdefault":
                     values = inner.args[1:]
-                found |= {v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value}
+                found |= {
+                    v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value
+                }
     return found
 
 
@@ -107,8 +135,10 @@ def test_every_exclusion_reason_has_a_label():
 
 
 def test_every_reply_outcome_has_a_text():
-    outcomes = (string_constants(ROOT / "inbox.py", {"receive_sms", "_act", "_answer_alert", "_target_alert"})
-                | string_constants(ROOT / "alerting.py", {"accept", "decline"})) - {""}
+    outcomes = (
+        string_constants(ROOT / "inbox.py", {"receive_sms", "_act", "_answer_alert", "_target_alert"})
+        | string_constants(ROOT / "alerting.py", {"accept", "decline"})
+    ) - {""}
     outcomes |= {dispatch.inbox.RATE_LIMITED}
     assert {"accepted", "declined", "not_understood", "unknown_number", "ambiguous", "standby"} <= outcomes
     assert outcomes - set(i18n.OUTCOMES) == set()
@@ -130,17 +160,72 @@ def test_every_error_code_has_a_page_text(app):
 # Every input model, with values that break each kind of rule it has.
 HOSTILE_BODIES = [
     (schemas.IncidentIn, {}),
-    (schemas.IncidentIn, {"kind": "volcano", "title": "", "lat": 95, "lon": -200, "needs": [], "severity": 3,
-                          "radius_km": 0, "max_radius_km": 5000, "drill": "maybe", "extra": 1, "area": "x"}),
-    (schemas.IncidentIn, {"kind": "fire", "title": "x" * 201, "lat": "north", "lon": float("nan"),
-                          "needs": [{"skill": "s" * 40, "count": 0}] * 21, "description": 5, "area": []}),
-    (schemas.IncidentIn, {"kind": "fire", "title": "t", "lat": 51, "needs": [{"skill": None, "count": 1.5}],
-                          "exclude_inside_area": [], "radius_km": -1, "max_radius_km": "far"}),
+    (
+        schemas.IncidentIn,
+        {
+            "kind": "volcano",
+            "title": "",
+            "lat": 95,
+            "lon": -200,
+            "needs": [],
+            "severity": 3,
+            "radius_km": 0,
+            "max_radius_km": 5000,
+            "drill": "maybe",
+            "extra": 1,
+            "area": "x",
+        },
+    ),
+    (
+        schemas.IncidentIn,
+        {
+            "kind": "fire",
+            "title": "x" * 201,
+            "lat": "north",
+            "lon": float("nan"),
+            "needs": [{"skill": "s" * 40, "count": 0}] * 21,
+            "description": 5,
+            "area": [],
+        },
+    ),
+    (
+        schemas.IncidentIn,
+        {
+            "kind": "fire",
+            "title": "t",
+            "lat": 51,
+            "needs": [{"skill": None, "count": 1.5}],
+            "exclude_inside_area": [],
+            "radius_km": -1,
+            "max_radius_km": "far",
+        },
+    ),
     (schemas.IncidentIn, {"kind": "fire", "title": "t", "needs": "many"}),
-    (schemas.VolunteerIn, {"name": " ", "phone": "", "skills": "first_aid", "language": "de", "lat": 1, "lon": 2,
-                           "quiet_hours": "late", "max_distance_km": float("inf"), "organization": "o" * 201}),
-    (schemas.VolunteerIn, {"name": "n", "phone": "1", "skills": [""] * 40, "language": "kk", "address": "ab",
-                           "quiet_hours": "25:00-26:00"}),
+    (
+        schemas.VolunteerIn,
+        {
+            "name": " ",
+            "phone": "",
+            "skills": "first_aid",
+            "language": "de",
+            "lat": 1,
+            "lon": 2,
+            "quiet_hours": "late",
+            "max_distance_km": float("inf"),
+            "organization": "o" * 201,
+        },
+    ),
+    (
+        schemas.VolunteerIn,
+        {
+            "name": "n",
+            "phone": "1",
+            "skills": [""] * 40,
+            "language": "kk",
+            "address": "ab",
+            "quiet_hours": "25:00-26:00",
+        },
+    ),
     (schemas.VolunteerRow, {"name": "n", "phone": "1", "skills": [], "language": "kk", "lat": "", "lon": "x"}),
     (schemas.VolunteerPatch, {"busy_until": "soon", "available": "perhaps", "status": "gone", "name": None}),
     (schemas.VolunteerPatch, {"busy_until": 10**20, "lat": True}),
@@ -168,8 +253,14 @@ def test_every_pydantic_error_our_schemas_raise_has_its_own_text():
     assert {"missing", "literal_error", "string_too_long", "greater_than", "float_parsing", "value_error"} <= types
     assert types - set(i18n.PYDANTIC_MESSAGES) == set()
     # Every model the pages and the API read is covered by the list above.
-    models = {cls for _, cls in vars(schemas).items() if isinstance(cls, type) and issubclass(cls, BaseModel)
-              and cls.__module__ == schemas.__name__ and cls not in (schemas.Body, schemas.Placed, schemas.NeedIn)}
+    models = {
+        cls
+        for _, cls in vars(schemas).items()
+        if isinstance(cls, type)
+        and issubclass(cls, BaseModel)
+        and cls.__module__ == schemas.__name__
+        and cls not in (schemas.Body, schemas.Placed, schemas.NeedIn)
+    }
     assert models - {model for model, _ in HOSTILE_BODIES} == set()
 
 
@@ -186,9 +277,13 @@ def test_pydantic_messages_are_in_the_language(app, language):
 
 # Areas a coordinator may paste, each broken in another way (geo's GeoError texts).
 HOSTILE_AREAS = [
-    [], {"type": "Point", "coordinates": [71, 51]}, {"type": "Feature", "geometry": None},
-    {"type": "MultiPolygon", "coordinates": []}, {"type": "Polygon", "coordinates": []},
-    {"type": "Polygon", "coordinates": "x"}, {"type": "Polygon", "coordinates": [[[71, 51], [72, 51], [71, 51]]]},
+    [],
+    {"type": "Point", "coordinates": [71, 51]},
+    {"type": "Feature", "geometry": None},
+    {"type": "MultiPolygon", "coordinates": []},
+    {"type": "Polygon", "coordinates": []},
+    {"type": "Polygon", "coordinates": "x"},
+    {"type": "Polygon", "coordinates": [[[71, 51], [72, 51], [71, 51]]]},
     {"type": "Polygon", "coordinates": [[[71, 51], [72, 51], [72, 52], [71, 52.5]]]},
     {"type": "Polygon", "coordinates": [[[71, 51], [72, 51], ["x", 52], [71, 51]]]},
     {"type": "Polygon", "coordinates": [[[71, 95], [72, 51], [72, 52], [71, 95]]]},
@@ -219,13 +314,19 @@ def test_geo_area_errors_are_translated(app, language):
 def test_stored_english_reads_back_in_the_language(app, language):
     with app.test_request_context(f"/?lang={language}"):
         i18n.remember_language()
-        for stored in ("12.3 km away, has the skill, available", "0.4 km away, any volunteer, available",
-                       "inside the area, has the skill, available", "inside the area, any volunteer, available"):
+        for stored in (
+            "12.3 km away, has the skill, available",
+            "0.4 km away, any volunteer, available",
+            "inside the area, has the skill, available",
+            "inside the area, any volunteer, available",
+        ):
             text = i18n.why_chosen(stored)
             assert english_words(text, language) == [] and "км" in text or "inside" in stored, text
         assert "12,3 км" in i18n.why_chosen("12.3 km away, has the skill, available")
-        unfilled = i18n.unfilled_reason("water_rescue: 2 of 3 open, nobody eligible within 12.5 km; "
-                                        "any volunteer: 1 of 1 open, nobody eligible within 50 km")
+        unfilled = i18n.unfilled_reason(
+            "water_rescue: 2 of 3 open, nobody eligible within 12.5 km; "
+            "any volunteer: 1 of 1 open, nobody eligible within 50 km"
+        )
         assert english_words(unfilled, language) == [] and "12,5 км" in unfilled and "50 км" in unfilled
         assert english_words(i18n.unfilled_reason("something new"), language) == []
         assert english_words(i18n.why_chosen("something new"), language) == []
@@ -234,8 +335,17 @@ def test_stored_english_reads_back_in_the_language(app, language):
 
 # -- the pages, in Russian and Kazakh --------------------------------------------------------
 
-FORM = {"kind": "flood", "title": "Подтопление", "lat": f"{ASTANA[0]}", "lon": f"{ASTANA[1]}",
-        "radius_km": "10", "max_radius_km": "50", "severity": "severe", "need_skill_0": "", "need_count_0": "1"}
+FORM = {
+    "kind": "flood",
+    "title": "Подтопление",
+    "lat": f"{ASTANA[0]}",
+    "lon": f"{ASTANA[1]}",
+    "radius_km": "10",
+    "max_radius_km": "50",
+    "severity": "severe",
+    "need_skill_0": "",
+    "need_count_0": "1",
+}
 HOSTILE_FORMS = [
     {"title": "", "lat": "north", "lon": "", "radius_km": "nan", "max_radius_km": "-3"},
     {"title": "Т" * 201, "lat": "95", "lon": "-200", "kind": "volcano", "severity": "apocalyptic"},
@@ -264,21 +374,23 @@ def test_the_incident_form_says_what_is_wrong_in_the_language(console, language)
 
 
 CSV_HEADER = "name,phone,lat,lon,skills,language,max_distance_km,organization\n"
-HOSTILE_CSV = CSV_HEADER + "\n".join([
-    "Айгүл,8 701 111 22 33,51.17,71.45,first_aid,kk,30,Құтқарушылар",
-    ",8 701 111 22 34,51.17,71.45,first_aid,kk,,",
-    "Арман,8 701 111 22 35,north,71.45,first_aid,kk,,",
-    "Арман,8 701 111 22 36,95,200,first_aid,kk,,",
-    "Арман,8 701 111 22 37,51.1,71.4,first_aid,de,0,",
-    "Арман,8 701 111 22 38,51.1,71.4,first_aid,kk,5000,",
-    "Арман,12345,51.1,71.4,first_aid,kk,,",
-    "Арман,8 7172 55 55 55,51.1,71.4,first_aid,kk,,",
-    "Арман,8 701 111 22 39,51.1,71.4,juggling;first_aid,kk,,",
-    "Арман,8 701 111 22 33,51.1,71.4,first_aid,kk,,",
-    "Арман,8 701 111 22 40,51.1,71.4,first_aid,kk,,,extra",
-    "Арман,8 701 111 22 41,51.1,71.4,first_aid,kk,inf,",
-    "Арман,8 701 111 22 42,51.1,71.4,first_aid,kk,," + "О" * 201,
-])
+HOSTILE_CSV = CSV_HEADER + "\n".join(
+    [
+        "Айгүл,8 701 111 22 33,51.17,71.45,first_aid,kk,30,Құтқарушылар",
+        ",8 701 111 22 34,51.17,71.45,first_aid,kk,,",
+        "Арман,8 701 111 22 35,north,71.45,first_aid,kk,,",
+        "Арман,8 701 111 22 36,95,200,first_aid,kk,,",
+        "Арман,8 701 111 22 37,51.1,71.4,first_aid,de,0,",
+        "Арман,8 701 111 22 38,51.1,71.4,first_aid,kk,5000,",
+        "Арман,12345,51.1,71.4,first_aid,kk,,",
+        "Арман,8 7172 55 55 55,51.1,71.4,first_aid,kk,,",
+        "Арман,8 701 111 22 39,51.1,71.4,juggling;first_aid,kk,,",
+        "Арман,8 701 111 22 33,51.1,71.4,first_aid,kk,,",
+        "Арман,8 701 111 22 40,51.1,71.4,first_aid,kk,,,extra",
+        "Арман,8 701 111 22 41,51.1,71.4,first_aid,kk,inf,",
+        "Арман,8 701 111 22 42,51.1,71.4,first_aid,kk,," + "О" * 201,
+    ]
+)
 
 
 def upload(console, text: str):
@@ -312,8 +424,15 @@ def test_the_import_report_in_english_keeps_its_details(console):
 def test_the_incident_page_reads_in_the_language(console, sms, language):
     swimmers = [volunteer(0.5 + i, bearing=90 * i, name=f"Пловец {i}", skills=("water_rescue",)) for i in range(4)]
     console.get(f"/console/?lang={language}")
-    form = {**FORM, "need_skill_0": "water_rescue", "need_count_0": "1", "need_skill_1": "diver",
-            "need_count_1": "2", "radius_km": "2.5", "max_radius_km": "2.5"}
+    form = {
+        **FORM,
+        "need_skill_0": "water_rescue",
+        "need_count_0": "1",
+        "need_skill_1": "diver",
+        "need_count_1": "2",
+        "radius_km": "2.5",
+        "max_radius_km": "2.5",
+    }
     page = console.post_form("/console/incidents/new", {**form, "action": "preview"}).get_data(as_text=True)
     assert english_words(page, language) == []
     digest = re.search(r'name="previewed" value="([0-9a-f]+)"', page).group(1)
@@ -332,8 +451,14 @@ def test_the_incident_page_reads_in_the_language(console, sms, language):
     assert not re.search(r"\d\.\d", visible_text(html, language))  # decimal commas only
     assert english_words(html, language) == []
     assert str(i18n.OUTCOMES["accepted"]) != "accepted"
-    for page in ("/console/", "/console/volunteers", "/console/inbox", "/console/volunteers/import",
-                 "/console/incidents/new", f"/console/incidents/{posted.id}/live"):
+    for page in (
+        "/console/",
+        "/console/volunteers",
+        "/console/inbox",
+        "/console/volunteers/import",
+        "/console/incidents/new",
+        f"/console/incidents/{posted.id}/live",
+    ):
         assert english_words(console.get(page).get_data(as_text=True), language) == [], page
 
 
@@ -357,14 +482,17 @@ def test_the_public_board_writes_numbers_and_cities_in_the_language(client, lang
     incident(title="Пожар", lat=51.16942, lon=71.44913)
     html = client.get(f"/?lang={language}").get_data(as_text=True)
     assert "51,17; 71,45" in html and not re.search(r"\d\.\d", visible_text(html, language))
-    data = json.loads(re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.DOTALL).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/json" id="page-data">(.*?)</script>', html, re.DOTALL).group(1)
+    )
     cities = {city["name"] for city in data["map"]["cities"]}
     assert {"Астана", "Алматы"} <= cities and not any(re.search("[A-Za-z]", name) for name in cities)
     assert ("Өскемен" if language == "kk" else "Усть-Каменогорск") in cities
     assert data["map"]["decimal"] == "," and data["map"]["coordinates"] == "{lat}; {lon}"
     assert english_words(html, language) == []
-    english = json.loads(re.search(r'id="page-data">(.*?)</script>', client.get("/?lang=en").get_data(as_text=True),
-                                   re.DOTALL).group(1))
+    english = json.loads(
+        re.search(r'id="page-data">(.*?)</script>', client.get("/?lang=en").get_data(as_text=True), re.DOTALL).group(1)
+    )
     assert "Oskemen" in {city["name"] for city in english["map"]["cities"]} and english["map"]["decimal"] == "."
 
 
