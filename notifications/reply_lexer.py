@@ -25,7 +25,8 @@ _KAZAKH_FOLD = str.maketrans("әғқңөұүһіё", "агкноуухие")
 # both scripts, which is what a phone's autocorrect or a switched layout produces ("дA").
 _LAT_TO_CYR = str.maketrans("aeopcxykmthbiäöüə", "аеорсхукмтнвіаоуа")
 _CYR_TO_LAT = str.maketrans("аеорсхукмтнві", "aeopcxykmthbi")
-_APOSTROPHES = re.compile(r"(?<=[^\W\d_])['’`ʼ](?=[^\W\d_])")
+# An apostrophe inside a word or a number joins it ("1’0" is ten, not "1" and "0").
+_APOSTROPHES = re.compile(r"(?<=[^\W_])['’`ʼ](?=[^\W_])")
 _TOKEN = re.compile(
     r"(?P<clock>\d{1,2}:\d{2})(?!\d)"
     r"|(?P<dec>\d{1,2}[.,]\d)(?![\d.,])"
