@@ -104,7 +104,9 @@ class Placed(Body):
         return self
 
 
-class VolunteerIn(Placed):
+class VolunteerFields(Body):
+    """What the registry keeps of a volunteer, wherever it comes from (API, form, CSV row)."""
+
     name: Name
     phone: Phone
     skills: list[SkillName] = Field(max_length=32)
@@ -125,8 +127,13 @@ class VolunteerIn(Placed):
         return value
 
 
-class VolunteerRow(VolunteerIn):
-    """A CSV import row: coordinates are required (a 200,000-row file cannot wait on a geocoder)."""
+class VolunteerIn(VolunteerFields, Placed):
+    """A new volunteer through the API: placed by coordinates or by an address to geocode."""
+
+
+class VolunteerRow(VolunteerFields):
+    """A CSV import row: coordinates are required (a 200,000-row file cannot wait on a geocoder),
+    so a row has no address to geocode."""
 
     lat: Latitude
     lon: Longitude

@@ -18,14 +18,14 @@ from sqlalchemy import insert, select, update
 from notifications.phones import InvalidPhone, normalize_phone
 
 from . import audit
-from .clock import utcnow
+from .clock import quiet_minutes, utcnow
 from .errors import DispatchError
 from .extensions import db
 from .models import Volunteer
 from .schemas import VolunteerRow
 from .skills import SkillCatalogue
 
-COLUMNS = ("name", "phone", "lat", "lon", "skills", "language", "max_distance_km", "organization")
+COLUMNS = ("name", "phone", "lat", "lon", "skills", "language", "max_distance_km", "organization", "quiet_hours")
 REQUIRED_COLUMNS = ("name", "phone", "lat", "lon", "skills", "language")
 BATCH_ROWS = 1000
 # The report lists this many bad rows in full and counts the rest, so memory stays bounded.
@@ -155,8 +155,9 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
     record = {(k or "").strip(): (v or "").strip() for k, v in record.items()}
     if record.get("max_distance_km", "") == "":
         record.pop("max_distance_km", None)
-    if record.get("organization", "") == "":
-        record.pop("organization", None)
+    for optional in ("organization", "quiet_hours"):
+        if record.get(optional, "") == "":
+            record.pop(optional, None)
     record["skills"] = [s for s in (part.strip() for part in record.get("skills", "").split(";")) if s]
     try:
         data = VolunteerRow.model_validate(record)
@@ -183,6 +184,8 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
         "language": data.language,
         "organization": data.organization or None,
     }
+    if data.quiet_hours is not None:
+        values["quiet_from_min"], values["quiet_to_min"] = quiet_minutes(data.quiet_hours)
     if data.max_distance_km is not None:
         values["max_distance_km"] = data.max_distance_km
     return None, values, []

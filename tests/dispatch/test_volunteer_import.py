@@ -143,3 +143,21 @@ def test_an_import_is_audited_and_a_dry_run_is_not(client, auth):
     event = db.session.scalars(select(AuditEvent)).one()
     assert event.event == "volunteers_imported"
     assert event.details == {"created": 1, "updated": 0, "rejected": 1}
+
+
+def test_quiet_hours_are_an_optional_column_and_an_address_is_not(client, auth):
+    header = HEADER.strip() + ",quiet_hours\n"
+    response = post_csv(
+        client,
+        auth,
+        header + "Aigerim,+77011112233,51.1,71.4,first_aid,kk,,,22:00-07:00\n"
+        "Bad Quiet,+77011112244,51.1,71.4,first_aid,kk,,,25:00-07:00\n",
+    )
+    report = response.get_json()
+    assert report["created"] == 1 and [r["line"] for r in report["rejected"]] == [3]
+    volunteer = volunteers()["+77011112233"]
+    assert (volunteer.quiet_from_min, volunteer.quiet_to_min) == (22 * 60, 7 * 60)
+    # A row is placed by its coordinates: an address column is refused, never geocoded.
+    refused = post_csv(client, auth, HEADER.strip() + ",address\nX,+77011112255,51.1,71.4,first_aid,kk,,,Astana\n")
+    assert refused.status_code == 400
+    assert refused.get_json()["error"]["details"]["unknown"] == ["address"]
