@@ -21,6 +21,11 @@ _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 CONTROL_CHARACTERS = "must not contain control characters (such as NUL)"
 
 
+def has_control_characters(value: str) -> bool:
+    """True for text no field takes (NUL and the like; line breaks and tabs are not counted)."""
+    return _CONTROL_IN_LINE.search(value) is not None
+
+
 def one_line(value: str) -> str:
     if _CONTROL_IN_LINE.search(value):
         raise ValueError(CONTROL_CHARACTERS)

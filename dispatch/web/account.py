@@ -16,6 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import dashboard, users
 from ..models import User
+from ..schemas import has_control_characters
 from .i18n import LANGUAGES, TIMEZONES, remember_language, select_timezone, valid_timezone
 
 bp = Blueprint("account", __name__, template_folder="templates")
@@ -79,6 +80,9 @@ def login():
                 password=users.MAX_PASSWORD_CHARS,
             )
             return render_template("account/login.html", error=error, email=""), 400
+        if has_control_characters(email):
+            # No account has such an email, and PostgreSQL refuses a NUL in a query: no look-up.
+            return render_template("account/login.html", error=_("Wrong email or password."), email=""), 400
         try:
             users.check_login_allowed(email, request.remote_addr)
         except users.TooManyAttempts:

@@ -90,3 +90,12 @@ def test_an_admin_unlocks_an_address(app, client):
 def test_unlocking_an_unknown_user_is_an_error(app):
     result = app.test_cli_runner().invoke(args=["users", "unlock", "nobody@test.local"])
     assert result.exit_code == 1 and "No user" in result.output
+
+
+def test_a_nul_in_the_email_is_a_wrong_sign_in_not_a_server_error(app, client):
+    create_user("nul@test.local", "coordinator", password=PASSWORD)
+    for email in ("nul@test.local\x00", "\x00", "nul\x01@test.local"):
+        response = attempt(client, email, PASSWORD)
+        assert response.status_code == 400 and "Wrong email or password" in response.get_data(as_text=True)
+    # Nothing was looked up or counted: the real sign-in still works at once.
+    assert attempt(client, "nul@test.local", PASSWORD).status_code == 302
