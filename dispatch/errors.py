@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -109,7 +109,7 @@ def register_error_handlers(app: Flask) -> None:
     def handle_http_error(exc: HTTPException):
         status = exc.code or 500
         code = HTTP_CODES.get(status, "HTTP_ERROR")
-        response = jsonify(error_body(code, exc.description or exc.name))
+        response = _page_error(app, status, code) or jsonify(error_body(code, exc.description or exc.name))
         valid_methods = getattr(exc, "valid_methods", None)
         if valid_methods:
             response.headers["Allow"] = ", ".join(valid_methods)
@@ -118,4 +118,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         log.exception("unhandled error")
-        return jsonify(error_body("INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")), 500
+        page = _page_error(app, 500, "INTERNAL_ERROR")
+        return page or jsonify(
+            error_body("INTERNAL_ERROR", "Something went wrong on our side; it has been logged.")
+        ), 500
+
+
+def _page_error(app: Flask, status: int, code: str) -> Response | None:
+    """A person's browser gets an error page in its language, a program the JSON shape: the pages
+    register a renderer (`app.extensions["page_error"]`) that answers None for API requests."""
+    render = app.extensions.get("page_error")
+    return render(status, code) if render is not None else None

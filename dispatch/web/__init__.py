@@ -14,6 +14,7 @@ def register_web(app: Flask) -> None:
     from . import registry  # noqa: F401  (its routes attach to the console blueprint)
     from .account import register_account
     from .console import bp as console_bp
+    from .errors import register_page_errors
     from .i18n import register_i18n
     from .public import register_public
     from .reply import register_reply
@@ -22,6 +23,7 @@ def register_web(app: Flask) -> None:
     from .simulator import enabled as simulator_enabled
 
     register_security(app)
+    register_page_errors(app)
     register_i18n(app)
     register_account(app)
     register_public(app)
