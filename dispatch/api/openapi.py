@@ -17,7 +17,7 @@ ERROR_CODES = {
     403: "FORBIDDEN: the token's role is too low",
     404: "NOT_FOUND",
     409: "DUPLICATE_PHONE and other conflicts",
-    413: "PAYLOAD_TOO_LARGE",
+    413: "PAYLOAD_TOO_LARGE: the body is over this route's limit (refused before it is read)",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
 
@@ -248,6 +248,8 @@ def _operation(path: str, op: dict, components: dict) -> dict:
         }
     elif isinstance(body, str):
         out["requestBody"] = {"required": True, "content": {body: {"schema": {"type": "string"}}}}
+    if body is not None:
+        errors = (*errors, 413)  # every body is held to its route's limit (dispatch/limits.py)
     descriptions = {**ERROR_CODES, **op.get("extra_errors", {})}
     for code in sorted(set(errors) | set(op.get("extra_errors", {}))):
         out["responses"][str(code)] = {

@@ -33,3 +33,16 @@ def test_unknown_paths_and_methods_answer_in_the_error_shape(client):
     response = client.put("/api/v1/skills")
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_every_operation_with_a_body_documents_413(client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    with_body = [
+        (method, path, op)
+        for path, operations in document["paths"].items()
+        for method, op in operations.items()
+        if "requestBody" in op
+    ]
+    assert len(with_body) >= 8
+    for method, path, op in with_body:
+        assert "413" in op["responses"], (method, path)
