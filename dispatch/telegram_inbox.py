@@ -138,7 +138,7 @@ def _contact(message: Message) -> str:
 
 def _language(code: str | None) -> str:
     code = (code or "").split("-", 1)[0].lower()
-    return code if code in ("kk", "ru", "en") else "ru"
+    return code if code in ("kk", "ru", "en") else "ru"  # as for strangers' presses: Russian
 
 
 def _hint(chat_id: int, language_code: str | None, always: bool = False) -> None:
@@ -169,7 +169,8 @@ def _press(query: CallbackQuery) -> Handled:
     if inbound is None:
         return Handled("duplicate")
     volunteer = db.session.scalar(select(Volunteer).where(Volunteer.telegram_user_id == query.from_id))
-    language = volunteer.language if volunteer is not None else None
+    # Someone who is no volunteer: Russian, the language most people in Kazakhstan read.
+    language = volunteer.language if volunteer is not None else "ru"
     if inbox.over_limit(inbound.from_phone):
         inbound.outcome = inbox.RATE_LIMITED  # a client pressing far faster than a person
         db.session.commit()
