@@ -109,9 +109,7 @@ def test_press_by_another_user_changes_nothing(client, auth, telegram, tg_in, ru
     assert [a.text for a in telegram.callback_answers] == ["Эта кнопка не для вас."] * 2
 
 
-def test_sms_yes_after_telegram_accept_counts_once(
-    client, auth, telegram, tg_in, run_telegram, text_in, one_at_a_time
-):
+def test_sms_yes_after_telegram_accept_counts_once(client, auth, telegram, tg_in, run_telegram, text_in, one_at_a_time):
     v = linked_volunteer(telegram)
     factories.report(client, auth, [{"skill": None, "count": 1}])
     run_telegram()
@@ -122,9 +120,7 @@ def test_sms_yes_after_telegram_accept_counts_once(
     assert db.session.get(Need, alert.need_id).filled == 1
 
 
-def test_telegram_press_after_sms_yes_counts_once(
-    client, auth, telegram, tg_in, run_telegram, text_in, one_at_a_time
-):
+def test_telegram_press_after_sms_yes_counts_once(client, auth, telegram, tg_in, run_telegram, text_in, one_at_a_time):
     v = linked_volunteer(telegram)
     factories.report(client, auth, [{"skill": None, "count": 1}])
     run_telegram()

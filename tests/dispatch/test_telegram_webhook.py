@@ -38,7 +38,9 @@ def test_bad_secret_is_403_audited_and_changes_nothing(client, telegram):
     v = link(factories.volunteer(), CHAT, telegram)
     update = json.dumps(telegram.message_update(CHAT, "STOP"))
     for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong-secret-wrong-secret"}):
-        response = client.post("/telegram/webhook", data=update, headers={"Content-Type": "application/json", **headers})
+        response = client.post(
+            "/telegram/webhook", data=update, headers={"Content-Type": "application/json", **headers}
+        )
         assert response.status_code == 403
     assert count(InboundMessage) == 0
     db.session.refresh(v)
