@@ -119,3 +119,19 @@ def test_patch_preferred_channel(client, auth, telegram):
     body = client.patch(url, json={"preferred_channel": "sms"}, headers=auth("coordinator")).get_json()
     assert body["preferred_channel"] == "sms"
     assert client.patch(url, json={"preferred_channel": "pigeon"}, headers=auth("coordinator")).status_code == 400
+
+
+def test_set_webhook_command_registers_the_secret(app, telegram):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["telegram", "set-webhook"])
+    assert result.exit_code == 0, result.output
+    assert telegram.webhook["url"] == f"{app.config['PUBLIC_BASE_URL']}/telegram/webhook"
+    assert telegram.webhook["secret_token"] == app.config["TELEGRAM_WEBHOOK_SECRET"]
+    assert telegram.webhook["allowed_updates"] == ["message", "callback_query", "my_chat_member"]
+    info = runner.invoke(args=["telegram", "webhook-info"])
+    assert "/telegram/webhook" in info.output
+
+
+def test_set_webhook_command_without_telegram_fails_clearly(app):
+    result = app.test_cli_runner().invoke(args=["telegram", "set-webhook"])
+    assert result.exit_code != 0 and "not configured" in result.output
