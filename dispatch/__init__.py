@@ -41,6 +41,7 @@ def create_app(config: Config | None = None) -> Flask:
     from .limits import register_limits
     from .scheduler import start_embedded
     from .sms import register_sms
+    from .telegram import register_telegram
     from .web import register_web
     from .webhooks import register_webhooks
 
@@ -48,6 +49,7 @@ def create_app(config: Config | None = None) -> Flask:
     register_limits(app)
     register_headers(app)
     register_sms(app)
+    register_telegram(app)
     register_geocoder(app)
     register_health(app)
     register_api(app)

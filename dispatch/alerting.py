@@ -24,11 +24,11 @@ from sqlalchemy import func, select, update
 from geo import Point, parse_geojson_area
 from notifications.texts import render
 
-from . import audit, matching, reply_links
+from . import audit, matching, reply_links, telegram_outbox
 from .clock import utcnow
 from .extensions import db
 from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
-from .outbox import enqueue
+from .outbox import enqueue, telegram_reachable
 from .skills import SkillCatalogue
 
 RADIUS_GROWTH = 1.5
@@ -143,14 +143,16 @@ def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
     db.session.add(alert)
     db.session.flush()
     volunteer.last_alerted_at = now
-    body = alert_text(
-        incident,
-        volunteer.language,
-        candidate.distance_km,
-        catalogue.name(need.skill, volunteer.language) if need.skill else None,
-        reply_token=reply_links.issue(alert),
-    )
-    enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id)
+    skill_name = catalogue.name(need.skill, volunteer.language) if need.skill else None
+    if volunteer.preferred_channel == "telegram" and telegram_reachable(volunteer):
+        # Buttons answer a Telegram call-out: no reply link (one is made if it goes by SMS after all).
+        body = alert_text(incident, volunteer.language, candidate.distance_km, skill_name, with_link=False)
+        enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id, channel="telegram")
+    else:
+        body = alert_text(
+            incident, volunteer.language, candidate.distance_km, skill_name, reply_token=reply_links.issue(alert)
+        )
+        enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id, channel="sms")
     audit.record(
         "system",
         "alert_queued",
@@ -163,10 +165,16 @@ def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
 
 
 def alert_text(
-    incident: Incident, language: str, distance_km: float, skill_name: str | None, reply_token: str | None = None
+    incident: Incident,
+    language: str,
+    distance_km: float,
+    skill_name: str | None,
+    reply_token: str | None = None,
+    with_link: bool = True,
 ) -> str:
     """The call-out SMS (also what the coordinator's preview shows, with its segment count, and
-    a placeholder token of the real length in its reply link)."""
+    a placeholder token of the real length in its reply link). Without the link: the text of a
+    Telegram call-out, which is answered by its buttons."""
     return render(
         "alert",
         language,
@@ -177,8 +185,42 @@ def alert_text(
         distance_km=round(distance_km, 1),
         skill_name=skill_name,
         drill=incident.drill,
-        link=reply_links.reply_url(reply_token or reply_links.PLACEHOLDER_TOKEN),
+        link=reply_links.reply_url(reply_token or reply_links.PLACEHOLDER_TOKEN) if with_link else None,
     )
+
+
+def reroute_by_sms(alert_id: int, why: str) -> bool:
+    """The alert's Telegram call-out cannot be shown (the bot was blocked): it goes once more, by
+    SMS with a reply link, while the alert still waits for it. The one failover built so far:
+    general failover (FAILOVER_AFTER_S, the next channel in order) plugs in here."""
+    alert = db.session.get(Alert, alert_id)
+    incident = lock_incident(alert.incident_id)
+    db.session.refresh(alert)
+    if alert.status != "queued" or not incident.is_open:
+        return False
+    already = db.session.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.alert_id == alert.id, OutboxMessage.kind == "alert", OutboxMessage.channel == "sms")
+    )
+    if already:
+        return False
+    volunteer = db.session.get(Volunteer, alert.volunteer_id)
+    need = db.session.get(Need, alert.need_id) if alert.need_id else None
+    skill_name = SkillCatalogue.load().name(need.skill, volunteer.language) if need and need.skill else None
+    body = alert_text(incident, volunteer.language, alert.distance_km, skill_name, reply_token=reply_links.issue(alert))
+    if enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id, channel="sms") is None:
+        alert_sms_failed(alert.id, f"{why}; no SMS either")
+        return False
+    audit.record(
+        "telegram",
+        "alert_rerouted",
+        incident_id=incident.id,
+        alert_id=alert.id,
+        volunteer_id=volunteer.id,
+        details={"to": "sms", "why": why},
+    )
+    return True
 
 
 def approximate_place(incident: Incident) -> str:
@@ -210,6 +252,7 @@ def stand_down_pending(incident: Incident, template: str, actor: str) -> None:
     for alert in alerts:
         was = alert.status
         alert.status = "stood_down"
+        telegram_outbox.close_callout(alert, template if template in ("closed", "cancelled") else "stood_down")
         audit.record(
             actor, "alert_stood_down", incident_id=incident.id, alert_id=alert.id, volunteer_id=alert.volunteer_id
         )
@@ -257,13 +300,17 @@ def accept(alert_id: int, eta_min: int | None, actor: str) -> str:
     if need is None:
         if alert.status in PENDING_ALERT_STATUSES:
             alert.status = "stood_down"
+            telegram_outbox.close_callout(alert, "stood_down")
         tell(volunteer.id, incident, "standby")
         audit.record(
             actor, "late_accept_standby", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id
         )
         return "standby"
     need.filled += 1
+    was = alert.status
     alert.status, alert.filled_need_id, alert.eta_min, alert.responded_at = "accepted", need.id, eta_min, utcnow()
+    if was in PENDING_ALERT_STATUSES or was == "expired":
+        telegram_outbox.close_callout(alert, "accepted")
     audit.record(
         actor,
         "alert_accepted",
@@ -320,6 +367,7 @@ def decline(alert_id: int, actor: str) -> str:
         tell(alert.volunteer_id, incident, "declined")
         return "nothing_pending"
     alert.status, alert.responded_at = "declined", utcnow()
+    telegram_outbox.close_callout(alert, "declined")
     audit.record(actor, "alert_declined", incident_id=incident.id, alert_id=alert.id, volunteer_id=alert.volunteer_id)
     tell(alert.volunteer_id, incident, "declined")
     run_waves(incident, actor)
@@ -338,6 +386,7 @@ def withdraw_pending(volunteer_id: int, actor: str) -> int:
         db.session.refresh(alert)
         if alert.status in PENDING_ALERT_STATUSES:
             alert.status, alert.responded_at = "declined", utcnow()
+            telegram_outbox.close_callout(alert, "declined")
             audit.record(
                 actor, "alert_withdrawn", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer_id
             )
@@ -420,6 +469,7 @@ def expire_alerts(now: datetime | None = None, limit: int = 500) -> int:
             db.session.refresh(alert)
             if alert.status in ("sent", "delivered") and alert.expires_at <= now:
                 alert.status = "expired"
+                telegram_outbox.close_callout(alert, "expired")
                 audit.record(
                     "scheduler",
                     "alert_expired",

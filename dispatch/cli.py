@@ -164,7 +164,53 @@ def scheduler_command() -> None:
     run_forever(current_app._get_current_object())
 
 
+telegram_cli = AppGroup("telegram", help="The Telegram bot: register its webhook, look at it.")
+
+
+@telegram_cli.command("set-webhook")
+@click.option("--drop-pending", is_flag=True, help="Forget updates Telegram holds for the old webhook.")
+def telegram_set_webhook(drop_pending: bool) -> None:
+    """setWebhook: PUBLIC_BASE_URL/telegram/webhook with TELEGRAM_WEBHOOK_SECRET as secret_token and
+    only the updates the service reads (message, callback_query, my_chat_member). Safe to rerun."""
+    from notifications.telegram import TelegramError
+
+    from . import telegram
+
+    if not telegram.enabled():
+        raise click.ClickException("Telegram is not configured: set TELEGRAM_BOT_TOKEN and the other TELEGRAM_*.")
+    api = telegram.channel().api
+    url = f"{current_app.config['PUBLIC_BASE_URL']}/telegram/webhook"
+    try:
+        api.set_webhook(
+            url, secret_token=current_app.config["TELEGRAM_WEBHOOK_SECRET"], drop_pending_updates=drop_pending
+        )
+        info = api.get_webhook_info()
+    except TelegramError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"webhook set: {info.url} (pending updates: {info.pending_update_count})")
+
+
+@telegram_cli.command("webhook-info")
+def telegram_webhook_info() -> None:
+    """getWebhookInfo: where Telegram posts, and its last error if any."""
+    from notifications.telegram import TelegramError
+
+    from . import telegram
+
+    if not telegram.enabled():
+        raise click.ClickException("Telegram is not configured: set TELEGRAM_BOT_TOKEN and the other TELEGRAM_*.")
+    try:
+        info = telegram.channel().api.get_webhook_info()
+    except TelegramError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"url: {info.url or '(none)'}")
+    click.echo(f"pending updates: {info.pending_update_count}")
+    if info.last_error_message:
+        click.echo(f"last error: {info.last_error_message}")
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(telegram_cli)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(volunteers_cli)

@@ -19,7 +19,7 @@ from notifications.phones import InvalidPhone, normalize_phone
 from notifications.replies import Intent, Reply, parse_reply
 from notifications.texts import render
 
-from . import alerting, audit
+from . import alerting, audit, telegram_links
 from .clock import utcnow
 from .extensions import db
 from .models import (
@@ -62,20 +62,40 @@ def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage 
 
     Over MAX_TEXTS_PER_NUMBER the text is stored with outcome RATE_LIMITED and nothing else happens.
     """
-    from_phone, body = _CONTROL.sub("\ufffd", from_phone), _CONTROL.sub("\ufffd", body)
+    inbound = store(message_sid, from_phone, body)
+    if inbound is None:
+        return None
+    volunteer = _volunteer_by_phone(from_phone)
+    if not handle_text(inbound, volunteer, channel="sms"):
+        inbound.outcome = "unknown_number"
+        _answer_stranger(from_phone, body)
+    db.session.commit()
+    return inbound
+
+
+def store(message_sid: str, sender: str, body: str, channel: str = "sms") -> InboundMessage | None:
+    """Keep an inbound message once per message_sid (flushed, not committed); None when it was
+    stored before (the provider delivered it twice, perhaps to two workers at once)."""
+    sender, body = _CONTROL.sub("\ufffd", sender), _CONTROL.sub("\ufffd", body)
     inbound = InboundMessage(
-        message_sid=message_sid, from_phone=from_phone[:32], body=body[:1600], received_at=utcnow()
+        message_sid=message_sid, from_phone=sender[:32], body=body[:1600], received_at=utcnow(), channel=channel
     )
     db.session.add(inbound)
     try:
         db.session.flush()
     except IntegrityError:
-        # The provider delivered it twice (perhaps to two workers at once): the unique
-        # constraint on message_sid lets exactly one of them through.
+        # The unique constraint on message_sid lets exactly one of them through.
         db.session.rollback()
         return None
-    volunteer = _volunteer_by_phone(from_phone)
-    reply = parse_reply(body)
+    return inbound
+
+
+def handle_text(inbound: InboundMessage, volunteer: Volunteer | None, channel: str) -> bool:
+    """The part of an inbound text that is the same on every channel: the per-sender limit
+    (counted over inbound.from_phone: a number, or "tg:<chat>"), then the reply read with the
+    same words and acted on by the same use cases; answers go back on `channel`. The caller
+    commits. False when there is no volunteer to act for (the caller answers the stranger)."""
+    reply = parse_reply(inbound.body)
     texts = _texts_in_window(inbound.from_phone)
     # STOP is honoured at any rate: an opt-out binds us however it arrives.
     if texts > MAX_TEXTS_PER_NUMBER and reply.intent is not Intent.STOP:
@@ -84,22 +104,23 @@ def receive_sms(message_sid: str, from_phone: str, body: str) -> InboundMessage 
         inbound.volunteer_id = volunteer.id if volunteer else None
         inbound.outcome, inbound.needs_attention = RATE_LIMITED, texts == MAX_TEXTS_PER_NUMBER + 1
         log.warning(
-            "inbound sms from %s: over %d texts in %s; stored, not acted on",
-            mask_phone(from_phone),
+            "inbound %s from %s: over %d texts in %s; stored, not acted on",
+            channel,
+            mask_phone(inbound.from_phone) if channel == "sms" else inbound.from_phone,
             MAX_TEXTS_PER_NUMBER,
             TEXT_WINDOW,
         )
-        db.session.commit()
-        return inbound
+        return True
     if volunteer is None:
-        inbound.outcome = "unknown_number"
-        _answer_stranger(from_phone, body)
-        db.session.commit()
-        return inbound
+        return False
     inbound.volunteer_id, inbound.intent = volunteer.id, reply.intent.value
-    inbound.outcome = _act(volunteer, reply, inbound)
-    db.session.commit()
-    return inbound
+    inbound.outcome = _act(volunteer, reply, inbound, channel)
+    return True
+
+
+def over_limit(sender: str) -> bool:
+    """More than MAX_TEXTS_PER_NUMBER stored from this sender in TEXT_WINDOW (this one included)."""
+    return _texts_in_window(sender) > MAX_TEXTS_PER_NUMBER
 
 
 def _texts_in_window(from_phone: str) -> int:
@@ -138,7 +159,7 @@ def _answer_stranger(phone: str, body: str) -> None:
         enqueue_to_number(phone, "unknown_number", render("unknown_number", language))
 
 
-def _say(volunteer: Volunteer, template: str, **values) -> None:
+def _say(volunteer: Volunteer, template: str, channel: str = "sms", **values) -> None:
     answered = db.session.scalar(
         select(func.count())
         .select_from(OutboxMessage)
@@ -151,26 +172,29 @@ def _say(volunteer: Volunteer, template: str, **values) -> None:
     if answered >= MAX_ANSWERS_PER_HOUR:
         log.warning("volunteer %s: %d automatic answers this hour; not answering %s", volunteer.id, answered, template)
         return
-    enqueue(volunteer, template, render(template, volunteer.language, **values))
+    enqueue(volunteer, template, render(template, volunteer.language, **values), channel=channel)
 
 
-def _act(volunteer: Volunteer, reply: Reply, inbound: InboundMessage) -> str:
+def _act(volunteer: Volunteer, reply: Reply, inbound: InboundMessage, channel: str = "sms") -> str:
     actor = f"volunteer:{volunteer.id}"
     intent = reply.intent
+    if channel == "telegram" and intent in (Intent.STOP, Intent.START):
+        # In Telegram, STOP and START are about Telegram only: SMS stays as it is.
+        return telegram_links.stop_or_start(volunteer, intent is Intent.STOP, actor)
     if intent is Intent.STOP:
         volunteer.status = "opted_out"
         audit.record(actor, "opted_out", volunteer_id=volunteer.id)
         alerting.withdraw_pending(volunteer.id, actor)
-        _say(volunteer, "opted_out")
+        _say(volunteer, "opted_out", channel)
         return "opted_out"
     if intent is Intent.START:
         if volunteer.status == "opted_out":
             volunteer.status = "active"
             audit.record(actor, "opted_in", volunteer_id=volunteer.id)
-        _say(volunteer, "opted_in")
+        _say(volunteer, "opted_in", channel)
         return "opted_in"
     if intent is Intent.HELP:
-        _say(volunteer, "help")
+        _say(volunteer, "help", channel)
         return "help"
     if volunteer.status == "opted_out":
         # Anything else from an opted-out number changes nothing and gets no answer.
@@ -181,27 +205,27 @@ def _act(volunteer: Volunteer, reply: Reply, inbound: InboundMessage) -> str:
         else:
             volunteer.available = False
         alerting.withdraw_pending(volunteer.id, actor)
-        _say(volunteer, "busy", hours=reply.busy_hours)
+        _say(volunteer, "busy", channel, hours=reply.busy_hours)
         return "busy"
     if intent is Intent.AVAILABLE:
         volunteer.available, volunteer.busy_until = True, None
-        _say(volunteer, "available")
+        _say(volunteer, "available", channel)
         return "available"
     if intent in (Intent.ACCEPT, Intent.DECLINE):
-        return _answer_alert(volunteer, reply, inbound, actor)
+        return _answer_alert(volunteer, reply, inbound, actor, channel)
     inbound.needs_attention = True
-    _say(volunteer, "hint")
+    _say(volunteer, "hint", channel)
     return "not_understood"
 
 
-def _answer_alert(volunteer: Volunteer, reply: Reply, inbound: InboundMessage, actor: str) -> str:
+def _answer_alert(volunteer: Volunteer, reply: Reply, inbound: InboundMessage, actor: str, channel: str) -> str:
     alert, outcome = _target_alert(volunteer, reply.code)
     if alert is None:
         if outcome == "ambiguous":
             codes = _pending_codes(volunteer.id)
-            _say(volunteer, "which_incident", codes=codes)
+            _say(volunteer, "which_incident", channel, codes=codes)
         else:
-            _say(volunteer, "no_pending")
+            _say(volunteer, "no_pending", channel)
         return outcome
     if reply.intent is Intent.ACCEPT:
         outcome = alerting.accept(alert.id, reply.eta_min, actor)

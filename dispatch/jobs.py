@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from sqlalchemy import select
 
-from . import alerting, delivery, outbox, sms
+from . import alerting, delivery, outbox, sms, telegram, telegram_outbox
 from .extensions import db
 from .models import Incident
 
@@ -88,6 +88,39 @@ def _send_one(message_id: int, gateway, pacer) -> None:
         delivery.apply_held(result.provider_id)  # a status callback may have beaten our commit
 
 
+def send_telegram_outbox(budget_s: float = SEND_BUDGET_S) -> int:
+    """Send due Telegram rows (their own claim, lock and pacer) until none are due or the budget
+    is spent, or Telegram asked us to wait (a 429). Returns how many were handled."""
+    if not telegram.enabled():
+        return 0
+    channel, pacer = telegram.channel(), telegram.pacer()
+    handled, started = 0, time.monotonic()
+    with outbox.sender_slot(outbox.TELEGRAM_SENDER_LOCK_KEY) as mine:
+        if not mine:
+            return 0
+        while time.monotonic() - started < budget_s and pacer.paused_for() == 0:
+            ids = outbox.claim_due(50, idempotent=False, channel="telegram")
+            if not ids:
+                break
+            for message_id in ids:
+                _send_one_telegram(message_id, channel, pacer)
+            handled += len(ids)
+    return handled
+
+
+def _send_one_telegram(message_id: int, channel, pacer) -> None:
+    result = telegram_outbox.send_claimed(message_id, channel, pacer, alerting.alert_still_wanted)
+    if result.alert_id is not None and result.kind == "alert":
+        if result.outcome == "sent":
+            alerting.alert_sms_sent(result.alert_id)
+            alerting.alert_sms_delivered(result.alert_id)  # the Bot API took it: delivered
+        elif result.outcome == "rerouted":
+            alerting.reroute_by_sms(result.alert_id, "the volunteer blocked the Telegram bot")
+        elif result.outcome == "failed":
+            alerting.alert_sms_failed(result.alert_id, "the Telegram message could not be sent")
+    db.session.commit()
+
+
 def expire_alerts() -> int:
     return alerting.expire_alerts()
 
@@ -115,7 +148,7 @@ def dispatch_tick() -> dict:
 
 
 def send_tick() -> int:
-    sent = send_outbox()
+    sent = send_outbox() + send_telegram_outbox()
     db.session.remove()
     return sent
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
 from notifications.smsgate_webhooks import MAX_EVENT_BYTES
+from notifications.telegram_updates import MAX_UPDATE_BYTES
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,10 @@ WEBHOOK_LIMIT = BodyLimit(max_bytes=16 * 1024, max_fields=100)
 DEFAULT_LIMIT = BodyLimit(max_bytes=1024 * 1024, max_fields=200)
 WEBHOOK_BLUEPRINTS = ("webhooks",)
 # Webhooks whose events are JSON documents of their own size (one field, the body).
-JSON_WEBHOOK_LIMITS = {"webhooks.sms_smsgate": BodyLimit(max_bytes=MAX_EVENT_BYTES, max_fields=1)}
+JSON_WEBHOOK_LIMITS = {
+    "webhooks.sms_smsgate": BodyLimit(max_bytes=MAX_EVENT_BYTES, max_fields=1),
+    "webhooks.telegram_webhook": BodyLimit(max_bytes=MAX_UPDATE_BYTES, max_fields=1),
+}
 # The CSV imports (API and console page): streamed against IMPORT_MAX_BYTES, never held whole.
 IMPORT_ENDPOINTS = ("api.import_csv", "console.import_csv")
 IMPORT_FIELDS = 10

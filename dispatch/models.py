@@ -29,6 +29,8 @@ from .extensions import db
 ROLES = ("viewer", "coordinator", "admin")
 LANGUAGES = ("kk", "ru", "en")
 VOLUNTEER_STATUSES = ("active", "opted_out", "inactive")
+# Where a volunteer's messages go first (dispatch/channels.py): SMS, or their linked Telegram chat.
+CHANNELS = ("sms", "telegram")
 # What a coordinator may set; only the volunteer opts out (by texting STOP).
 SETTABLE_VOLUNTEER_STATUSES = ("active", "inactive")
 
@@ -138,6 +140,16 @@ class Volunteer(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Channels (migration 0009). STOP in Telegram, or a blocked bot, sets telegram_opted_out_at:
+    # it stops Telegram only; SMS goes on (and SMS STOP, status opted_out, stops everything).
+    preferred_channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @property
+    def telegram_linked(self) -> bool:
+        return self.telegram_chat_id is not None
 
     __table_args__ = (
         # The proximity prefilter: a bounding box on (lat, lon).
@@ -163,7 +175,24 @@ class Volunteer(db.Model):
         CheckConstraint("lat IS NULL OR (lat >= -90 AND lat <= 90)", name="lat_range"),
         CheckConstraint("lon IS NULL OR (lon >= -180 AND lon <= 180)", name="lon_range"),
         CheckConstraint("max_distance_km > 0", name="max_distance_positive"),
+        CheckConstraint(one_of("preferred_channel", CHANNELS), name="preferred_channel"),
     )
+
+
+class TelegramLinkCode(db.Model):
+    """A single-use code that links a Telegram chat to a volunteer (t.me/<bot>?start=<code>).
+
+    Only the code's SHA-256 is kept: the code itself is shown once, to the coordinator."""
+
+    __tablename__ = "telegram_link_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 INCIDENT_KINDS = ("fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other")
@@ -289,7 +318,11 @@ OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "delivered", "undeli
 
 
 class OutboxMessage(db.Model):
-    """An outbound SMS, written in the same transaction as the change that caused it."""
+    """An outbound message (SMS, or Telegram when channel is "telegram"), written in the same
+    transaction as the change that caused it.
+
+    A Telegram row goes to to_chat_id (to_phone is ""); its provider_id is "tg:<chat>:<message>",
+    all that an edit of it needs. Kind "tg_edit" rewrites the alert's Telegram call-out in place."""
 
     __tablename__ = "outbox"
 
@@ -318,9 +351,18 @@ class OutboxMessage(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    channel: Mapped[str] = mapped_column(String(8), default="sms", server_default="sms")
+    to_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Telegram only: the keyboard to send with it ("contact:<lang>" asks for the phone number,
+    # "remove" takes that away); a call-out's buttons come from its alert.
+    markup: Mapped[str | None] = mapped_column(String(16))
+    # Who carried it, once sent: twilio, smsgate, console or telegram (the alert's deliveries).
+    provider: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        Index("ix_outbox_channel_due", "channel", "status", "next_attempt_at"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
         CheckConstraint(one_of("status", OUTBOX_STATUSES), name="status"),
     )
 
@@ -341,7 +383,8 @@ class InboundMessage(db.Model):
     # Text we did not understand: kept for a coordinator to read.
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # How the answer came: "sms", or "link" (a press on the reply link page).
+    # How the answer came: "sms", "link" (a press on the reply link page) or "telegram" (a text
+    # or a button press; message_sid "tg:<update_id>", from_phone "tg:<chat_id>").
     channel: Mapped[str] = mapped_column(String(16), default="sms", server_default="sms")
 
     __table_args__ = (

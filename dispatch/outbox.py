@@ -57,12 +57,31 @@ _PROVIDER_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 1, "delivere
 PRIORITY = {"alert": 0, "confirmation": 0, "stand_down": 1, "closed": 1, "cancelled": 1, "broadcast": 1, "standby": 1}
 # PostgreSQL advisory lock key: one outbox sender at a time keeps pacing global.
 _SENDER_LOCK_KEY = 0x5D15_0B0C
+# The Telegram sender's own (it paces another provider, so it never waits for the SMS one).
+TELEGRAM_SENDER_LOCK_KEY = 0x5D15_0B0D
 
 
 def enqueue(
-    volunteer: Volunteer, kind: str, body: str, *, incident_id: int | None = None, alert_id: int | None = None
+    volunteer: Volunteer,
+    kind: str,
+    body: str,
+    *,
+    incident_id: int | None = None,
+    alert_id: int | None = None,
+    channel: str | None = None,
 ) -> OutboxMessage | None:
-    """Queue an SMS in the current transaction; None when the number must not be texted."""
+    """Queue a message to a volunteer in the current transaction, on `channel` ("sms" or
+    "telegram"; None: their preferred channel). Telegram falls back to SMS where the volunteer
+    cannot be reached there. None when the volunteer must not be messaged at all."""
+    if (channel or volunteer.preferred_channel) == "telegram" and telegram_reachable(volunteer, kind):
+        return enqueue_to_chat(
+            volunteer.telegram_chat_id,
+            kind,
+            body,
+            volunteer_id=volunteer.id,
+            incident_id=incident_id,
+            alert_id=alert_id,
+        )
     if volunteer.phone is None or volunteer.phone_problem is not None:
         return None
     if volunteer.status == "opted_out" and kind not in _SENT_EVEN_IF_OPTED_OUT:
@@ -99,6 +118,48 @@ def enqueue_to_number(
     return message
 
 
+def telegram_reachable(volunteer: Volunteer, kind: str = "alert") -> bool:
+    """A linked chat that has not opted out, and Telegram turned on (dispatch/telegram.py)."""
+    if volunteer.status == "opted_out" and kind not in _SENT_EVEN_IF_OPTED_OUT:
+        return False
+    return (
+        bool(current_app.config["TELEGRAM_ENABLED"])
+        and volunteer.telegram_chat_id is not None
+        and volunteer.telegram_opted_out_at is None
+    )
+
+
+def enqueue_to_chat(
+    chat_id: int,
+    kind: str,
+    body: str,
+    *,
+    volunteer_id: int | None = None,
+    incident_id: int | None = None,
+    alert_id: int | None = None,
+    markup: str | None = None,
+) -> OutboxMessage:
+    """Queue a Telegram message to a chat (a volunteer's, or an unlinked one for a hint)."""
+    message = OutboxMessage(
+        channel="telegram",
+        to_phone="",
+        to_chat_id=chat_id,
+        markup=markup,
+        body=body[:1600],
+        kind=kind,
+        segments=1,
+        priority=PRIORITY.get(kind, 2),
+        volunteer_id=volunteer_id,
+        incident_id=incident_id,
+        alert_id=alert_id,
+        status="pending",
+        next_attempt_at=utcnow(),
+        idempotency_key=new_idempotency_key(),
+    )
+    db.session.add(message)
+    return message
+
+
 class Pacer:
     """At most `per_second` segments a second from this process (a token bucket)."""
 
@@ -106,6 +167,7 @@ class Pacer:
         self.per_second = per_second
         self._clock, self._sleep = clock, sleep
         self._next_free = clock()
+        self._paused_until = 0.0
         self._lock = threading.Lock()
 
     def wait(self, segments: int) -> None:
@@ -115,6 +177,15 @@ class Pacer:
             self._next_free = start + segments / self.per_second
         if start > now:
             self._sleep(start - now)
+
+    def pause(self, seconds: float) -> None:
+        """Send nothing for `seconds` from now (the provider said 429, retry after)."""
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def paused_for(self) -> float:
+        """Seconds left of a pause, 0 when there is none."""
+        return max(0.0, self._paused_until - self._clock())
 
 
 @dataclass(frozen=True)
@@ -126,7 +197,7 @@ class SendOutcome:
     provider_id: str | None = None  # when sent
 
 
-def claim_due(limit: int, *, idempotent: bool = False) -> list[int]:
+def claim_due(limit: int, *, idempotent: bool = False, channel: str = "sms") -> list[int]:
     """Claim up to `limit` due messages for this sender and commit the claim.
 
     `idempotent`: the gateway these will be sent through honours the idempotency key, so a row
@@ -139,7 +210,7 @@ def claim_due(limit: int, *, idempotent: bool = False) -> list[int]:
     ids = list(
         db.session.scalars(
             select(OutboxMessage.id)
-            .where(due)
+            .where(due, OutboxMessage.channel == channel)
             .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -200,7 +271,7 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     values = (
         dict(status="cancelled", last_error=cancel)
         if cancel
-        else dict(status="sending", attempts=OutboxMessage.attempts + 1)
+        else dict(status="sending", attempts=OutboxMessage.attempts + 1, provider=provider_name(gateway))
     )
     still_ours = db.session.execute(update(OutboxMessage).where(*ours).values(**values)).rowcount
     db.session.commit()  # no transaction stays open across the HTTP call
@@ -240,6 +311,7 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
             sent_at=utcnow(),
             claimed_until=None,
             last_error=None,
+            provider=provider_name(gateway),
         )
     )
     log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
@@ -259,7 +331,15 @@ def _why_not_send(message) -> str | None:
     return None
 
 
-def _record_retry(message_id: int, exc, ambiguous: bool) -> SendOutcome:
+def provider_name(gateway) -> str:
+    """What the API calls the provider that carried a message: twilio, smsgate, console, telegram."""
+    named = getattr(gateway, "provider", None)
+    if named:
+        return str(named)
+    return {"TwilioGateway": "twilio", "SmsGateGateway": "smsgate"}.get(type(gateway).__name__, "console")
+
+
+def _record_retry(message_id: int, exc, ambiguous: bool, delay_s: float | None = None) -> SendOutcome:
     message = db.session.get(OutboxMessage, message_id)
     message.last_error = str(exc)[:300]
     message.claimed_until = None
@@ -275,9 +355,10 @@ def _record_retry(message_id: int, exc, ambiguous: bool) -> SendOutcome:
             one_line(str(exc)),
         )
         return SendOutcome(message.id, message.alert_id, message.kind, "failed")
-    delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (message.attempts - 1))
+    delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** (message.attempts - 1)) * random.uniform(0.5, 1.0)
     message.status = "pending"
-    message.next_attempt_at = utcnow() + timedelta(seconds=delay * random.uniform(0.5, 1.0))
+    # A provider that said when to come back (a 429's retry_after) is asked no sooner.
+    message.next_attempt_at = utcnow() + timedelta(seconds=delay if delay_s is None else delay_s)
     log.warning(
         "sms %s to %s will be retried (%s): %s",
         message.id,
@@ -332,7 +413,7 @@ def record_status(provider_id: str, status: str, error_code: int | None) -> Outb
 
 
 @contextmanager
-def sender_slot() -> Iterator[bool]:
+def sender_slot(key: int = _SENDER_LOCK_KEY) -> Iterator[bool]:
     """True when this process may send now: one sender at a time across processes (PostgreSQL
     advisory lock), so SMS_MAX_PER_SECOND holds for the whole service, not per process.
 
@@ -342,9 +423,9 @@ def sender_slot() -> Iterator[bool]:
         yield True
         return
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _SENDER_LOCK_KEY}).scalar()
+        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
         try:
             yield bool(got)
         finally:
             if got:
-                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _SENDER_LOCK_KEY})
+                connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})

@@ -83,12 +83,45 @@ def responders_json(incident_id: int) -> list[dict]:
     ]
 
 
+def alert_deliveries(incident_id: int) -> dict[int, list[dict]]:
+    """Each alert's call-outs, oldest first: {"channel", "provider", "status"} per one handed to a
+    provider (attempted at least once)."""
+    deliveries: dict[int, list[dict]] = {}
+    rows = db.session.execute(
+        select(OutboxMessage.alert_id, OutboxMessage.channel, OutboxMessage.provider, OutboxMessage.status)
+        .where(OutboxMessage.incident_id == incident_id, OutboxMessage.kind == "alert")
+        .order_by(OutboxMessage.id)
+    )
+    for alert_id, channel, provider, status in rows:
+        if provider is None:
+            continue  # not attempted yet, or cancelled before its turn
+        deliveries.setdefault(alert_id, []).append({"channel": channel, "provider": provider, "status": status})
+    return deliveries
+
+
 def alerts_json(incident_id: int) -> list[dict]:
     sms_status = dict(
         db.session.execute(
-            select(OutboxMessage.alert_id, OutboxMessage.status).where(
-                OutboxMessage.incident_id == incident_id, OutboxMessage.kind == "alert"
+            select(OutboxMessage.alert_id, OutboxMessage.status)
+            .where(
+                OutboxMessage.incident_id == incident_id,
+                OutboxMessage.kind == "alert",
+                OutboxMessage.channel == "sms",
             )
+            .order_by(OutboxMessage.id)
+        ).all()
+    )
+    deliveries = alert_deliveries(incident_id)
+    # Where each alert's latest call-out went (or waits to go).
+    channels = dict(
+        db.session.execute(
+            select(OutboxMessage.alert_id, OutboxMessage.channel)
+            .where(
+                OutboxMessage.incident_id == incident_id,
+                OutboxMessage.kind == "alert",
+                OutboxMessage.status != "cancelled",
+            )
+            .order_by(OutboxMessage.id)
         ).all()
     )
     rows = db.session.execute(
@@ -109,6 +142,8 @@ def alerts_json(incident_id: int) -> list[dict]:
             "why_chosen": a.reason,
             "eta_min": a.eta_min,
             "sms_status": sms_status.get(a.id),
+            "channel": channels.get(a.id),
+            "deliveries": deliveries.get(a.id, []),
             "created_at": isoformat(a.created_at),
             "sent_at": isoformat(a.sent_at),
             "expires_at": isoformat(a.expires_at),
@@ -152,6 +187,8 @@ def volunteer_json(volunteer: Volunteer, catalogue: SkillCatalogue, distance_km:
         "busy_until": isoformat(volunteer.busy_until),
         "phone_problem": volunteer.phone_problem,
         "quiet_hours": quiet_hours_text(volunteer.quiet_from_min, volunteer.quiet_to_min),
+        "preferred_channel": volunteer.preferred_channel,
+        "telegram_linked": volunteer.telegram_linked,
         "created_at": isoformat(volunteer.created_at),
         "updated_at": isoformat(volunteer.updated_at),
     }

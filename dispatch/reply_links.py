@@ -148,12 +148,14 @@ def _state(alert: Alert, incident: Incident, volunteer: Volunteer) -> str:
 # -- answering -----------------------------------------------------------------------------------------
 
 
-def answer(alert_id: int, accept: bool, eta_min: int | None = None) -> str | None:
-    """Accept (with an optional ETA) or decline from the page, and commit.
+def answer(
+    alert_id: int, accept: bool, eta_min: int | None = None, inbound: InboundMessage | None = None
+) -> str | None:
+    """Accept (with an optional ETA) or decline from the page (or a Telegram button), and commit.
 
     The outcome of alerting.accept / decline; None when the alert no longer waits for an
     answer (answered on another channel, expired, stood down, the incident ended): then
-    nothing changes and nothing is recorded.
+    nothing changes and nothing is recorded (but `inbound`, the press as the caller stored it).
     """
     alert = db.session.get(Alert, alert_id)
     incident = alerting.lock_incident(alert.incident_id)
@@ -166,17 +168,13 @@ def answer(alert_id: int, accept: bool, eta_min: int | None = None) -> str | Non
     word = accept_word(volunteer.language) if accept else decline_word(volunteer.language)
     words = f"{word} {incident.code}"
     # Kept as the SMS that means the same, so the coordinators read it like any other answer.
-    inbound = InboundMessage(
-        message_sid=f"link:{alert.id}",
-        channel="link",
-        from_phone=volunteer.phone or "",
-        body=f"{words} {eta_min}" if accept and eta_min else words,
-        received_at=utcnow(),
-        volunteer_id=volunteer.id,
-        incident_id=incident.id,
-        intent="accept" if accept else "decline",
-    )
-    db.session.add(inbound)
+    if inbound is None:
+        inbound = InboundMessage(message_sid=f"link:{alert.id}", channel="link", from_phone=volunteer.phone or "")
+        db.session.add(inbound)
+    inbound.body = f"{words} {eta_min}" if accept and eta_min else words
+    inbound.received_at = utcnow()
+    inbound.volunteer_id, inbound.incident_id = volunteer.id, incident.id
+    inbound.intent = "accept" if accept else "decline"
     if accept:
         inbound.outcome = alerting.accept(alert.id, eta_min, actor)
     else:

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from geo import Area, GeoError, parse_geojson_area
 
 from .clock import quiet_minutes, to_utc_naive
-from .models import INCIDENT_KINDS, LANGUAGES, SETTABLE_VOLUNTEER_STATUSES, SEVERITIES
+from .models import CHANNELS, INCIDENT_KINDS, LANGUAGES, SETTABLE_VOLUNTEER_STATUSES, SEVERITIES
 
 # Text from outside is text: no control characters (a NUL is refused by PostgreSQL, and by us
 # first). A one-line field (a name, a title) turns line breaks and tabs into spaces, so no text
@@ -67,6 +67,7 @@ SkillCode = Line(32, min_length=1)
 Severity = Literal[SEVERITIES]  # type: ignore[valid-type]
 IncidentKind = Literal[INCIDENT_KINDS]  # type: ignore[valid-type]
 VolunteerStatus = Literal[SETTABLE_VOLUNTEER_STATUSES]  # type: ignore[valid-type]
+Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 
 
 def checked_area(value: dict | None) -> dict | None:
@@ -158,6 +159,7 @@ class VolunteerPatch(Body):
     busy_until: datetime | None = None
     status: VolunteerStatus | None = None
     quiet_hours: QuietHours | None = None
+    preferred_channel: Channel | None = None
 
     @field_validator("quiet_hours")
     @classmethod

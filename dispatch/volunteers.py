@@ -86,7 +86,17 @@ def update_volunteer(
         volunteer.quiet_from_min, volunteer.quiet_to_min = quiet_minutes(changes.pop("quiet_hours"))
     if volunteer.erased_at is not None:
         raise ValidationFailed("This volunteer was deleted and their personal data erased.")
-    for required in ("name", "phone", "lat", "lon", "language", "max_distance_km", "skills", "available"):
+    for required in (
+        "name",
+        "phone",
+        "lat",
+        "lon",
+        "language",
+        "max_distance_km",
+        "skills",
+        "available",
+        "preferred_channel",
+    ):
         if required in changes and changes[required] is None:
             raise ValidationFailed(f"{required} cannot be null.", {"fields": {required: "cannot be null"}})
     if "phone" in changes:
@@ -95,6 +105,9 @@ def update_volunteer(
         if clash is not None:
             raise DuplicatePhone(details={"phone": phone})
         volunteer.phone = phone
+    if changes.get("preferred_channel") == "telegram" and volunteer.telegram_chat_id is None:
+        message = "This volunteer has no linked Telegram chat; link one first (POST .../telegram-link)."
+        raise ValidationFailed(message, {"fields": {"preferred_channel": "no linked Telegram chat"}})
     if "skills" in changes:
         volunteer.skill_mask = checked_skill_mask(changes.pop("skills"), catalogue)
     if "status" in changes:
@@ -127,6 +140,8 @@ def erase_volunteer(volunteer_id: int, actor: str) -> None:
     volunteer.lat = None
     volunteer.lon = None
     volunteer.organization = None
+    volunteer.telegram_chat_id = volunteer.telegram_user_id = None
+    volunteer.preferred_channel = "sms"
     volunteer.status = "inactive"
     volunteer.available = False
     if volunteer.erased_at is None:

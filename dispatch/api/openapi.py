@@ -75,6 +75,15 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "status": 204,
         "errors": (404,),
     },
+    ("post", "/api/v1/volunteers/{volunteer_id}/telegram-link"): {
+        "summary": 'A single-use Telegram link for the volunteer: {"code", "url": "https://t.me/<bot>?start=<code>", '
+        '"expires_at"} (24 h); /start with it in the bot links the chat and makes Telegram their preferred channel',
+        "role": "coordinator",
+        "tag": "volunteers",
+        "status": 201,
+        "errors": (404,),
+        "extra_errors": {409: "TELEGRAM_NOT_CONFIGURED: the service has no Telegram bot (TELEGRAM_BOT_TOKEN unset)"},
+    },
     ("post", "/api/v1/volunteers/import"): {
         "summary": "Bulk CSV import: valid rows in, bad rows reported by line",
         "role": "coordinator",
@@ -114,7 +123,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "errors": (404,),
     },
     ("get", "/api/v1/incidents/{incident_id}/alerts"): {
-        "summary": "Every alerted volunteer: status, wave, distance, why chosen, SMS status",
+        "summary": "Every alerted volunteer: status, wave, distance, why chosen, SMS status, channel (sms|telegram: "
+        "where the latest call-out went) and deliveries [{channel, provider, status}], one per call-out sent",
         "role": "viewer",
         "tag": "incidents",
         "errors": (404,),
@@ -190,6 +200,20 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "extra_errors": {
             403: "FORBIDDEN: missing or invalid X-Signature, or X-Timestamp not within 5 minutes; nothing changed "
             "but a record of the failure",
+            429: "RATE_LIMITED (Retry-After): too many forged requests from this address",
+        },
+    },
+    ("post", "/telegram/webhook"): {
+        "summary": "Telegram Bot API webhook: updates (messages, button presses, the bot blocked or restarted); "
+        "X-Telegram-Bot-Api-Secret-Token required. A signed update that cannot be read, or of a kind not acted on, "
+        "is 200 (Telegram re-delivers anything else); the same update_id twice is handled once",
+        "role": None,
+        "tag": "webhooks",
+        "body": "application/json",
+        "errors": (404, 413),
+        "extra_errors": {
+            403: "FORBIDDEN: missing or wrong X-Telegram-Bot-Api-Secret-Token; nothing changed but a record of the "
+            "failure",
             429: "RATE_LIMITED (Retry-After): too many forged requests from this address",
         },
     },

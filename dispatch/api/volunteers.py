@@ -6,8 +6,9 @@ import io
 
 from flask import current_app, request
 
-from .. import geocoding, volunteers
+from .. import geocoding, telegram_links, volunteers
 from ..auth import actor, require_role
+from ..clock import isoformat
 from ..errors import UnsupportedMediaType
 from ..models import LANGUAGES, VOLUNTEER_STATUSES
 from ..presenters import volunteer_json
@@ -84,6 +85,13 @@ def patch_volunteer(volunteer_id: int):
 def delete_volunteer(volunteer_id: int):
     volunteers.erase_volunteer(volunteer_id, actor())
     return "", 204
+
+
+@bp.post("/volunteers/<id:volunteer_id>/telegram-link")
+@require_role("coordinator")
+def telegram_link(volunteer_id: int):
+    link = telegram_links.create_link(volunteer_id, actor())
+    return {"code": link.code, "url": link.url, "expires_at": isoformat(link.expires_at)}, 201
 
 
 @bp.post("/volunteers/import")

@@ -240,6 +240,7 @@ ERROR_MESSAGES = {
     "RATE_LIMITED": _l("Too many requests; try again later."),
     "ADDRESS_NOT_FOUND": _l("The address could not be found; give the coordinates instead."),
     "GEOCODER_UNAVAILABLE": _l("The address search does not answer; give the coordinates instead."),
+    "TELEGRAM_NOT_CONFIGURED": _l("Telegram is not configured on this service."),
     "INCIDENT_ENDED": _l("The incident is closed or cancelled."),
     "CSV_HEADER": _l("The CSV header is not the one expected."),
     "CSV_ENCODING": _l("The file is not UTF-8 text; nothing was imported."),

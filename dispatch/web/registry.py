@@ -6,17 +6,18 @@ from __future__ import annotations
 import io
 import re
 
+import segno
 from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import dashboard
+from .. import dashboard, telegram_links
 from ..errors import DispatchError
 from ..models import VOLUNTEER_STATUSES
 from ..schemas import VolunteerIn, max_length
 from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, import_volunteers
-from ..volunteers import VolunteerFilter, available_now, list_volunteers
+from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers
 from .console import bp
 from .i18n import error_message, skill_names
 
@@ -70,7 +71,19 @@ def volunteers():
         organizations=dashboard.organizations(),
         statuses=VOLUNTEER_STATUSES,
         columns=COLUMNS,
+        telegram_enabled=current_app.config["TELEGRAM_ENABLED"],
     ), status
+
+
+@bp.post("/volunteers/<id:volunteer_id>/telegram-link")
+def telegram_link(volunteer_id: int):
+    """A new single-use Telegram link for the volunteer, with a QR code of it to print."""
+    link = telegram_links.create_link(volunteer_id, f"user:{current_user.user.id}")
+    # Drawn here as inline SVG from our own URL (letters, digits, - and _): no script, no image
+    # fetched from anywhere, so the page's CSP holds and it prints as it shows.
+    qr_svg = segno.make(link.url, error="m").svg_inline(scale=6, title=link.url)
+    volunteer = get_volunteer(volunteer_id)
+    return render_template("console/telegram_link.html", link=link, qr_svg=qr_svg, volunteer=volunteer), 201
 
 
 @bp.post("/volunteers/import")

@@ -15,6 +15,7 @@ from tests.fakes.smsgate_server import FakeSmsGate, SignedEvent
 from tests.fakes.twilio_server import FakeTwilio
 
 from .factories import signed_post
+from .telegram_support import run_telegram, telegram, tg_in  # noqa: F401 (fixtures for the Telegram tests)
 
 _sids = itertools.count(1)
 

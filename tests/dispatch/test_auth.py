@@ -19,6 +19,7 @@ PUBLIC = {
     "/sms/inbound",
     "/sms/status",
     "/sms/smsgate",
+    "/telegram/webhook",
 }
 
 

@@ -32,6 +32,7 @@ LANGUAGES = ("ru", "kk")
 # types, and the language codes and names of the language switcher.
 ALLOWED = {
     "SMS",
+    "Telegram",
     "GeoJSON",
     "Polygon",
     "MultiPolygon",
