@@ -13,6 +13,7 @@ from dispatch import schemas
 from dispatch.extensions import db
 from dispatch.models import (
     ALERT_STATUSES,
+    CHANNELS,
     INCIDENT_KINDS,
     INCIDENT_STATUSES,
     LANGUAGES,
@@ -35,6 +36,8 @@ CHOICES = {
     ("incidents", "status"): INCIDENT_STATUSES,
     ("alerts", "status"): ALERT_STATUSES,
     ("outbox", "status"): OUTBOX_STATUSES,
+    ("outbox", "channel"): CHANNELS,
+    ("volunteers", "preferred_channel"): CHANNELS,
 }
 _QUOTED = re.compile(r"'([^']*)'")
 _CHOICE_CHECK = re.compile(r"^(\w+) IN \(")
