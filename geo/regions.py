@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import shapely
 from shapely.geometry import shape
 
@@ -87,3 +89,27 @@ def region_of(point: Point) -> str | None:
         distances.append((float(shapely.distance(geometry, where)), code))
     distance, code = min(distances)
     return code if distance <= EDGE_TOLERANCE_DEG else None
+
+
+def regions_of(points: Sequence[Point]) -> list[str | None]:
+    """region_of for many points at once (a migration over 200,000 volunteers): the same answers."""
+    if not points:
+        return []
+    lons = np.array([p.lon for p in points], dtype=float)
+    lats = np.array([p.lat for p in points], dtype=float)
+    found: list[str | None] = [None] * len(points)
+    left = np.ones(len(points), dtype=bool)
+    for code, geometry in _borders():
+        inside = left & shapely.contains_xy(geometry, lons, lats)
+        for index in np.flatnonzero(inside):
+            found[int(index)] = code
+        left &= ~inside
+    # Points on a border line or just outside it: the careful one-by-one answer; the rest are abroad.
+    outside = np.flatnonzero(left)
+    near = np.zeros(len(outside), dtype=bool)
+    spots = shapely.points(lons[outside], lats[outside])
+    for _code, geometry in _borders():
+        near |= shapely.dwithin(geometry, spots, EDGE_TOLERANCE_DEG)
+    for index in outside[near]:
+        found[int(index)] = region_of(points[int(index)])
+    return found

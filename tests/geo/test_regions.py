@@ -78,3 +78,20 @@ def test_every_settlement_of_the_gazetteer_is_in_its_own_region():
 
     for place in places.all_places():
         assert region_of(place.point) == place.region, place
+
+
+def test_regions_of_many_points_answers_as_region_of_each():
+    import random
+
+    from geo.regions import regions_of
+
+    rng = random.Random(7)
+    points = [Point(rng.uniform(39.0, 57.0), rng.uniform(45.0, 89.0)) for _ in range(3000)]
+    # And points on and just off the borders, where the two paths differ in method.
+    points += [Point(43.25249 + d, 76.9115 + d) for d in (0.0, 0.2, 0.25, 0.3)]
+    points += [Point(42.3, 69.6 + 0.01 * i) for i in range(40)]
+    answers = regions_of(points)
+    assert answers == [region_of(p) for p in points]
+    assert {a for a in answers if a} == set(REGIONS)
+    assert None in answers
+    assert regions_of([]) == []
