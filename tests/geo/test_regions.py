@@ -90,6 +90,8 @@ def test_regions_of_many_points_answers_as_region_of_each():
     # And points on and just off the borders, where the two paths differ in method.
     points += [Point(43.25249 + d, 76.9115 + d) for d in (0.0, 0.2, 0.25, 0.3)]
     points += [Point(42.3, 69.6 + 0.01 * i) for i in range(40)]
+    # The three cities are small: random points rarely fall in them.
+    points += [Point(51.1801, 71.44598), Point(43.25249, 76.9115), Point(42.30988, 69.60042)]
     answers = regions_of(points)
     assert answers == [region_of(p) for p in points]
     assert {a for a in answers if a} == set(REGIONS)
