@@ -15,6 +15,7 @@ from . import alerting, audit
 from .clock import utcnow
 from .errors import DispatchError, NotFound, ValidationFailed
 from .extensions import db
+from .gazetteer import region_for
 from .matching import Candidate
 from .models import OPEN_INCIDENT_STATUSES, PENDING_ALERT_STATUSES, Alert, Incident, Need, User, Volunteer
 from .outbox import enqueue
@@ -60,6 +61,7 @@ def report_incident(data: IncidentIn, placement: Placement, reported_by: User | 
             lon=placement.lon,
             place=placement.place,
             address=placement.address,
+            region=region_for(placement.lat, placement.lon, data.region),
             area_geojson=data.area,
             radius_km=radius,
             max_radius_km=max_radius,
@@ -121,8 +123,10 @@ def get_incident(incident_id: int) -> Incident:
     return incident
 
 
-def list_incidents(status: str | None = None, limit: int = 200) -> list[Incident]:
+def list_incidents(status: str | None = None, limit: int = 200, region: str | None = None) -> list[Incident]:
     query = select(Incident).order_by(Incident.id.desc()).limit(limit)
+    if region is not None:
+        query = query.where(Incident.region == region)
     if status == "open":
         query = query.where(Incident.status.in_(OPEN_INCIDENT_STATUSES))
     elif status is not None:

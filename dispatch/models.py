@@ -128,6 +128,8 @@ class Volunteer(db.Model):
     language: Mapped[str] = mapped_column(String(2), default="ru")
     max_distance_km: Mapped[float] = mapped_column(Float, default=50.0)
     organization: Mapped[str | None] = mapped_column(String(200), index=True)
+    # ISO 3166-2 (geo.regions): derived from lat/lon unless a coordinator set it.
+    region: Mapped[str | None] = mapped_column(String(8), index=True)
     available: Mapped[bool] = mapped_column(Boolean, default=True)
     busy_until: Mapped[datetime | None] = mapped_column(DateTime)
     status: Mapped[str] = mapped_column(String(16), default="active", index=True)
@@ -219,6 +221,7 @@ class Incident(db.Model):
     # A short place name for SMS (reverse geocoded when a geocoder is configured).
     place: Mapped[str | None] = mapped_column(String(120))
     address: Mapped[str | None] = mapped_column(String(300))
+    region: Mapped[str | None] = mapped_column(String(8), index=True)
     radius_km: Mapped[float] = mapped_column(Float)
     max_radius_km: Mapped[float] = mapped_column(Float)
     # Widens step by step from radius_km to max_radius_km when the pool runs out.

@@ -9,6 +9,7 @@ from typing import Annotated, Literal, get_args, get_origin
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from geo import Area, GeoError, parse_geojson_area
+from geo.regions import REGIONS
 
 from .clock import quiet_minutes, to_utc_naive
 from .models import CHANNELS, INCIDENT_KINDS, LANGUAGES, SETTABLE_VOLUNTEER_STATUSES, SEVERITIES
@@ -70,6 +71,16 @@ VolunteerStatus = Literal[SETTABLE_VOLUNTEER_STATUSES]  # type: ignore[valid-typ
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 
 
+def known_region(value: str) -> str:
+    if value not in REGIONS:
+        raise ValueError("must be an ISO 3166-2 region code that GET /api/v1/regions lists, such as KZ-75")
+    return value
+
+
+# Given by a coordinator to correct the one derived from the point; null derives it again.
+Region = Annotated[str, StringConstraints(strip_whitespace=True, max_length=8), AfterValidator(known_region)]
+
+
 def checked_area(value: dict | None) -> dict | None:
     """GeoJSON Polygon or MultiPolygon, validated by geo (closed rings, no self-crossing...)."""
     if value is None:
@@ -120,6 +131,7 @@ class VolunteerFields(Body):
     max_distance_km: DistanceKm | None = None
     organization: Organization | None = None
     quiet_hours: QuietHours | None = None
+    region: Region | None = None
 
     @field_validator("skills")
     @classmethod
@@ -160,6 +172,7 @@ class VolunteerPatch(Body):
     status: VolunteerStatus | None = None
     quiet_hours: QuietHours | None = None
     preferred_channel: Channel | None = None
+    region: Region | None = None
 
     @field_validator("quiet_hours")
     @classmethod
@@ -216,6 +229,7 @@ class IncidentIn(Placed):
     severity: Severity = "severe"
     exclude_inside_area: bool = False
     drill: bool = False
+    region: Region | None = None
 
     @field_validator("area")
     @classmethod

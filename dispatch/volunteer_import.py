@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
+from geo import Point
+from geo.regions import regions_of
 from notifications.phones import InvalidPhone, normalize_phone
 
 from . import audit
@@ -226,6 +228,10 @@ def _apply(batch: list[_Row], report: ImportReport) -> None:
     known = dict(db.session.execute(select(Volunteer.phone, Volunteer.id).where(Volunteer.phone.in_(phones))).all())
     now = utcnow()
     inserts, updates = [], []
+    # Regions from the points, a batch at once (geo.regions is offline and vectorised).
+    derived = regions_of([Point(row.values["lat"], row.values["lon"]) for row in batch])
+    for row, region in zip(batch, derived):
+        row.values.setdefault("region", region)
     for row in batch:
         volunteer_id = known.get(row.values["phone"])
         if volunteer_id is None:

@@ -15,6 +15,7 @@ from . import audit
 from .clock import quiet_minutes, utcnow
 from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
+from .gazetteer import region_for
 from .models import Volunteer
 from .prefilter import bbox_clause
 from .schemas import VolunteerIn, VolunteerPatch
@@ -53,6 +54,7 @@ def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point
         skill_mask=checked_skill_mask(data.skills, catalogue),
         language=data.language,
         organization=data.organization or None,
+        region=region_for(home.lat, home.lon, data.region),
         status="active",
         available=True,
     )
@@ -119,6 +121,12 @@ def update_volunteer(
                 {"fields": {"status": "opted out by the volunteer"}},
             )
         volunteer.status = status
+    moved = ("lat" in changes or "lon" in changes) and "region" not in changes
+    if "region" in changes or moved:
+        # A new point brings its own region unless the patch names one; region null derives it again.
+        changes["region"] = region_for(
+            changes.get("lat", volunteer.lat), changes.get("lon", volunteer.lon), changes.get("region")
+        )
     for name, value in changes.items():
         setattr(volunteer, name, value)
     # Which fields changed, not their values: the trail must not become a copy of personal data.
@@ -142,6 +150,7 @@ def erase_volunteer(volunteer_id: int, actor: str) -> None:
     volunteer.organization = None
     volunteer.telegram_chat_id = volunteer.telegram_user_id = None
     volunteer.preferred_channel = "sms"
+    volunteer.region = None
     volunteer.status = "inactive"
     volunteer.available = False
     if volunteer.erased_at is None:
@@ -156,6 +165,7 @@ class VolunteerFilter:
     available: bool | None = None
     status: str | None = None
     organization: str | None = None
+    region: str | None = None
     page: int = 1
     per_page: int = 50
     near: Point | None = None
@@ -181,6 +191,8 @@ def list_volunteers(flt: VolunteerFilter, catalogue: SkillCatalogue) -> Voluntee
         query = query.where(Volunteer.status == flt.status)
     if flt.organization is not None:
         query = query.where(Volunteer.organization == flt.organization)
+    if flt.region is not None:
+        query = query.where(Volunteer.region == flt.region)
     if flt.available is not None:
         now = utcnow()
         free = (

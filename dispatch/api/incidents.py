@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from geo.regions import REGIONS
+
 from .. import audit, geocoding, incidents
 from ..auth import current_user, require_role
 from ..models import INCIDENT_STATUSES
@@ -25,7 +27,7 @@ def create_incident():
 @require_role("viewer")
 def list_incidents():
     status = query_choice("status", ("open", *INCIDENT_STATUSES))
-    found = incidents.list_incidents(status)
+    found = incidents.list_incidents(status, region=query_choice("region", tuple(REGIONS)))
     counts = alert_counts([i.id for i in found])
     return {"items": [incident_json(i, counts[i.id], detail=False) for i in found]}
 

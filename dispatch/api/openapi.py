@@ -49,6 +49,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
             "available": "true|false (available now)",
             "status": "active|opted_out|inactive",
             "organization": "exact name",
+            "region": "ISO 3166-2 code (GET /api/v1/regions)",
             "near": "LAT,LON",
             "radius_km": "with near; default 10",
             "page": "from 1",
@@ -114,7 +115,10 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "role": "viewer",
         "tag": "incidents",
         "errors": (400,),
-        "query": {"status": "open|dispatching|staffed|unfilled|closed|cancelled"},
+        "query": {
+            "status": "open|dispatching|staffed|unfilled|closed|cancelled",
+            "region": "ISO 3166-2 code (GET /api/v1/regions)",
+        },
     },
     ("get", "/api/v1/incidents/{incident_id}"): {
         "summary": "One incident: needs with filled counts, alert counts by status, responders with distance and ETA",
@@ -161,6 +165,19 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "body": schemas.ManualAlertIn,
         "status": 201,
         "errors": (400, 404, 409, 415),
+    },
+    ("get", "/api/v1/places"): {
+        "summary": "Find a settlement of Kazakhstan by name, offline (Latin or Cyrillic, kk/ru/en, prefixes): "
+        "best match first, then the most populous; name in lang plus names in kk/ru/en, lat, lon, population, region",
+        "role": "viewer",
+        "tag": "places",
+        "errors": (400,),
+        "query": {"q": "name or its beginning", "limit": "1..50, default 10", "lang": "en|ru|kk (default en)"},
+    },
+    ("get", "/api/v1/regions"): {
+        "summary": "Kazakhstan's 17 regions and 3 cities: ISO 3166-2 code and names in kk/ru/en",
+        "role": "viewer",
+        "tag": "places",
     },
     ("get", "/api/v1/status"): {
         "summary": "Public status: open incidents, approximate place, needs filled, alert counts; no personal data",

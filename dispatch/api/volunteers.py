@@ -6,6 +6,8 @@ import io
 
 from flask import current_app, request
 
+from geo.regions import REGIONS
+
 from .. import geocoding, telegram_links, volunteers
 from ..auth import actor, require_role
 from ..clock import isoformat
@@ -50,6 +52,7 @@ def list_volunteers():
         available=query_bool("available"),
         status=query_choice("status", VOLUNTEER_STATUSES),
         organization=request.args.get("organization") or None,
+        region=query_choice("region", tuple(REGIONS)),
         page=query_int("page", 1, 1, 1_000_000),
         per_page=query_int("per_page", 50, 1, 200),
         near=query_point("near"),

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from notifications.texts import render as render_sms
 
-from .. import dashboard, geocoding, incidents, preview
+from .. import dashboard, gazetteer, geocoding, incidents, preview
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..presenters import alert_counts
@@ -66,7 +66,7 @@ def incidents_live():
 def _form_page(form, preview=None, status: int = 200):
     extent = dashboard.registry_extent()
     bounds = ((extent[0], extent[1]), (extent[2], extent[3])) if extent else None
-    page_data = {"map": map_settings(bounds)}
+    page_data = {"map": map_settings(bounds), "places": {"url": url_for("console.places_json")}}
     limits = {name: max_length(IncidentIn, name) for name in ("title", "description")}
     return render_template(
         "console/new_incident.html",
@@ -78,6 +78,12 @@ def _form_page(form, preview=None, status: int = 200):
         page_data=page_data,
         limits=limits,
     ), status
+
+
+@bp.get("/places.json")
+def places_json():
+    """The incident form's place search: GET /api/v1/places for a signed-in page, in its language."""
+    return {"items": gazetteer.find_places(request.args.get("q", ""), 8, current_language())}
 
 
 @bp.get("/incidents/new")
