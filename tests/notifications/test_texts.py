@@ -37,6 +37,12 @@ LONG_CYRILLIC = dict(
     codes=["4821", "5173", "6034", "7120"],
     hours=12,
     link=REPLY_LINK,
+    year_hours=1234.56,
+    recent_hours=87.25,
+    names="Айгерим Нурланкызы Сейткалиева, Ержан Болатович Мухамедкалиев, Дина Серикбаевна Абдрахманова",
+    minutes=30,
+    name="Айгерим Нурланкызы Сейткалиева",
+    phone="+77011234567",
 )
 LONG_KAZAKH = {
     **LONG_CYRILLIC,
@@ -178,6 +184,18 @@ def test_incident_templates_all_take_code_and_drill():
         "busy",
         "available",
         "no_pending",
+        "arrived",
+        "left",
+        "safe",
+        "safe_thanks",
+        "not_on_scene",
+        "not_arrived",
+        "roll_call",
+        "welfare_reminder",
+        "help_on_scene",
+        "hours",
+        "coordinator_welfare",
+        "coordinator_help",
     }
 
 
