@@ -316,6 +316,7 @@ class RollCall:
     accounted: list[int]
     unaccounted: list[tuple[int, str | None]]
     overdue: bool  # asked over ROLL_CALL_OVERDUE ago, with someone still unaccounted
+    elapsed_min: int = 0  # whole minutes since it started (the console's timer)
 
     def as_json(self) -> dict:
         return {
@@ -360,6 +361,7 @@ def roll_call(incident_id: int, now: datetime | None = None) -> RollCall:
     incident = db.session.get(Incident, _existing(incident_id))
     if incident.roll_call_at is None:
         return RollCall(None, [], [], [], False)
+    now = now or utcnow()
     rows = db.session.execute(
         select(Alert.volunteer_id, Volunteer.name, Alert.safe_at)
         .join(Volunteer, Volunteer.id == Alert.volunteer_id)
@@ -369,8 +371,9 @@ def roll_call(incident_id: int, now: datetime | None = None) -> RollCall:
     started = incident.roll_call_at
     accounted = [vid for vid, _, safe_at in rows if safe_at is not None and safe_at >= started]
     unaccounted = [(vid, name) for vid, name, safe_at in rows if vid not in accounted]
-    overdue = bool(unaccounted) and (now or utcnow()) - started >= ROLL_CALL_OVERDUE
-    return RollCall(started, [(vid, name) for vid, name, _ in rows], accounted, unaccounted, overdue)
+    overdue = bool(unaccounted) and now - started >= ROLL_CALL_OVERDUE
+    elapsed_min = max(0, int((now - started).total_seconds() // 60))
+    return RollCall(started, [(vid, name) for vid, name, _ in rows], accounted, unaccounted, overdue, elapsed_min)
 
 
 # -- the end of an incident and the welfare check ---------------------------------------------

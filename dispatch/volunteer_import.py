@@ -25,7 +25,7 @@ from .models import Volunteer
 from .schemas import VolunteerRow
 from .skills import SkillCatalogue
 
-COLUMNS = ("name", "phone", "lat", "lon", "skills", "language", "max_distance_km", "organization")
+COLUMNS = ("name", "phone", "lat", "lon", "skills", "language", "max_distance_km", "organization", "birth_date")
 REQUIRED_COLUMNS = ("name", "phone", "lat", "lon", "skills", "language")
 BATCH_ROWS = 1000
 # The report lists this many bad rows in full and counts the rest, so memory stays bounded.
@@ -157,6 +157,8 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
         record.pop("max_distance_km", None)
     if record.get("organization", "") == "":
         record.pop("organization", None)
+    if record.get("birth_date", "") == "":
+        record.pop("birth_date", None)
     record["skills"] = [s for s in (part.strip() for part in record.get("skills", "").split(";")) if s]
     try:
         data = VolunteerRow.model_validate(record)
@@ -185,6 +187,8 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
     }
     if data.max_distance_km is not None:
         values["max_distance_km"] = data.max_distance_km
+    if data.birth_date is not None:
+        values["birth_date"] = data.birth_date
     return None, values, []
 
 

@@ -53,6 +53,7 @@ def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point
         skill_mask=checked_skill_mask(data.skills, catalogue),
         language=data.language,
         organization=data.organization or None,
+        birth_date=data.birth_date,
         status="active",
         available=True,
     )
