@@ -30,7 +30,13 @@ def worrying(app):
 
 def test_the_banner_is_on_every_console_page_and_not_on_the_public_board(console, client, worrying):
     flood, _ = worrying
-    for path in ("/console/", "/console/volunteers", "/console/inbox", f"/console/incidents/{flood.id}", "/preferences"):
+    for path in (
+        "/console/",
+        "/console/volunteers",
+        "/console/inbox",
+        f"/console/incidents/{flood.id}",
+        "/preferences",
+    ):
         html = console.get(path).get_data(as_text=True)
         assert "safety in question" in html, path
         assert "asked for help on scene: Bota" in html and "no SAFE after the welfare check: Aidos" in html, path
