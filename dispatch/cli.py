@@ -31,11 +31,12 @@ def _fail(exc: DispatchError) -> None:
 @click.argument("email")
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password", is_flag=True, help="Ask for a password (for the coordinators' console).")
-def create_user_command(email: str, role: str, password: bool) -> None:
+@click.option("--phone", default=None, help="Their own mobile number: welfare and HELP alerts about their incidents.")
+def create_user_command(email: str, role: str, password: bool, phone: str | None) -> None:
     """Create a user; the last line of output is their API token."""
     secret = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     try:
-        user, token = users.create_user(email, role, password=secret)
+        user, token = users.create_user(email, role, password=secret, phone=phone)
     except DispatchError as exc:
         _fail(exc)
     click.echo(f"created {user.role} {user.email}", err=True)
@@ -110,6 +111,19 @@ def disable_command(email: str) -> None:
     except DispatchError as exc:
         _fail(exc)
     click.echo(f"disabled {user.email}")
+
+
+@users_cli.command("set-phone")
+@click.argument("email")
+@click.argument("phone", required=False)
+def set_phone_command(email: str, phone: str | None) -> None:
+    """Set the user's own mobile number (welfare and HELP alerts about incidents they posted);
+    without PHONE, remove it."""
+    try:
+        user = users.set_phone(email, phone)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"phone of {user.email}: {user.phone or 'none'}")
 
 
 @users_cli.command("enable")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from . import incidents
+from . import incidents, responders
 from .extensions import db
 from .models import InboundMessage, Incident, OutboxMessage, User, Volunteer
 from .presenters import alert_counts, alerts_json, public_incident_json, responders_json
@@ -41,16 +41,21 @@ class IncidentPicture:
     responders: list[dict]
     alerts: list[dict]
     messages: list[dict]
+    roll_call: responders.RollCall
+    on_scene: int  # responders there now (arrived, not left)
 
 
 def incident_picture(incident_id: int) -> IncidentPicture:
     incident = incidents.get_incident(incident_id)
+    people = responders_json(incident.id)
     return IncidentPicture(
         incident=incident,
         counts=alert_counts([incident.id])[incident.id],
-        responders=responders_json(incident.id),
+        responders=people,
         alerts=alerts_json(incident.id),
         messages=_messages(InboundMessage.incident_id == incident.id, limit=200),
+        roll_call=responders.roll_call(incident.id),
+        on_scene=sum(1 for r in people if r["arrived_at"] and not r["left_at"]),
     )
 
 

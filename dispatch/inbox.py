@@ -19,7 +19,7 @@ from notifications.phones import InvalidPhone, normalize_phone
 from notifications.replies import Intent, Reply, parse_reply
 from notifications.texts import render
 
-from . import alerting, audit, telegram_links
+from . import activity, alerting, audit, responders, telegram_links
 from .clock import utcnow
 from .extensions import db
 from .models import (
@@ -194,6 +194,11 @@ def _act(volunteer: Volunteer, reply: Reply, inbound: InboundMessage, channel: s
         _say(volunteer, "opted_in", channel)
         return "opted_in"
     if intent is Intent.HELP:
+        # From the scene it is a call for help: coordinators are alerted at once.
+        on_scene = responders.help_from_scene(volunteer, actor)
+        if on_scene is not None:
+            inbound.incident_id = on_scene[1]
+            return on_scene[0]
         _say(volunteer, "help", channel)
         return "help"
     if volunteer.status == "opted_out":
@@ -213,6 +218,11 @@ def _act(volunteer: Volunteer, reply: Reply, inbound: InboundMessage, channel: s
         return "available"
     if intent in (Intent.ACCEPT, Intent.DECLINE):
         return _answer_alert(volunteer, reply, inbound, actor, channel)
+    if intent in (Intent.ARRIVED, Intent.DONE, Intent.SAFE):
+        outcome, inbound.incident_id = responders.reply_from_scene(volunteer, intent.value, reply.code, actor)
+        return outcome
+    if intent is Intent.HOURS:
+        return activity.answer_hours(volunteer)
     inbound.needs_attention = True
     _say(volunteer, "hint", channel)
     return "not_understood"

@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from geo import Point, geodesic_km
 from notifications.texts import render
 
-from . import alerting, audit
+from . import alerting, audit, responders
 from .clock import utcnow
 from .errors import DispatchError, NotFound, ValidationFailed
 from .extensions import db
 from .gazetteer import region_for
-from .matching import Candidate
+from .matching import Candidate, is_minor
 from .models import OPEN_INCIDENT_STATUSES, PENDING_ALERT_STATUSES, Alert, Incident, Need, User, Volunteer
 from .outbox import enqueue
 from .schemas import IncidentIn, NeedIn
@@ -145,6 +145,7 @@ def end_incident(incident_id: int, how: str, by: User) -> Incident:
         alerting.tell(alert.volunteer_id, incident, how)
     alerting.stand_down_pending(incident, how, actor)
     incident.status, incident.ended_at = how, utcnow()
+    responders.incident_ended(incident, incident.ended_at)
     audit.record(actor, f"incident_{how}", incident_id=incident.id)
     db.session.commit()
     return incident
@@ -189,6 +190,11 @@ def alert_chosen(incident_id: int, volunteer_ids: list[int], by: User) -> list[A
         if volunteer.status != "active":
             raise ValidationFailed(
                 f"Volunteer {volunteer_id} is {volunteer.status}; they cannot be alerted.",
+                {"fields": {"volunteer_ids": volunteer_id}},
+            )
+        if is_minor(volunteer.birth_date, utcnow()):
+            raise ValidationFailed(
+                f"Volunteer {volunteer_id} is under 18; the law bars minors from emergency response.",
                 {"fields": {"volunteer_ids": volunteer_id}},
             )
         if volunteer_id in already:

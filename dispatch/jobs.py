@@ -1,6 +1,6 @@
 """What the scheduler runs: short functions that claim due work and call the use cases.
 
-Every deadline lives in a row (alerts.expires_at, outbox.next_attempt_at), so these can run
+Every deadline lives in a row (alerts.expires_at and welfare_due_at, outbox.next_attempt_at), so these can run
 in any number of processes, be killed and restarted, and still do each piece of work once.
 """
 
@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
 
-from . import alerting, delivery, outbox, sms, telegram, telegram_outbox
+from . import activity, alerting, delivery, outbox, responders, sms, telegram, telegram_outbox
 from .extensions import db
 from .models import Incident
 
@@ -136,12 +137,25 @@ def top_up_waves() -> int:
     return created
 
 
+def welfare_checks(now: datetime | None = None) -> dict:
+    """The welfare check's reminders and overdue alerts, and activity left open too long:
+    deadlines in rows (alerts.welfare_remind_at / welfare_due_at, activities.started_at),
+    each claimed by a conditional UPDATE, so any number of schedulers do each once."""
+    return {
+        "welfare_reminded": responders.send_welfare_reminders(now),
+        "welfare_overdue": responders.mark_welfare_overdue(now),
+        "activity_closed": activity.close_stale(now),
+    }
+
+
 def dispatch_tick() -> dict:
-    """Expire silent alerts and top up waves (they queue SMS; send_outbox sends them)."""
+    """Expire silent alerts, top up waves, run the welfare checks (they queue SMS;
+    send_outbox sends them)."""
     done = {
         "expired": expire_alerts(),
         "alerted": top_up_waves(),
         "forgotten_statuses": delivery.forget_stale_early_statuses(),
+        **welfare_checks(),
     }
     db.session.remove()
     return done

@@ -14,6 +14,7 @@ radius, for coordinators and as the reference the tests hold find_candidates to.
 
 The rules, in the order `exclusion_reason` reports them:
   inactive / opted_out / phone_problem  the person cannot be texted
+  minor                                 under 18 on the day in Kazakhstan (the law bars them)
   unavailable / busy                    their own switch, or busy_until in the future
   lacks_skill                           the need asks for a skill they do not have
   beyond_own_max_distance               farther than they said they would travel
@@ -43,6 +44,7 @@ from . import prefilter
 from .clock import utcnow
 from .extensions import db
 from .models import OPEN_INCIDENT_STATUSES, Alert, Incident, Volunteer
+from .prefilter import is_minor
 
 MAX_ALERTS_PER_HOUR = 3
 TIE_KM = 0.1
@@ -136,6 +138,7 @@ def explain(search: Search, now: datetime | None = None) -> tuple[list[Candidate
         Volunteer.phone_problem,
         Volunteer.available,
         Volunteer.busy_until,
+        Volunteer.birth_date,
     ).where(prefilter.bbox_clause(_box(search)))
     rows = db.session.execute(query).all()
     history = _history([row.id for row in rows], search, now)
@@ -158,6 +161,8 @@ def exclusion_reason(search: Search, row, distance_km: float, now: datetime, his
         return "inactive"
     if row.phone_problem is not None:
         return "phone_problem"
+    if is_minor(row.birth_date, now):
+        return "minor"
     if not row.available:
         return "unavailable"
     if row.busy_until is not None and row.busy_until > now:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -47,6 +48,8 @@ class User(db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # Optional, E.164: where welfare and HELP alerts about incidents they posted are texted.
+    phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Set by `users disable`: no sign-in, no token, no session until `users enable`.
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -139,6 +142,9 @@ class Volunteer(db.Model):
     # Quiet hours in local time, minutes after midnight; from > to wraps past midnight.
     quiet_from_min: Mapped[int | None] = mapped_column(SmallInteger)
     quiet_to_min: Mapped[int | None] = mapped_column(SmallInteger)
+    # The law on volunteer activity bars minors from emergency response: under 18 on the day
+    # (Asia/Almaty) is never alerted (dispatch/matching.py, reason `minor`).
+    birth_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     erased_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -168,6 +174,7 @@ class Volunteer(db.Model):
             "last_alerted_at",
             "quiet_from_min",
             "quiet_to_min",
+            "birth_date",
             "id",
             sqlite_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1"),
             postgresql_where=text("status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available"),
@@ -235,6 +242,8 @@ class Incident(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The latest roll call (dispatch/responders.py): who was on scene then is asked to answer SAFE.
+    roll_call_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     needs: Mapped[list[Need]] = relationship(back_populates="incident", order_by="Need.id")
 
@@ -300,12 +309,28 @@ class Alert(db.Model):
     # SHA-256 of the reply link's token (dispatch/reply_links.py): the token itself is only in
     # the call-out SMS, so a copy of this table opens no reply page.
     reply_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # On scene (dispatch/responders.py), after an accept: ARRIVED, DONE, SAFE and their times.
+    arrived_at: Mapped[datetime | None] = mapped_column(DateTime)
+    left_at: Mapped[datetime | None] = mapped_column(DateTime)
+    safe_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Asked to answer SAFE by the roll call of this time (incidents.roll_call_at).
+    roll_call_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # HELP from the scene, until the responder answers SAFE (or a coordinator sets safe).
+    help_requested_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The welfare check after the incident ends: deadlines in the row, for the scheduler.
+    welfare_remind_at: Mapped[datetime | None] = mapped_column(DateTime)
+    welfare_reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    welfare_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    welfare_overdue_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     __table_args__ = (
         Index("uq_alerts_incident_volunteer", "incident_id", "volunteer_id", unique=True),
         Index("ix_alerts_volunteer_status", "volunteer_id", "status"),
         Index("ix_alerts_status_expires", "status", "expires_at"),
         Index("ix_alerts_volunteer_created", "volunteer_id", "created_at"),
+        # The welfare job's two deadlines.
+        Index("ix_alerts_welfare_remind_at", "welfare_remind_at"),
+        Index("ix_alerts_welfare_due_at", "welfare_due_at"),
         CheckConstraint(one_of("status", ALERT_STATUSES), name="status"),
     )
 
@@ -426,6 +451,61 @@ class AuditEvent(db.Model):
     __table_args__ = (
         # Sign-in lockouts and the forged-webhook limit count one actor's recent failures.
         Index("ix_audit_events_actor_event_at", "actor", "event", "at"),
+    )
+
+
+ACTIVITY_SOURCES = ("dispatch", "manual", "import")
+# How a record's end was set: DONE (by the volunteer or a coordinator), or closed for them.
+ACTIVITY_END_REASONS = ("done", "incident_ended", "timed_out", "entered")
+
+
+class Activity(db.Model):
+    """One piece of a volunteer's activity, for the register the law on volunteer activity asks
+    for: who, for which organisation, in which programme or action (an incident, or a named
+    training or event), where, from when to when, how long, how it was recorded, and whether
+    a coordinator stands behind it. Corrections are audit events with the values before."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    # Dispatch activity: the incident and the alert (one record per alert, from ARRIVED to DONE).
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), unique=True)
+    # Activity outside dispatch: the programme, training or event by name.
+    activity: Mapped[str | None] = mapped_column(String(200))
+    # The volunteer's organisation when the activity took place (they may move on later).
+    organization: Mapped[str | None] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(300))
+    skill: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # ended_at - started_at in whole seconds, kept so sums are plain SQL; None while open.
+    duration_s: Mapped[int | None] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(12))
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Set by every correction: a certificate issued before it says so.
+    corrected_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_activities_started_at", "started_at"),
+        Index("ix_activities_volunteer_started", "volunteer_id", "started_at"),
+        # The 12-hour close looks only at open records.
+        Index(
+            "ix_activities_open",
+            "started_at",
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        CheckConstraint(one_of("source", ACTIVITY_SOURCES), name="source"),
+        CheckConstraint(f"end_reason IS NULL OR {one_of('end_reason', ACTIVITY_END_REASONS)}", name="end_reason"),
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"),
     )
 
 

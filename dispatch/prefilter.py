@@ -3,7 +3,7 @@ partial covering index as plain rows, nearest first by a proven lower bound of d
 
 dispatch/matching.py decides exact distances, the remaining rules and the order; this module
 only reads. The rules stated here in SQL are the row-local ones (can be texted, available,
-not busy, has the skill), as SQL text written so each dialect's planner can prove the partial
+not busy, not a minor, has the skill), as SQL text written so each dialect's planner can prove the partial
 index applies; `explain` reads the box through bbox_clause and states the same rules in Python
 (matching.exclusion_reason).
 """
@@ -11,10 +11,11 @@ index applies; `explain` reads the box through bbox_clause and states the same r
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, date, datetime
 from functools import cache
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Float, and_, bindparam, column, or_, text
+from sqlalchemy import Date, DateTime, Float, and_, bindparam, column, or_, text
 
 from geo import BoundingBox
 from geo.distance import WGS84_A_KM, WGS84_F
@@ -34,6 +35,25 @@ REACHABLE_WHERE = {
     "sqlite": "status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available = 1",
     "postgresql": "status = 'active' AND phone IS NOT NULL AND phone_problem IS NULL AND available",
 }
+
+LOCAL_TZ = ZoneInfo("Asia/Almaty")
+
+
+def adult_born_by(now: datetime) -> date:
+    """The latest birth date of someone 18 or older today in Kazakhstan (Asia/Almaty). Born on
+    29 February, one comes of age on 1 March in a year without it."""
+    today = now.replace(tzinfo=UTC).astimezone(LOCAL_TZ).date()
+    try:
+        return today.replace(year=today.year - 18)
+    except ValueError:  # today is 29 February: 18 years before, there was none
+        return date(today.year - 18, 2, 28)
+
+
+def is_minor(birth_date: date | None, now: datetime) -> bool:
+    """Under 18 on the day: never alerted (the law on volunteer activity bars minors from
+    emergency response)."""
+    return birth_date is not None and birth_date > adult_born_by(now)
+
 
 # The columns a decision needs, read as plain rows.
 COLUMNS = (
@@ -69,7 +89,7 @@ def read_box(
     _bound_scales), at most cap of them; when the cap is reached the reach is the bound of
     the last row read, as everyone unread has a bound, so a distance, at least that."""
     parts = box.split()
-    params: dict = {"now": now}
+    params: dict = {"now": now, "adult_born_by": adult_born_by(now)}
     for i, part in enumerate(parts):
         params.update({f"s{i}": part.min_lat, f"n{i}": part.max_lat, f"w{i}": part.min_lon, f"e{i}": part.max_lon})
     if skill_bit is not None:
@@ -136,12 +156,13 @@ def _statement(dialect: str, boxes: int, skill: bool, capped: bool):
         f"SELECT {columns} FROM volunteers{indexed}"
         f" WHERE ({where}) AND {REACHABLE_WHERE.get(dialect, REACHABLE_WHERE['postgresql'])}"
         " AND (busy_until IS NULL OR busy_until <= :now)"
+        " AND (birth_date IS NULL OR birth_date <= :adult_born_by)"
     )
     if skill:
         sql += " AND (skill_mask & :skill) <> 0"
     if capped:
         sql += " ORDER BY reach_km LIMIT :cap"
-    statement = text(sql).bindparams(bindparam("now", type_=DateTime()))
+    statement = text(sql).bindparams(bindparam("now", type_=DateTime()), bindparam("adult_born_by", type_=Date()))
     if capped:
         return statement.columns(*COLUMNS, column("reach_km", Float()))
     return statement.columns(*COLUMNS)

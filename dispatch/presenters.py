@@ -7,9 +7,11 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
+from . import responders
+from .activity import hours
 from .clock import isoformat, quiet_hours_text
 from .extensions import db
-from .models import ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
+from .models import ALERT_STATUSES, Activity, Alert, Incident, Need, OutboxMessage, Volunteer
 from .skills import SkillCatalogue
 from .volunteers import available_now
 
@@ -59,6 +61,8 @@ def incident_json(incident: Incident, counts: dict[str, int] | None = None, deta
     }
     if detail:
         body["responders"] = responders_json(incident.id)
+        body["welfare_overdue"] = responders.welfare_overdue_ids(incident.id)
+        body["help_requested"] = responders.help_requested_ids(incident.id)
     return body
 
 
@@ -76,9 +80,14 @@ def responders_json(incident_id: int) -> list[dict]:
             "name": name,
             "skill": skill,
             "distance_km": a.distance_km,
-            "status": a.status,
+            "status": responders.responder_status(a),
             "eta_min": a.eta_min,
             "accepted_at": isoformat(a.responded_at),
+            "arrived_at": isoformat(a.arrived_at),
+            "left_at": isoformat(a.left_at),
+            "safe_at": isoformat(a.safe_at),
+            "help_requested": a.help_requested_at is not None,
+            "welfare_overdue": a.welfare_overdue_at is not None,
         }
         for a, name, skill in rows
     ]
@@ -191,9 +200,34 @@ def volunteer_json(volunteer: Volunteer, catalogue: SkillCatalogue, distance_km:
         "quiet_hours": quiet_hours_text(volunteer.quiet_from_min, volunteer.quiet_to_min),
         "preferred_channel": volunteer.preferred_channel,
         "telegram_linked": volunteer.telegram_linked,
+        "birth_date": volunteer.birth_date.isoformat() if volunteer.birth_date else None,
         "created_at": isoformat(volunteer.created_at),
         "updated_at": isoformat(volunteer.updated_at),
     }
     if distance_km is not None:
         body["distance_km"] = round(distance_km, 3)
     return body
+
+
+def activity_json(record: Activity, name: str | None, kind: str | None, title: str | None) -> dict:
+    """One row of the register of volunteer activity."""
+    return {
+        "id": record.id,
+        "volunteer_id": record.volunteer_id,
+        "volunteer_name": name,
+        "organization": record.organization,
+        "region": None,  # regions are not records yet
+        "incident_id": record.incident_id,
+        "incident": {"kind": kind, "title": title} if record.incident_id is not None else None,
+        "activity": record.activity if record.activity is not None else title,
+        "skill": record.skill,
+        "place": record.place,
+        "started_at": isoformat(record.started_at),
+        "ended_at": isoformat(record.ended_at),
+        "hours": hours(record.duration_s),
+        "source": record.source,
+        "end_reason": record.end_reason,
+        "verified": record.verified,
+        "verified_at": isoformat(record.verified_at),
+        "corrected_at": isoformat(record.corrected_at),
+    }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -81,6 +81,23 @@ def known_region(value: str) -> str:
 Region = Annotated[str, StringConstraints(strip_whitespace=True, max_length=8), AfterValidator(known_region)]
 
 
+def checked_birth_date(value: date | None) -> date | None:
+    if value is not None and not date(1900, 1, 1) <= value <= date.today():
+        raise ValueError("a birth date must be between 1900-01-01 and today")
+    return value
+
+
+def utc_time(value: datetime | None) -> datetime | None:
+    try:
+        return to_utc_naive(value) if value is not None else None
+    except OverflowError:  # 9999-12-31T23:59-01:00 is past the last date there is in UTC
+        raise ValueError("is outside the range of dates this service can keep") from None
+
+
+BirthDate = Annotated[date, AfterValidator(checked_birth_date)]
+UtcTime = Annotated[datetime, AfterValidator(utc_time)]
+
+
 def checked_area(value: dict | None) -> dict | None:
     """GeoJSON Polygon or MultiPolygon, validated by geo (closed rings, no self-crossing...)."""
     if value is None:
@@ -132,6 +149,7 @@ class VolunteerFields(Body):
     organization: Organization | None = None
     quiet_hours: QuietHours | None = None
     region: Region | None = None
+    birth_date: BirthDate | None = None
 
     @field_validator("skills")
     @classmethod
@@ -173,6 +191,7 @@ class VolunteerPatch(Body):
     quiet_hours: QuietHours | None = None
     preferred_channel: Channel | None = None
     region: Region | None = None
+    birth_date: BirthDate | None = None
 
     @field_validator("quiet_hours")
     @classmethod
@@ -240,6 +259,38 @@ class IncidentIn(Placed):
 class BroadcastIn(Body):
     body: Message
     to: Literal["accepted", "pending", "all"]
+
+
+class ResponderStatusIn(Body):
+    status: Literal["arrived", "done", "safe"]
+
+
+ActivityName = Line(200, min_length=1)
+Place = Line(300, min_length=1)
+Reason = Line(500, min_length=3)
+
+
+class ActivityIn(Body):
+    """Activity outside dispatch (a training, an event, a programme), entered by a coordinator."""
+
+    volunteer_id: Annotated[int, Field(ge=1, le=2**31 - 1)]
+    activity: ActivityName
+    started_at: UtcTime
+    ended_at: UtcTime
+    skill: SkillCode | None = None
+    place: Place | None = None
+
+
+class ActivityPatch(Body):
+    """A coordinator verifies or corrects a record; the reason is required and audited."""
+
+    reason: Reason
+    verified: bool | None = None
+    started_at: UtcTime | None = None
+    ended_at: UtcTime | None = None
+    activity: ActivityName | None = None
+    skill: SkillCode | None = None
+    place: Place | None = None
 
 
 class ManualAlertIn(Body):

@@ -9,8 +9,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import delete, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+
+from notifications.phones import InvalidPhone, normalize_phone
 
 from .clock import utcnow
 from .errors import DispatchError, DuplicateEmail, ValidationFailed
@@ -41,7 +44,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(email: str, role: str, password: str | None = None) -> tuple[User, str]:
+def create_user(email: str, role: str, password: str | None = None, phone: str | None = None) -> tuple[User, str]:
     """A new user and their first API token (returned once, stored only as a hash)."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
@@ -50,7 +53,7 @@ def create_user(email: str, role: str, password: str | None = None) -> tuple[Use
         raise ValidationFailed(f"Role must be one of {', '.join(ROLES)}.", {"fields": {"role": "unknown role"}})
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DuplicateEmail()
-    user = User(email=email, role=role)
+    user = User(email=email, role=role, phone=_checked_phone(phone) if phone else None)
     if password:
         set_password(user, password)
     db.session.add(user)
@@ -181,6 +184,23 @@ def disable_user(email: str) -> User:
         user.disabled_at = utcnow()
         _audit(user, "user_disabled")
     _end_all_sessions(user)
+    db.session.commit()
+    return user
+
+
+def _checked_phone(phone: str) -> str:
+    try:
+        return normalize_phone(phone, current_app.config["DEFAULT_PHONE_REGION"])
+    except InvalidPhone as exc:
+        raise ValidationFailed(str(exc), {"fields": {"phone": str(exc)}}) from None
+
+
+def set_phone(email: str, phone: str | None) -> User:
+    """The user's own phone (E.164), where alerts about incidents they posted are texted; None
+    removes it."""
+    user = get_user(email)
+    user.phone = _checked_phone(phone) if phone else None
+    _audit(user, "user_phone_set" if user.phone else "user_phone_removed")
     db.session.commit()
     return user
 

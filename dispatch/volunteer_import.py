@@ -27,7 +27,18 @@ from .models import Volunteer
 from .schemas import VolunteerRow
 from .skills import SkillCatalogue
 
-COLUMNS = ("name", "phone", "lat", "lon", "skills", "language", "max_distance_km", "organization", "quiet_hours")
+COLUMNS = (
+    "name",
+    "phone",
+    "lat",
+    "lon",
+    "skills",
+    "language",
+    "max_distance_km",
+    "organization",
+    "quiet_hours",
+    "birth_date",
+)
 REQUIRED_COLUMNS = ("name", "phone", "lat", "lon", "skills", "language")
 BATCH_ROWS = 1000
 # The report lists this many bad rows in full and counts the rest, so memory stays bounded.
@@ -157,7 +168,7 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
     record = {(k or "").strip(): (v or "").strip() for k, v in record.items()}
     if record.get("max_distance_km", "") == "":
         record.pop("max_distance_km", None)
-    for optional in ("organization", "quiet_hours"):
+    for optional in ("organization", "quiet_hours", "birth_date"):
         if record.get(optional, "") == "":
             record.pop(optional, None)
     record["skills"] = [s for s in (part.strip() for part in record.get("skills", "").split(";")) if s]
@@ -190,6 +201,8 @@ def _parse(record: dict, region: str, catalogue: SkillCatalogue) -> tuple[str | 
         values["quiet_from_min"], values["quiet_to_min"] = quiet_minutes(data.quiet_hours)
     if data.max_distance_km is not None:
         values["max_distance_km"] = data.max_distance_km
+    if data.birth_date is not None:
+        values["birth_date"] = data.birth_date
     return None, values, []
 
 

@@ -55,6 +55,7 @@ def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point
         language=data.language,
         organization=data.organization or None,
         region=region_for(home.lat, home.lon, data.region),
+        birth_date=data.birth_date,
         status="active",
         available=True,
     )

@@ -81,6 +81,21 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "busy": "OK, no call-outs until you reply AVAILABLE.",
         "available": "Welcome back! You will get call-outs again.",
         "no_pending": "You have no call-out waiting for an answer right now. Thank you!",
+        "arrived": "{code}: you are on scene, thank you. Reply DONE when you leave, HELP if you need help.",
+        "left": "{code}: thank you for your help! Reply SAFE {code} once you are safely back.",
+        "safe": "{code}: thank you, we are glad you are safe.",
+        "safe_thanks": "Thank you for letting us know you are safe.",
+        "not_on_scene": "You have no accepted call-out to report on. Accept one first: YES with its code, e.g. YES 482.",
+        "not_arrived": "{code}: you have not reported arriving yet. Reply ARRIVED {code} when you are on scene.",
+        "roll_call": "{code} ROLL CALL: reply SAFE {code} now if you are safe, HELP if you need help.",
+        "welfare_reminder": "{code} {title}: the call-out has ended. Are you safe? Reply SAFE {code}, or HELP if you"
+        " need help.",
+        "help_on_scene": "{code}: your coordinators have been alerted and will contact you. If a life is in danger,"
+        " call 112.",
+        "hours": "Your recorded volunteer hours: {year} h this year, {recent} h in the last 30 days. Thank you!",
+        "coordinator_welfare": "{code} {title}: no SAFE from {names} {minutes} min after the end. Please check"
+        " on them.",
+        "coordinator_help": "{code} {title}: HELP from {name} ({phone}) on scene. Contact them now.",
     },
     "ru": {
         "drill": "УЧЕНИЯ. ",
@@ -117,6 +132,20 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "busy": "Хорошо, не беспокоим, пока не напишете СВОБОДЕН.",
         "available": "Отлично, вы снова получаете вызовы.",
         "no_pending": "Сейчас нет вызовов, ждущих вашего ответа. Спасибо!",
+        "arrived": "{code}: вы на месте, спасибо. Уходя, напишите ЗАКОНЧИЛ; нужна помощь — ПОМОЩЬ.",
+        "left": "{code}: спасибо за помощь! Когда будете в безопасности, напишите В ПОРЯДКЕ {code}.",
+        "safe": "{code}: спасибо, рады, что вы в порядке.",
+        "safe_thanks": "Спасибо, что сообщили, что вы в порядке.",
+        "not_on_scene": "У вас нет принятого вызова. Сначала ответьте ДА и код вызова, например: ДА 482.",
+        "not_arrived": "{code}: вы ещё не отметили прибытие. На месте напишите ПРИБЫЛ {code}.",
+        "roll_call": "{code} ПЕРЕКЛИЧКА: если вы в порядке, ответьте В ПОРЯДКЕ {code}. Нужна помощь — ПОМОЩЬ.",
+        "welfare_reminder": "{code} {title}: вызов завершён. Вы в безопасности? Ответьте В ПОРЯДКЕ {code};"
+        " нужна помощь — ПОМОЩЬ.",
+        "help_on_scene": "{code}: координаторы оповещены и свяжутся с вами. При угрозе жизни звоните 112.",
+        "hours": "Ваши учтённые часы волонтёрства: {year} ч в этом году, {recent} ч за 30 дней. Спасибо!",
+        "coordinator_welfare": "{code} {title}: нет ответа В ПОРЯДКЕ от {names} через {minutes} мин после"
+        " окончания. Проверьте их.",
+        "coordinator_help": "{code} {title}: {name} ({phone}) просит ПОМОЩЬ на месте. Свяжитесь сейчас.",
     },
     "kk": {
         "drill": "ЖАТТЫҒУ. ",
@@ -153,5 +182,20 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "busy": "Түсінікті, БОСПЫН деп жазғанша мазаламаймыз.",
         "available": "Жақсы, сізге қайтадан шақыру келеді.",
         "no_pending": "Қазір жауап күтіп тұрған шақыру жоқ. Рақмет!",
+        "arrived": "{code}: сіз орындасыз, рақмет. Кеткенде БІТІРДІМ деп жазыңыз; көмек керек болса — КӨМЕК.",
+        "left": "{code}: көмегіңізге рақмет! Аман-есен оралғанда АМАНМЫН {code} деп жазыңыз.",
+        "safe": "{code}: рақмет, аман екеніңізге қуаныштымыз.",
+        "safe_thanks": "Аман екеніңізді хабарлағаныңызға рақмет.",
+        "not_on_scene": "Сізде қабылданған шақыру жоқ. Алдымен ИӘ деп, кодымен жауап беріңіз, мысалы: ИӘ 482.",
+        "not_arrived": "{code}: сіз әлі келгеніңізді белгілемедіңіз. Орнына жеткенде КЕЛДІМ {code} деп жазыңыз.",
+        "roll_call": "{code} ТҮГЕНДЕУ: аман болсаңыз, АМАНМЫН {code} деп жауап беріңіз. Көмек керек болса — КӨМЕК.",
+        "welfare_reminder": "{code} {title}: шақыру аяқталды. Аман-есенсіз бе? АМАНМЫН {code} деп жауап беріңіз;"
+        " көмек керек болса — КӨМЕК.",
+        "help_on_scene": "{code}: үйлестірушілерге хабар берілді, олар сізбен байланысады. Өмірге қауіп төнсе,"
+        " 112-ге қоңырау шалыңыз.",
+        "hours": "Есепке алынған еріктілік сағаттарыңыз: биыл {year} сағ, соңғы 30 күнде {recent} сағ. Рақмет!",
+        "coordinator_welfare": "{code} {title}: аяқталғаннан {minutes} мин өтсе де {names} АМАНМЫН деп жауап"
+        " бермеді. Хабарласыңыз.",
+        "coordinator_help": "{code} {title}: {name} ({phone}) орнында КӨМЕК сұрайды. Қазір хабарласыңыз.",
     },
 }

@@ -21,20 +21,28 @@ from notifications.reply_lexer import (
 )
 from notifications.reply_words import (  # re-exported: help texts quote these
     ACCEPT_WORDS,
+    ARRIVED_WORDS,
     AVAILABLE_WORDS,
     BUSY_WORDS,
     DECLINE_WORDS,
+    DONE_WORDS,
     HELP_WORDS,
+    HOURS_WORDS,
+    SAFE_WORDS,
     START_WORDS,
     STOP_WORDS,
 )
 
 __all__ = [
     "ACCEPT_WORDS",
+    "ARRIVED_WORDS",
     "AVAILABLE_WORDS",
     "BUSY_WORDS",
     "DECLINE_WORDS",
+    "DONE_WORDS",
     "HELP_WORDS",
+    "HOURS_WORDS",
+    "SAFE_WORDS",
     "START_WORDS",
     "STOP_WORDS",
     "Intent",
@@ -52,6 +60,10 @@ class Intent(enum.Enum):
     HELP = "help"
     BUSY = "busy"
     AVAILABLE = "available"
+    ARRIVED = "arrived"
+    DONE = "done"
+    SAFE = "safe"
+    HOURS = "hours"
     UNKNOWN = "unknown"
 
 
@@ -122,6 +134,48 @@ _TIGHT = {fold(k): _folded(v) for k, v in w.TIGHT_FOLLOWERS.items()}
 _LEADING_OR_SUBJECT = _LEADING | _SUBJECTS
 
 
+def _build_scene_words() -> dict[tuple[str, ...], Intent]:
+    """On-scene words and HOURS, read only as the whole message (see reply_words)."""
+    table: dict[tuple[str, ...], Intent] = {}
+    for intent, phrases in (
+        (Intent.ARRIVED, w.ARRIVED_WORDS + w.ARRIVED_SYNONYMS),
+        (Intent.DONE, w.DONE_WORDS + w.DONE_SYNONYMS),
+        (Intent.SAFE, w.SAFE_WORDS + w.SAFE_SYNONYMS),
+        (Intent.HOURS, w.HOURS_WORDS + w.HOURS_SYNONYMS),
+    ):
+        for phrase in phrases:
+            key = _phrase_key(phrase)
+            if key in _PHRASES or table.get(key, intent) is not intent:
+                raise ValueError(f"{phrase!r} is listed with two meanings")
+            table[key] = intent
+    return table
+
+
+_SCENE_WORDS = _build_scene_words()
+_SCENE_FILLERS = _LEADING_OR_SUBJECT | _folded(("уже", "already", "just"))
+
+
+def _read_scene_word(tokens: list[Token], text: str) -> Reply | None:
+    """ "ARRIVED", "прибыл 482", "Мен аманмын!": a whole message that is one on-scene word or
+    HOURS, with at most greetings or a subject before it and the incident code; else None."""
+    if any(t.kind == "punct" and t.text in "?¿" for t in tokens):
+        return None
+    words = [t for t in tokens if t.kind != "punct"]
+    codes = [t.text for t in words if t.kind == "num" and 3 <= len(t.text) <= 4]
+    if len(codes) > 1:
+        return None
+    words = [t for t in words if not (t.kind == "num" and t.text in codes)]
+    if any(t.kind != "word" for t in words):
+        return None
+    key = tuple(t.text for t in words)
+    while len(key) > 1 and key[0] in _SCENE_FILLERS and key not in _SCENE_WORDS:
+        key = key[1:]
+    intent = _SCENE_WORDS.get(key)
+    if intent is None:
+        return None
+    return Reply(intent, code=codes[0] if codes else None, text=text)
+
+
 @dataclass(frozen=True)
 class _Item:
     start: int  # token index
@@ -177,6 +231,9 @@ def parse_reply(text: str) -> Reply:
     unknown = Reply(Intent.UNKNOWN, text=text)
     if not items:
         return unknown
+    scene = _read_scene_word(tokens, text)
+    if scene is not None:
+        return scene
     # Opt-out, opt-in and help must be the whole message, as Twilio reads them: its
     # carrier-level opt-out works that way, and "HELP, fire in my yard" is not a command.
     if len(items) == 1 and items[0].cat in _COMMANDS:

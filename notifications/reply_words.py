@@ -13,6 +13,13 @@ START_WORDS: tuple[str, ...] = ("START", "UNSTOP", "СТАРТ")
 HELP_WORDS: tuple[str, ...] = ("HELP", "INFO", "ПОМОЩЬ", "КӨМЕК")
 BUSY_WORDS: tuple[str, ...] = ("BUSY",)
 AVAILABLE_WORDS: tuple[str, ...] = ("AVAILABLE",)
+# On scene (after an accept), and the volunteer's own hours. The first word of each language is
+# the one texts quote: ARRIVED / ПРИБЫЛ / КЕЛДІМ, DONE / ЗАКОНЧИЛ / БІТІРДІМ, SAFE / В ПОРЯДКЕ /
+# АМАНМЫН, HOURS / ЧАСЫ / САҒАТ.
+ARRIVED_WORDS: tuple[str, ...] = ("ARRIVED", "ПРИБЫЛ", "КЕЛДІМ")
+DONE_WORDS: tuple[str, ...] = ("DONE", "ЗАКОНЧИЛ", "БІТІРДІМ")
+SAFE_WORDS: tuple[str, ...] = ("SAFE", "В ПОРЯДКЕ", "АМАНМЫН")
+HOURS_WORDS: tuple[str, ...] = ("HOURS", "ЧАСЫ", "САҒАТ")
 
 # --- Synonyms we judged safe. ---------------------------------------------------------
 # A keyword: leads the reply like YES does; the rest of the message may be free text.
@@ -20,6 +27,33 @@ AVAILABLE_WORDS: tuple[str, ...] = ("AVAILABLE",)
 ACCEPT_SYNONYMS: tuple[str, ...] = ("ИЯ", "YEAH", "YEP", "YUP", "YEA")
 # "неа" is colloquial Russian "nope". "не" alone is left out: it is mostly a fragment.
 DECLINE_SYNONYMS: tuple[str, ...] = ("NOPE", "NAH", "НЕА")
+
+# Their synonyms. Unlike the words above, on-scene words and HOURS are read only when they are the
+# whole message (with at most a greeting, a subject such as "я" or "мен", and the incident
+# code): "прибыл 482", "Я в порядке", but never inside a sentence. So "сағат" or "часы" as time
+# units in an accept ("барамын 1 сағат") are read as before.
+ARRIVED_SYNONYMS: tuple[str, ...] = (
+    "ON SCENE",
+    "ON SITE",
+    "ПРИБЫЛА",
+    "ПРИБЫЛИ",
+    "НА МЕСТЕ",
+    "ЖЕТТІМ",
+    "ЖЕТТІК",
+    "КЕЛДІК",
+)
+DONE_SYNONYMS: tuple[str, ...] = (
+    "LEFT",
+    "FINISHED",
+    "ЗАКОНЧИЛА",
+    "ЗАКОНЧИЛИ",
+    "УШЁЛ",
+    "УШЛА",
+    "БІТІРДІК",
+    "КЕТТІМ",
+)
+SAFE_SYNONYMS: tuple[str, ...] = ("ALL SAFE", "ЦЕЛ", "ЦЕЛА", "ВСЁ В ПОРЯДКЕ", "АМАНБЫЗ", "АМАН")
+HOURS_SYNONYMS: tuple[str, ...] = ("MY HOURS", "МОИ ЧАСЫ", "САҒАТТАРЫМ", "САҒАТЫМ")
 
 # Phrases that mean "I am coming" without a yes-word. Unlike keywords they are read only
 # when the WHOLE message is made of them, fillers, numbers and time units: "еду 15 мин"

@@ -127,6 +127,16 @@ def _busy(p: _Wording, lang: str, v: dict[str, Any]) -> str:
     return p["busy"]
 
 
+def _hours(p: _Wording, lang: str, v: dict[str, Any]) -> str:
+    return p["hours"].format(year=_number(float(v["year_hours"]), lang), recent=_number(float(v["recent_hours"]), lang))
+
+
+def _number(value: float, language: str) -> str:
+    """Hours to two decimals, without trailing zeros: 12.5, 3, 0.25 (a decimal comma in kk, ru)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return text if language == "en" else text.replace(".", ",")
+
+
 def _plain(key: str) -> Builder:
     """A template whose phrase takes the values by name as they are."""
     return lambda p, lang, v: p[key].format(**v)
@@ -196,6 +206,30 @@ TEMPLATES: dict[str, Template] = {
         Template("busy", (), _busy, optional=("hours",)),
         Template("available", (), _plain("available")),
         Template("no_pending", (), _plain("no_pending")),
+        # On scene, the roll call and the welfare check (dispatch/responders.py).
+        Template("arrived", ("code", "drill"), _plain("arrived")),
+        Template("left", ("code", "drill"), _plain("left")),
+        Template("safe", ("code", "drill"), _plain("safe")),
+        Template("safe_thanks", (), _plain("safe_thanks")),
+        Template("not_on_scene", (), _plain("not_on_scene")),
+        Template("not_arrived", ("code", "drill"), _plain("not_arrived")),
+        Template("roll_call", ("code", "drill"), _plain("roll_call")),
+        Template("welfare_reminder", ("code", "title", "drill"), _plain("welfare_reminder"), shrink=_TITLE_SHRINK),
+        Template("help_on_scene", ("code", "drill"), _plain("help_on_scene")),
+        Template("hours", ("year_hours", "recent_hours"), _hours),
+        # To a coordinator's own phone: names and numbers of their responders, cut to fit.
+        Template(
+            "coordinator_welfare",
+            ("code", "title", "names", "minutes", "drill"),
+            _plain("coordinator_welfare"),
+            shrink=(("title", 16), ("names", 60), ("title", 6), ("names", 24)),
+        ),
+        Template(
+            "coordinator_help",
+            ("code", "title", "name", "phone", "drill"),
+            _plain("coordinator_help"),
+            shrink=(("title", 16), ("name", 24), ("title", 6), ("name", 12)),
+        ),
     )
 }
 

@@ -179,6 +179,77 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "role": "viewer",
         "tag": "places",
     },
+    ("post", "/api/v1/incidents/{incident_id}/responders/{volunteer_id}"): {
+        "summary": "Set a responder's state on scene: arrived, done (left the scene) or safe",
+        "role": "coordinator",
+        "tag": "on scene",
+        "body": schemas.ResponderStatusIn,
+        "errors": (400, 404, 409, 415),
+        "extra_errors": {
+            409: "NOT_ARRIVED (done or safe before arrived), ALREADY_LEFT (arrived after done), "
+            "INCIDENT_ENDED (arrived at an ended incident)"
+        },
+    },
+    ("post", "/api/v1/incidents/{incident_id}/roll-call"): {
+        "summary": "Roll call: everyone on scene (arrived, not done) is asked by SMS to answer SAFE",
+        "role": "coordinator",
+        "tag": "on scene",
+        "status": 201,
+        "errors": (404, 409),
+        "extra_errors": {409: "NOBODY_ON_SCENE: nobody to ask; nothing changed"},
+    },
+    ("get", "/api/v1/incidents/{incident_id}/roll-call"): {
+        "summary": "The latest roll call: started_at, asked, accounted, unaccounted (volunteer ids)",
+        "role": "viewer",
+        "tag": "on scene",
+        "errors": (404,),
+    },
+    ("get", "/api/v1/activity"): {
+        "summary": "The register of volunteer activity, newest first, with total hours (JSON; CSV and XLSX "
+        "exports are not available yet)",
+        "role": "viewer",
+        "tag": "activity",
+        "errors": (400,),
+        "query": {
+            "volunteer_id": "one volunteer",
+            "organization": "the organisation's name, exactly",
+            "incident_id": "one incident",
+            "from": "date (a day in Asia/Almaty) or date-time; records that started then or later",
+            "to": "date (included) or date-time (excluded); must be after from",
+            "format": "json (csv and xlsx: not yet, 400)",
+            "organization_id": "not yet (400)",
+            "region": "not yet (400)",
+            "page": "from 1",
+            "per_page": "1..1000, default 100",
+        },
+    },
+    ("post", "/api/v1/activity"): {
+        "summary": "Record activity outside dispatch (a training, an event): at most 24 h, not in the future",
+        "role": "coordinator",
+        "tag": "activity",
+        "body": schemas.ActivityIn,
+        "status": 201,
+        "errors": (400, 415),
+    },
+    ("get", "/api/v1/activity/{activity_id}"): {
+        "summary": "One activity record",
+        "role": "viewer",
+        "tag": "activity",
+        "errors": (404,),
+    },
+    ("patch", "/api/v1/activity/{activity_id}"): {
+        "summary": "Verify or correct a record (reason required; the values before are kept in its audit)",
+        "role": "coordinator",
+        "tag": "activity",
+        "body": schemas.ActivityPatch,
+        "errors": (400, 404, 415),
+    },
+    ("get", "/api/v1/activity/{activity_id}/audit"): {
+        "summary": "A record's audit: when it was recorded, verified, corrected (before, after, reason) or closed",
+        "role": "coordinator",
+        "tag": "activity",
+        "errors": (404,),
+    },
     ("get", "/api/v1/status"): {
         "summary": "Public status: open incidents, approximate place, needs filled, alert counts; no personal data",
         "role": None,

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from notifications.texts import render as render_sms
 
-from .. import dashboard, gazetteer, geocoding, incidents, preview
+from .. import dashboard, gazetteer, geocoding, incidents, preview, responders
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..presenters import alert_counts
@@ -55,6 +55,39 @@ def by() -> object:
 def incident_list():
     found, counts = dashboard.recent_incidents()
     return render_template("console/incidents.html", incidents=found, counts=counts)
+
+
+@bp.app_context_processor
+def safety_concerns() -> dict:
+    """Every console page shows responders whose safety is in question (welfare check overdue,
+    HELP from the scene): the banner of base.html."""
+    if not (request.blueprint in ("console", "simulator", "account") and current_user.is_authenticated):
+        return {}
+    if not current_user.has_role("coordinator"):
+        return {}
+    return {"concerns": responders.concerns()}
+
+
+@bp.get("/concerns/live")
+def concerns_live():
+    return conditional(render_template("console/_concerns.html", concerns=responders.concerns()), "text/html")
+
+
+@bp.post("/incidents/<id:incident_id>/roll-call")
+def roll_call(incident_id: int):
+    try:
+        call = responders.start_roll_call(incident_id, by())
+    except responders.NobodyOnScene as exc:
+        flash(error_message(exc.code, exc.message), "error")
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    flash(
+        ngettext(
+            "Roll call: %(num)d responder asked to answer SAFE.",
+            "Roll call: %(num)d responders asked to answer SAFE.",
+            len(call.asked),
+        )
+    )
+    return redirect(url_for("console.incident", incident_id=incident_id))
 
 
 @bp.get("/live")

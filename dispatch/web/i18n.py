@@ -95,6 +95,14 @@ LABELS = {
     "accepted_elsewhere": _l("on another incident"),
     "alert_limit": _l("alerted enough this hour"),
     "already_alerted": _l("already alerted"),
+    # responders on scene (dispatch.responders)
+    "arrived": _l("On scene"),
+    "done": _l("Left the scene"),
+    "safe": _l("Safe"),
+}
+# Exclusion reasons whose code is also another label's ("minor" is a severity too).
+EXCLUSION_LABELS = {
+    "minor": _l("under 18"),
 }
 
 
@@ -223,6 +231,16 @@ OUTCOMES = {
     "not_understood": _l("not understood"),
     "unknown_number": _l("unknown number"),
     "rate_limited": _l("too many texts: not acted on"),
+    "arrived": _l("arrived on scene"),
+    "already_arrived": _l("had already arrived"),
+    "left": _l("left the scene"),
+    "already_left": _l("had already left"),
+    "safe": _l("safe"),
+    "safe_noted": _l("said safe: nothing was asked"),
+    "not_on_scene": _l("no accepted call-out to report on"),
+    "not_arrived": _l("left before reporting arrival: nothing changed"),
+    "help_on_scene": _l("ASKED FOR HELP ON SCENE"),
+    "hours": _l("asked for their hours"),
 }
 
 PHONE_PROBLEMS = {"invalid_number": _l("invalid number"), "not_mobile": _l("not a mobile number")}
@@ -242,6 +260,9 @@ ERROR_MESSAGES = {
     "GEOCODER_UNAVAILABLE": _l("The address search does not answer; give the coordinates instead."),
     "TELEGRAM_NOT_CONFIGURED": _l("Telegram is not configured on this service."),
     "INCIDENT_ENDED": _l("The incident is closed or cancelled."),
+    "NOT_ARRIVED": _l("This responder has not arrived on scene yet."),
+    "ALREADY_LEFT": _l("This responder has already left the scene."),
+    "NOBODY_ON_SCENE": _l("Nobody is on scene: there is no one to ask."),
     "CSV_HEADER": _l("The CSV header is not the one expected."),
     "CSV_ENCODING": _l("The file is not UTF-8 text; nothing was imported."),
     "METHOD_NOT_ALLOWED": _l("This page cannot be used that way."),
@@ -315,6 +336,7 @@ PYDANTIC_MESSAGES = {
     "date_parsing": _l("must be a date, e.g. 2030-01-31"),
     "date_from_datetime_parsing": _l("must be a date, e.g. 2030-01-31"),
     "date_type": _l("must be a date, e.g. 2030-01-31"),
+    "date_from_datetime_inexact": _l("must be a date, e.g. 2030-01-31"),
     "value_error": _l("is not valid"),
     "assertion_error": _l("is not valid"),
     # lengths: see validation_message
@@ -361,6 +383,8 @@ VALUE_ERRORS = [
         _l("the area has too many polygons or rings; at most %(max)s are allowed"),
     ),
     (r"must not contain control characters.*", _l("must not contain control characters")),
+    (r"a birth date must be between .*", _l("the birth date must be between 1900-01-01 and today")),
+    (r"is outside the range of dates this service can keep", _l("is outside the range of dates this service can keep")),
     (_PLACE + r" has no rings", _l("%(where)s has no rings")),
     (_PLACE + r" must be an array.*", _l("%(where)s must be an array")),
     (
@@ -596,6 +620,7 @@ def rejected_row(row: dict) -> str:
 def register_message_filters(app: Flask) -> None:
     filters = {
         "outcome": lambda code: str(OUTCOMES.get(code, "")) if code else "",
+        "exclusion": lambda code: str(EXCLUSION_LABELS.get(code) or LABELS.get(code, code or "")),
         "phone_problem": lambda code: str(PHONE_PROBLEMS.get(code, _l("the number does not work"))),
         "number": number,
         "km": km,

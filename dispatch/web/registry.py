@@ -12,8 +12,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import dashboard, telegram_links
+from ..clock import utcnow
 from ..errors import DispatchError
 from ..models import VOLUNTEER_STATUSES
+from ..prefilter import is_minor
 from ..schemas import VolunteerIn, max_length
 from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, import_volunteers
@@ -67,6 +69,7 @@ def volunteers():
         chosen=chosen,
         skills_of=skills_of,
         available_now=available_now,
+        is_minor=lambda born: is_minor(born, utcnow()),
         skills=skill_names(),
         organizations=dashboard.organizations(),
         statuses=VOLUNTEER_STATUSES,

@@ -110,3 +110,20 @@ def test_a_disabled_users_tokens_answer_401_until_enabled(runner, client):
     assert runner("enable", "off@test.local").exit_code == 0
     assert token_works(client, token)
     assert runner("disable", "nobody@test.local").exit_code == 1
+
+
+def test_a_user_phone_for_welfare_and_help_alerts(runner):
+    from dispatch.extensions import db
+    from dispatch.models import User
+
+    created = runner("create", "duty@test.local", "--role", "coordinator", "--phone", "8 701 777 88 99")
+    assert created.exit_code == 0 and len(created.stdout.split()[-1]) > 20  # the token stays the last line
+    assert db.session.query(User).filter_by(email="duty@test.local").one().phone == "+77017778899"
+    assert runner("set-phone", "duty@test.local", "+7 702 111 22 33").exit_code == 0
+    assert db.session.query(User).filter_by(email="duty@test.local").one().phone == "+77021112233"
+    bad = runner("set-phone", "duty@test.local", "12345")
+    assert bad.exit_code == 1 and "error" in bad.stderr
+    assert db.session.query(User).filter_by(email="duty@test.local").one().phone == "+77021112233"
+    assert runner("set-phone", "duty@test.local").exit_code == 0
+    assert db.session.query(User).filter_by(email="duty@test.local").one().phone is None
+    assert runner("create", "bad@test.local", "--role", "viewer", "--phone", "x").exit_code == 1

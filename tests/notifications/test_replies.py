@@ -400,3 +400,59 @@ def test_sentences_of_non_accept_words_are_never_accepts(words, separator):
 )
 def test_accept_with_a_contradiction_or_hedge_is_never_an_accept(yes, doubt, glue):
     assert parse_reply(f"{yes}{glue}{doubt}").intent is not Intent.ACCEPT
+
+
+# -- on scene and HOURS: whole-message words -------------------------------------------------
+
+SCENE_TABLE = [
+    ("ARRIVED", Intent.ARRIVED, None),
+    ("arrived 482", Intent.ARRIVED, "482"),
+    ("482 Прибыл", Intent.ARRIVED, "482"),
+    ("Я на месте", Intent.ARRIVED, None),
+    ("уже на месте!", Intent.ARRIVED, None),
+    ("Келдім", Intent.ARRIVED, None),
+    ("келдим 4821", Intent.ARRIVED, "4821"),
+    ("Мен жеттім", Intent.ARRIVED, None),
+    ("DONE", Intent.DONE, None),
+    ("Закончил.", Intent.DONE, None),
+    ("ушёл", Intent.DONE, None),
+    ("бітірдім 482", Intent.DONE, "482"),
+    ("кеттім", Intent.DONE, None),
+    ("SAFE", Intent.SAFE, None),
+    ("I am safe", Intent.SAFE, None),
+    ("Я в порядке", Intent.SAFE, None),
+    ("всё в порядке 482", Intent.SAFE, "482"),
+    ("Аманмын", Intent.SAFE, None),
+    ("аманмын", Intent.SAFE, None),
+    ("HOURS", Intent.HOURS, None),
+    ("мои часы", Intent.HOURS, None),
+    ("Сағат", Intent.HOURS, None),
+    ("сагат", Intent.HOURS, None),
+]
+
+
+@pytest.mark.parametrize(("text", "intent", "code"), SCENE_TABLE)
+def test_on_scene_words(text, intent, code):
+    reply = parse_reply(text)
+    assert (reply.intent, reply.code) == (intent, code)
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        # Inside a sentence the words keep their old reading (or none).
+        ("барамын 1 сағат", Intent.ACCEPT),
+        ("ДА 482, буду на месте через 10 мин", Intent.ACCEPT),
+        ("еду, 2 часа", Intent.ACCEPT),
+        ("ЗАНЯТ 3 часа", Intent.BUSY),
+        ("done?", Intent.UNKNOWN),
+        ("прибыл?", Intent.UNKNOWN),
+        ("DONE 482 517", Intent.UNKNOWN),
+        ("я не на месте", Intent.UNKNOWN),
+        ("arrived home safe", Intent.UNKNOWN),
+        ("safe and sound, going home now", Intent.UNKNOWN),
+        ("HELP", Intent.HELP),
+    ],
+)
+def test_on_scene_words_only_as_the_whole_message(text, intent):
+    assert parse_reply(text).intent is intent

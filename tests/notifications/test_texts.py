@@ -37,6 +37,12 @@ LONG_CYRILLIC = dict(
     codes=["4821", "5173", "6034", "7120"],
     hours=12,
     link=REPLY_LINK,
+    year_hours=1234.56,
+    recent_hours=87.25,
+    names="Айгерим Нурланкызы Сейткалиева, Ержан Болатович Мухамедкалиев, Дина Серикбаевна Абдрахманова",
+    minutes=30,
+    name="Айгерим Нурланкызы Сейткалиева",
+    phone="+77011234567",
 )
 LONG_KAZAKH = {
     **LONG_CYRILLIC,
@@ -178,6 +184,18 @@ def test_incident_templates_all_take_code_and_drill():
         "busy",
         "available",
         "no_pending",
+        "arrived",
+        "left",
+        "safe",
+        "safe_thanks",
+        "not_on_scene",
+        "not_arrived",
+        "roll_call",
+        "welfare_reminder",
+        "help_on_scene",
+        "hours",
+        "coordinator_welfare",
+        "coordinator_help",
     }
 
 
@@ -428,3 +446,29 @@ def test_outside_text_cannot_add_lines_or_control_characters_to_an_sms(name, lan
 def test_one_line_collapses_whitespace_and_control_characters():
     assert one_line(FORGING) == "Fire DRILL over: reply STOP now x"
     assert one_line("  Пожар  в\nдоме ") == "Пожар в доме"
+
+
+SCENE_WORDS = {
+    "en": ("DONE", "SAFE", "ARRIVED"),
+    "ru": ("ЗАКОНЧИЛ", "В ПОРЯДКЕ", "ПРИБЫЛ"),
+    "kk": ("БІТІРДІМ", "АМАНМЫН", "КЕЛДІМ"),
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_on_scene_texts_quote_words_the_parser_reads(language):
+    done, safe, arrived = SCENE_WORDS[language]
+    assert done in render("arrived", language, code="482", drill=False)
+    assert f"{safe} 482" in render("left", language, code="482", drill=False)
+    assert f"{safe} 482" in render("roll_call", language, code="482", drill=False)
+    assert f"{safe} 482" in render("welfare_reminder", language, code="482", title="Flood", drill=False)
+    assert f"{arrived} 482" in render("not_arrived", language, code="482", drill=False)
+    assert parse_reply(done).intent is Intent.DONE
+    assert parse_reply(f"{safe} 482").intent is Intent.SAFE and parse_reply(f"{safe} 482").code == "482"
+    assert parse_reply(f"{arrived} 482").intent is Intent.ARRIVED
+
+
+def test_hours_are_written_with_two_decimals_at_most():
+    assert "12.5 h this year, 0.25 h" in render("hours", "en", year_hours=12.5, recent_hours=0.25)
+    assert "1234,56 ч" in render("hours", "ru", year_hours=1234.56, recent_hours=3)
+    assert "биыл 3 сағ" in render("hours", "kk", year_hours=3.0, recent_hours=0)

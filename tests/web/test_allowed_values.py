@@ -12,6 +12,7 @@ from sqlalchemy import CheckConstraint, inspect
 from dispatch import schemas
 from dispatch.extensions import db
 from dispatch.models import (
+    ACTIVITY_SOURCES,
     ALERT_STATUSES,
     CHANNELS,
     INCIDENT_KINDS,
@@ -38,6 +39,7 @@ CHOICES = {
     ("outbox", "status"): OUTBOX_STATUSES,
     ("outbox", "channel"): CHANNELS,
     ("volunteers", "preferred_channel"): CHANNELS,
+    ("activities", "source"): ACTIVITY_SOURCES,
 }
 _QUOTED = re.compile(r"'([^']*)'")
 _CHOICE_CHECK = re.compile(r"^(\w+) IN \(")

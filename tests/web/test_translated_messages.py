@@ -131,17 +131,25 @@ def string_constants(path: Path, functions: set[str]) -> set[str]:
 
 def test_every_exclusion_reason_has_a_label():
     reasons = string_constants(ROOT / "matching.py", {"exclusion_reason", "_local_reason", "_history"})
-    assert {"opted_out", "lacks_skill", "quiet_hours", "already_alerted", "alert_limit"} <= reasons  # it works
-    assert reasons - set(i18n.LABELS) == set()
+    assert {"opted_out", "lacks_skill", "quiet_hours", "already_alerted", "alert_limit", "minor"} <= reasons
+    assert reasons - set(i18n.LABELS) - set(i18n.EXCLUSION_LABELS) == set()
+    # "minor" is a severity's label too: the exclusion has its own words.
+    assert "minor" in i18n.EXCLUSION_LABELS
 
 
 def test_every_reply_outcome_has_a_text():
     outcomes = (
         string_constants(ROOT / "inbox.py", {"receive_sms", "_act", "_answer_alert", "_target_alert"})
         | string_constants(ROOT / "alerting.py", {"accept", "decline"})
+        | string_constants(
+            ROOT / "responders.py",
+            {"reply_from_scene", "_arrived_reply", "_done_reply", "_safe_reply", "help_from_scene"},
+        )
+        | string_constants(ROOT / "activity.py", {"answer_hours"})
     ) - {""}
     outcomes |= {dispatch.inbox.RATE_LIMITED}
     assert {"accepted", "declined", "not_understood", "unknown_number", "ambiguous", "standby"} <= outcomes
+    assert {"arrived", "left", "safe", "not_arrived", "not_on_scene", "help_on_scene", "hours"} <= outcomes
     assert outcomes - set(i18n.OUTCOMES) == set()
 
 
@@ -235,6 +243,18 @@ HOSTILE_BODIES = [
     (schemas.BroadcastIn, {"body": "", "to": "everyone"}),
     (schemas.BroadcastIn, {"body": "b" * 601, "to": None}),
     (schemas.ManualAlertIn, {"volunteer_ids": []}),
+    (schemas.VolunteerPatch, {"birth_date": "2100-01-01"}),
+    (schemas.VolunteerPatch, {"birth_date": "yesterday"}),
+    (schemas.VolunteerPatch, {"birth_date": "2000-01-01T10:30:00"}),
+    (schemas.ResponderStatusIn, {"status": "gone"}),
+    (schemas.ResponderStatusIn, {}),
+    (
+        schemas.ActivityIn,
+        {"volunteer_id": 0, "activity": "", "started_at": "soon", "ended_at": 5, "skill": "", "place": "p" * 301},
+    ),
+    (schemas.ActivityIn, {"volunteer_id": "x", "activity": "a" * 201, "started_at": "10000-01-01T00:00"}),
+    (schemas.ActivityPatch, {"reason": "", "verified": "perhaps", "ended_at": "later", "extra": 1}),
+    (schemas.ActivityPatch, {"verified": True}),
     (schemas.ManualAlertIn, {"volunteer_ids": [0, 2**40, "x"]}),
 ]
 

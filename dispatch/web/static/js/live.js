@@ -5,6 +5,9 @@
 (function () {
   "use strict";
   var POLL_MS = 2000;
+  // Console pages load this from the layout (the safety banner) and may load it themselves too.
+  if (window.dispatchLiveStarted) { return; }
+  window.dispatchLiveStarted = true;
 
   function watch(region) {
     var url = region.getAttribute("data-live-src");

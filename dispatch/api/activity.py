@@ -1,0 +1,134 @@
+"""On scene and the register of volunteer activity: responder states set by a coordinator, the
+roll call, and the activity records (list, enter, verify or correct)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import request
+
+from .. import activity, responders
+from ..auth import current_user, require_role
+from ..clock import to_utc_naive
+from ..errors import ValidationFailed
+from ..presenters import activity_json, responders_json
+from ..schemas import ActivityIn, ActivityPatch, ResponderStatusIn
+from . import bp
+from .parsing import json_body, query_int
+
+# Filters the register will take once regions and organisations are records (a parallel work):
+# refused clearly rather than ignored, since an ignored filter would answer with more than asked.
+NOT_YET_FILTERS = ("organization_id", "region")
+NOT_YET_FORMATS = ("csv", "xlsx")
+
+
+@bp.post("/incidents/<id:incident_id>/responders/<id:volunteer_id>")
+@require_role("coordinator")
+def set_responder_status(incident_id: int, volunteer_id: int):
+    data = json_body(ResponderStatusIn)
+    responders.set_status(incident_id, volunteer_id, data.status, current_user())
+    found = [r for r in responders_json(incident_id) if r["volunteer_id"] == volunteer_id]
+    return found[0]
+
+
+@bp.post("/incidents/<id:incident_id>/roll-call")
+@require_role("coordinator")
+def start_roll_call(incident_id: int):
+    return responders.start_roll_call(incident_id, current_user()).as_json(), 201
+
+
+@bp.get("/incidents/<id:incident_id>/roll-call")
+@require_role("viewer")
+def get_roll_call(incident_id: int):
+    return responders.roll_call(incident_id).as_json()
+
+
+@bp.get("/activity")
+@require_role("viewer")
+def list_activity():
+    fmt = request.args.get("format") or "json"
+    if fmt in NOT_YET_FORMATS:
+        raise ValidationFailed(
+            f"format={fmt} is not available yet: the register is served as JSON only for now.",
+            {"fields": {"format": "only json for now"}},
+        )
+    if fmt != "json":
+        raise ValidationFailed("Query parameter format must be json.", {"fields": {"format": "must be json"}})
+    for name in NOT_YET_FILTERS:
+        if request.args.get(name):
+            raise ValidationFailed(
+                f"Filtering by {name} is not available yet; filter by organization (its name) instead.",
+                {"fields": {name: "not available yet"}},
+            )
+    since, until = _moment("from", end=False), _moment("to", end=True)
+    if since is not None and until is not None and until <= since:
+        raise ValidationFailed(
+            "The period is inverted: from must come before to.", {"fields": {"from": "after to", "to": "before from"}}
+        )
+    volunteer_id = query_int("volunteer_id", 0, 1, 2**31 - 1) or None
+    incident_id = query_int("incident_id", 0, 1, 2**31 - 1) or None
+    flt = activity.ActivityFilter(
+        volunteer_id=volunteer_id,
+        organization=request.args.get("organization") or None,
+        incident_id=incident_id,
+        since=since,
+        until=until,
+        page=query_int("page", 1, 1, 1_000_000),
+        per_page=query_int("per_page", 100, 1, 1000),
+    )
+    rows, total, total_hours = activity.list_activity(flt)
+    return {
+        "items": [activity_json(*row) for row in rows],
+        "total": total,
+        "total_hours": total_hours,
+        "page": flt.page,
+        "per_page": flt.per_page,
+    }
+
+
+def _moment(name: str, end: bool) -> datetime | None:
+    """`from`/`to`: an ISO 8601 date (a whole day in Kazakhstan; `to` includes it) or date-time
+    (a zone-less one is UTC)."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            return activity.local_day_start(date.fromordinal(day.toordinal() + 1) if end else day)
+        return to_utc_naive(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):
+        raise ValidationFailed(
+            f"Query parameter {name} must be a date (2030-01-31) or a date and time (2030-01-31T18:00:00+05:00).",
+            {"fields": {name: "not a date"}},
+        ) from None
+
+
+@bp.post("/activity")
+@require_role("coordinator")
+def record_activity():
+    record = activity.record_activity(json_body(ActivityIn), current_user())
+    return _one(record.id), 201
+
+
+@bp.get("/activity/<id:activity_id>")
+@require_role("viewer")
+def get_activity(activity_id: int):
+    return _one(activity_id)
+
+
+@bp.patch("/activity/<id:activity_id>")
+@require_role("coordinator")
+def correct_activity(activity_id: int):
+    activity.correct_activity(activity_id, json_body(ActivityPatch), current_user())
+    return _one(activity_id)
+
+
+@bp.get("/activity/<id:activity_id>/audit")
+@require_role("coordinator")
+def activity_audit(activity_id: int):
+    return {"items": activity.corrections(activity_id)}
+
+
+def _one(activity_id: int) -> dict:
+    return activity_json(*activity.activity_row(activity_id))
