@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import current_app
 from sqlalchemy import select
 
-from . import alerting, delivery, outbox, sms
+from . import alerting, cap_feeds, delivery, outbox, sms, warnings_in
 from .extensions import db
 from .models import Incident
 
@@ -109,7 +109,15 @@ def dispatch_tick() -> dict:
         "expired": expire_alerts(),
         "alerted": top_up_waves(),
         "forgotten_statuses": delivery.forget_stale_early_statuses(),
+        "warnings_expired": warnings_in.close_expired(),
     }
+    db.session.remove()
+    return done
+
+
+def cap_tick() -> dict:
+    """Read the CAP_FEEDS that are due (the scheduler runs this every CAP_POLL_S)."""
+    done = cap_feeds.poll_feeds()
     db.session.remove()
     return done
 
