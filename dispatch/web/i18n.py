@@ -61,6 +61,7 @@ LABELS = {
     "unfilled": _l("Unfilled"),
     "closed": _l("Closed"),
     "cancelled": _l("Cancelled"),
+    "draft": _l("Warning to review"),
     # alert statuses
     "queued": _l("Queued"),
     "sent": _l("Sent"),
@@ -241,6 +242,8 @@ ERROR_MESSAGES = {
     "ADDRESS_NOT_FOUND": _l("The address could not be found; give the coordinates instead."),
     "GEOCODER_UNAVAILABLE": _l("The address search does not answer; give the coordinates instead."),
     "INCIDENT_ENDED": _l("The incident is closed or cancelled."),
+    "INCIDENT_NOT_DRAFT": _l("This warning has already been dispatched or dismissed."),
+    "INVALID_CAP": _l("The warning is not a valid CAP 1.2 document."),
     "CSV_HEADER": _l("The CSV header is not the one expected."),
     "CSV_ENCODING": _l("The file is not UTF-8 text; nothing was imported."),
     "METHOD_NOT_ALLOWED": _l("This page cannot be used that way."),

@@ -235,6 +235,7 @@ HOSTILE_BODIES = [
     (schemas.BroadcastIn, {"body": "b" * 601, "to": None}),
     (schemas.ManualAlertIn, {"volunteer_ids": []}),
     (schemas.ManualAlertIn, {"volunteer_ids": [0, 2**40, "x"]}),
+    (schemas.DispatchIn, {"needs": [], "radius_km": 0, "max_radius_km": "far"}),
 ]
 
 
