@@ -87,12 +87,24 @@ def _names(event: str, kind: str) -> bool:
     return any(word in event for word in _WORDS[kind])
 
 
+class _Raced(Exception):
+    """The same message was committed by another request a moment ago."""
+
+
 def ingest(data: bytes, by: User | None) -> Outcome:
     """A CAP document, posted or polled: one transaction, committed here."""
     try:
         alert = cap.parse_alert(data)
     except cap.CapError as exc:
         raise InvalidCap(f"Invalid CAP: {exc}.") from None
+    try:
+        return _ingest(alert, by)
+    except _Raced:
+        seen = _seen(alert.sender, alert.identifier)
+        return Outcome(False, _incidents_of([seen] if seen else []))
+
+
+def _ingest(alert: cap.Alert, by: User | None) -> Outcome:
     actor = f"user:{by.id}" if by else "cap"
     seen = _seen(alert.sender, alert.identifier)
     if seen is not None and seen.msg_type is not None:
@@ -256,6 +268,7 @@ def _remember(alert: cap.Alert, seen: CapMessage | None, incident_id: int | None
     except IntegrityError:
         # The same document, posted twice at once: the first one's transaction won.
         db.session.rollback()
+        raise _Raced() from None
 
 
 def dispatch_draft(incident_id: int, data: DispatchIn, by: User) -> Incident:

@@ -330,3 +330,20 @@ def test_cap_settings_are_read_from_the_environment():
     assert TestConfig.for_database("sqlite://").CAP_FEEDS == ()
     with pytest.raises(ConfigError, match="CAP_FEEDS"):
         TestConfig.for_database("sqlite://", CAP_FEEDS="file:///etc/passwd")
+
+
+def test_the_same_alert_committed_meanwhile_by_another_request_is_a_repeat(post_cap, monkeypatch):
+    """Two posts of one document at once: the second one looked before the first committed, so
+    its insert of the message loses the race; it answers as a repeat and adds nothing."""
+    first = post_cap(alert_doc("R-1")).get_json()["incidents"][0]
+    seen, looks = warnings_in._seen, []
+
+    def not_yet_visible_the_first_time(sender, identifier):
+        looks.append(identifier)
+        return None if len(looks) == 1 else seen(sender, identifier)
+
+    monkeypatch.setattr(warnings_in, "_seen", not_yet_visible_the_first_time)
+    response = post_cap(alert_doc("R-1"))
+    assert response.status_code == 200
+    assert [i["id"] for i in response.get_json()["incidents"]] == [first["id"]]
+    assert count(Incident) == 1
