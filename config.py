@@ -112,6 +112,15 @@ def _tile_url(raw: str) -> str:
     return value
 
 
+def _url_list(raw: str) -> tuple[str, ...]:
+    """Comma-separated http(s) URLs (CAP_FEEDS); empty means none."""
+    urls = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for url in urls:
+        if not re.fullmatch(r"https?://[^/?#\s]+[^\s]*", url):
+            raise ValueError(f"must be comma-separated http(s) URLs, got {url!r}")
+    return urls
+
+
 # name -> (parser, default). A default of None means "unset unless given".
 SETTINGS: dict[str, tuple] = {
     "DISPATCH_ENV": (_choice(ENVIRONMENTS), "development"),
@@ -143,6 +152,8 @@ SETTINGS: dict[str, tuple] = {
     "TRUSTED_PROXY_HOPS": (_non_negative_int, "0"),
     "MAP_TILE_URL": (_tile_url, ""),
     "MAP_TILE_ATTRIBUTION": (_text, ""),
+    "CAP_FEEDS": (_url_list, ""),
+    "CAP_POLL_S": (_positive_float, "60"),
 }
 
 

@@ -53,7 +53,7 @@ def report_incident(data: IncidentIn, placement: Placement, reported_by: User | 
     actor = f"user:{reported_by.id}" if reported_by else "system"
     for _attempt in range(5):
         incident = Incident(
-            code=_free_code(),
+            code=free_code(),
             kind=data.kind,
             title=data.title,
             description=data.description,
@@ -106,7 +106,7 @@ def merge_needs(needs: list[NeedIn], catalogue: SkillCatalogue) -> dict[str | No
     return merged
 
 
-def _free_code() -> str:
+def free_code() -> str:
     """A three-digit reply code no open incident uses (four digits if all 900 are taken)."""
     taken = set(db.session.scalars(select(Incident.code).where(Incident.status.in_(OPEN_INCIDENT_STATUSES))))
     for digits in (3, 4):
@@ -134,12 +134,13 @@ def list_incidents(status: str | None = None, limit: int = 200, region: str | No
     return list(db.session.scalars(query))
 
 
-def end_incident(incident_id: int, how: str, by: User) -> Incident:
-    """Close (`closed`) or cancel (`cancelled`): alerting stops, accepted and pending are told."""
+def end_incident(incident_id: int, how: str, by: User | None, actor: str | None = None) -> Incident:
+    """Close (`closed`) or cancel (`cancelled`): alerting stops, accepted and pending are told.
+    A draft (from a warning) ends the same way: cancelling it is dismissing it."""
     incident = alerting.lock_incident(_existing(incident_id))
-    if not incident.is_open:
+    if not incident.is_open and incident.status != "draft":
         raise IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
-    actor = f"user:{by.id}"
+    actor = f"user:{by.id}" if by is not None else (actor or "system")
     accepted = db.session.scalars(select(Alert).where(Alert.incident_id == incident.id, Alert.status == "accepted"))
     for alert in accepted:
         alerting.tell(alert.volunteer_id, incident, how)

@@ -14,7 +14,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
-from . import activity, alerting, delivery, outbox, responders, sms, telegram, telegram_outbox
+from . import activity, alerting, cap_feeds, delivery, outbox, responders, sms, telegram, telegram_outbox, warnings_in
 from .extensions import db
 from .models import Incident
 
@@ -156,7 +156,15 @@ def dispatch_tick() -> dict:
         "alerted": top_up_waves(),
         "forgotten_statuses": delivery.forget_stale_early_statuses(),
         **welfare_checks(),
+        "warnings_expired": warnings_in.close_expired(),
     }
+    db.session.remove()
+    return done
+
+
+def cap_tick() -> dict:
+    """Read the CAP_FEEDS that are due (the scheduler runs this every CAP_POLL_S)."""
+    done = cap_feeds.poll_feeds()
     db.session.remove()
     return done
 

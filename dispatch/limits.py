@@ -15,6 +15,7 @@ from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wsgi import get_input_stream
 
+from cap import MAX_DOCUMENT_BYTES as CAP_MAX_BYTES
 from notifications.smsgate_webhooks import MAX_EVENT_BYTES
 from notifications.telegram_updates import MAX_UPDATE_BYTES
 
@@ -40,11 +41,15 @@ JSON_WEBHOOK_LIMITS = {
 # The CSV imports (API and console page): streamed against IMPORT_MAX_BYTES, never held whole.
 IMPORT_ENDPOINTS = ("api.import_csv", "console.import_csv")
 IMPORT_FIELDS = 10
+# A CAP 1.2 document (POST /api/v1/cap): one XML body of at most 1 MiB.
+ROUTE_LIMITS = {"api.post_cap": BodyLimit(max_bytes=CAP_MAX_BYTES, max_fields=1)}
 
 
 def limit_for(endpoint: str | None, blueprint: str | None) -> BodyLimit:
     if endpoint in IMPORT_ENDPOINTS:
         return BodyLimit(max_bytes=current_app.config["IMPORT_MAX_BYTES"], max_fields=IMPORT_FIELDS)
+    if endpoint in ROUTE_LIMITS:
+        return ROUTE_LIMITS[endpoint]
     if endpoint in JSON_WEBHOOK_LIMITS:
         return JSON_WEBHOOK_LIMITS[endpoint]
     if blueprint in WEBHOOK_BLUEPRINTS:

@@ -206,7 +206,8 @@ class TelegramLinkCode(db.Model):
 
 INCIDENT_KINDS = ("fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other")
 SEVERITIES = ("minor", "moderate", "severe", "extreme")
-INCIDENT_STATUSES = ("dispatching", "staffed", "unfilled", "closed", "cancelled")
+# draft: made from a warning (CAP), not yet dispatched: never matched nor alerted.
+INCIDENT_STATUSES = ("dispatching", "staffed", "unfilled", "closed", "cancelled", "draft")
 OPEN_INCIDENT_STATUSES = ("dispatching", "staffed", "unfilled")
 ALERT_STATUSES = ("queued", "sent", "delivered", "accepted", "declined", "expired", "stood_down", "failed")
 # An alert still waiting for the volunteer's answer.
@@ -244,6 +245,10 @@ class Incident(db.Model):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The latest roll call (dispatch/responders.py): who was on scene then is asked to answer SAFE.
     roll_call_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # From a warning: {"type": "cap", "sender", "identifier", "sent"}; the incident closes at
+    # expires_at (the warning's <expires>), by the scheduler.
+    source: Mapped[dict | None] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
     needs: Mapped[list[Need]] = relationship(back_populates="incident", order_by="Need.id")
 
@@ -517,3 +522,49 @@ class GeocodeCacheEntry(db.Model):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CapMessage(db.Model):
+    """A CAP message seen (posted or polled), once per (sender, identifier). A row whose msg_type
+    is NULL was only named in a Cancel's references: its Alert has not come (yet), and
+    `cancelled` keeps that late Alert from opening an incident."""
+
+    __tablename__ = "cap_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(255))
+    identifier: Mapped[str] = mapped_column(String(255))
+    sent: Mapped[str] = mapped_column(String(40))
+    msg_type: Mapped[str | None] = mapped_column(String(8))
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"), index=True)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("uq_cap_messages_sender_identifier", "sender", "identifier", unique=True),)
+
+
+class CapFeed(db.Model):
+    """A CAP_FEEDS URL's polling state: validators for conditional GETs, and backoff."""
+
+    __tablename__ = "cap_feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    etag: Mapped[str | None] = mapped_column(String(300))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_poll_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_polled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class CapFeedEntry(db.Model):
+    """A feed entry (its id and link, hashed) already fetched: each is processed once."""
+
+    __tablename__ = "cap_feed_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_key: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    outcome: Mapped[str] = mapped_column(String(300))
+    processed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -56,6 +56,9 @@ def incident_json(incident: Incident, counts: dict[str, int] | None = None, deta
         "unfilled_reason": incident.unfilled_reason,
         "created_at": isoformat(incident.created_at),
         "ended_at": isoformat(incident.ended_at),
+        "expires_at": isoformat(incident.expires_at),
+        # From a warning: its sender as stated in the document, not verified.
+        "source": incident.source,
         "needs": needs_json(incident),
         "alerts": counts if counts is not None else alert_counts([incident.id])[incident.id],
     }

@@ -26,6 +26,7 @@ from .models import OutboxMessage
 log = logging.getLogger(__name__)
 DISPATCH_JOB = "dispatch-tick"
 SEND_JOB = "outbox-send"
+CAP_JOB = "cap-feeds"
 
 
 def run_job(app: Flask, job) -> None:
@@ -53,6 +54,18 @@ def _add_jobs(scheduler, app: Flask) -> None:
             args=(app, job),
             seconds=app.config["SCHEDULER_TICK_S"],
             id=job_id,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(),
+        )
+    if app.config["CAP_FEEDS"]:
+        # Its own thread and interval: a slow feed never holds up alerting or sending.
+        scheduler.add_job(
+            run_job,
+            "interval",
+            args=(app, jobs.cap_tick),
+            seconds=app.config["CAP_POLL_S"],
+            id=CAP_JOB,
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(),

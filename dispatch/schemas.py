@@ -256,6 +256,14 @@ class IncidentIn(Placed):
         return checked_area(value)
 
 
+class DispatchIn(Body):
+    """A draft (from a warning) dispatched: its needs, and optionally how far to look."""
+
+    needs: list[NeedIn] = Field(min_length=1, max_length=20)
+    radius_km: DistanceKm | None = None
+    max_radius_km: DistanceKm | None = None
+
+
 class BroadcastIn(Body):
     body: Message
     to: Literal["accepted", "pending", "all"]

@@ -2,7 +2,15 @@
 (GeoJSON, CAP 1.2) and optional geocoding. No web framework or database imports.
 """
 
-from geo.areas import MAX_AREA_RINGS, MAX_AREA_VERTICES, Area, parse_cap_circle, parse_cap_polygon, parse_geojson_area
+from geo.areas import (
+    MAX_AREA_RINGS,
+    MAX_AREA_VERTICES,
+    Area,
+    cap_area,
+    parse_cap_circle,
+    parse_cap_polygon,
+    parse_geojson_area,
+)
 from geo.distance import (
     BoundingBox,
     bounding_box,
@@ -30,6 +38,7 @@ __all__ = [
     "MemoryGeocodeCache",
     "Point",
     "bounding_box",
+    "cap_area",
     "fast_distance_km",
     "fast_distances_km",
     "fast_error_km",

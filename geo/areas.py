@@ -61,6 +61,12 @@ class Area:
         return self._geometry
 
     @property
+    def representative_point(self) -> Point:
+        """A point inside the area (for a concave area or several parts the centroid may not be)."""
+        c = self._geometry.representative_point()
+        return Point(lat=c.y, lon=c.x)
+
+    @property
     def centroid(self) -> Point:
         """Centroid in lon,lat space (may lie outside a concave area)."""
         c = self._geometry.centroid
@@ -335,7 +341,11 @@ def parse_cap_circle(text: str, vertices: int = CAP_CIRCLE_VERTICES) -> Area:
         center = parse_lat_lon(parts[0])
     except GeoError as exc:
         raise GeoError(f"CAP circle centre: {exc}") from None
-    radius_km = parse_decimal(parts[1], "CAP circle radius (km)")
+    return cap_circle(center, parse_decimal(parts[1], "CAP circle radius (km)"), vertices)
+
+
+def cap_circle(center: Point, radius_km: float, vertices: int = CAP_CIRCLE_VERTICES) -> Area:
+    """A CAP circle from its centre and radius (km); see parse_cap_circle."""
     _check_radius(radius_km)
     if radius_km <= 0:
         raise GeoError("CAP circle radius is 0: a point, not an area")
@@ -361,3 +371,33 @@ def parse_cap_circle(text: str, vertices: int = CAP_CIRCLE_VERTICES) -> Area:
             piece = translate(piece, xoff=shift)
             pieces.extend(getattr(piece, "geoms", [piece]))
     return Area(MultiPolygon([p for p in pieces if isinstance(p, Polygon) and not p.is_empty]))
+
+
+def cap_area(polygons: Sequence[Sequence[tuple[float, float]]], circles: Sequence[tuple[float, float, float]]) -> Area:
+    """The union of a CAP alert's polygons (closed rings of (lat, lon), CAP's order) and circles
+    ((lat, lon, radius_km)) as one Area: what a warning covers."""
+    if not polygons and not circles:
+        raise GeoError("a CAP area needs at least one polygon or circle")
+    _check_ring_count(len(polygons) + len(circles), "polygons and circles")
+    _check_vertex_count(sum(len(ring) for ring in polygons))
+    shapes: list[BaseGeometry] = []
+    for k, ring in enumerate(polygons):
+        where = f"CAP polygon {k + 1}"
+        positions = []
+        for n, (lat, lon) in enumerate(ring):
+            try:
+                point = Point(lat=lat, lon=lon)
+            except GeoError as exc:
+                raise GeoError(f"{where} position {n + 1}: {exc}") from None
+            positions.append((point.lon, point.lat))
+        shapes.append(_area_from_rings([([positions], where)]).geometry)
+    for k, (lat, lon, radius_km) in enumerate(circles):
+        try:
+            shapes.append(cap_circle(Point(lat=lat, lon=lon), radius_km).geometry)
+        except GeoError as exc:
+            raise GeoError(f"CAP circle {k + 1}: {exc}") from None
+    union = shapely.unary_union(shapes)
+    parts = [g for g in getattr(union, "geoms", [union]) if isinstance(g, Polygon) and not g.is_empty]
+    geometry: Polygon | MultiPolygon = parts[0] if len(parts) == 1 else MultiPolygon(parts)
+    _check_vertex_count(int(shapely.get_num_coordinates(geometry)))
+    return Area(geometry)

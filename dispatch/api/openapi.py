@@ -116,7 +116,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "tag": "incidents",
         "errors": (400,),
         "query": {
-            "status": "open|dispatching|staffed|unfilled|closed|cancelled",
+            "status": "open|dispatching|staffed|unfilled|closed|cancelled|draft",
             "region": "ISO 3166-2 code (GET /api/v1/regions)",
         },
     },
@@ -249,6 +249,23 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "role": "coordinator",
         "tag": "activity",
         "errors": (404,),
+    },
+    ("post", "/api/v1/cap"): {
+        "summary": "A CAP 1.2 warning (at most 1 MiB): Alert makes a draft incident, Update changes it, "
+        "Cancel cancels it; 201 when incidents changed, 200 when nothing did (seen already, expired)",
+        "role": "coordinator",
+        "tag": "warnings",
+        "body": "application/cap+xml",
+        "status": 201,
+        "errors": (400, 413, 415),
+        "extra_errors": {409: "INCIDENT_ENDED: a cancelled incident ended meanwhile"},
+    },
+    ("post", "/api/v1/incidents/{incident_id}/dispatch"): {
+        "summary": "Dispatch a draft (from a warning) with needs: alerting starts as for a posted incident",
+        "role": "coordinator",
+        "tag": "warnings",
+        "body": schemas.DispatchIn,
+        "errors": (400, 404, 409, 415),
     },
     ("get", "/api/v1/status"): {
         "summary": "Public status: open incidents, approximate place, needs filled, alert counts; no personal data",

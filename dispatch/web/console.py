@@ -14,15 +14,15 @@ from pydantic import ValidationError
 
 from notifications.texts import render as render_sms
 
-from .. import dashboard, gazetteer, geocoding, incidents, preview, responders
+from .. import dashboard, gazetteer, geocoding, incidents, preview, responders, warnings_in
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..presenters import alert_counts
-from ..schemas import BroadcastIn, IncidentIn, max_length
+from ..schemas import BroadcastIn, DispatchIn, IncidentIn, max_length
 from ..skills import UnknownSkill
 from .account import login_manager
 from .i18n import current_language, error_message, field_problem, remember_language, skill_names
-from .incident_form import empty_form, read_incident_form
+from .incident_form import NEED_ROWS, empty_form, read_dispatch_form, read_incident_form
 from .live import conditional
 from .pages import map_settings
 
@@ -173,6 +173,7 @@ def _incident_page(incident_id: int, status: int = 200):
         skills=skill_names(),
         page_data=page_data,
         max_broadcast=max_length(BroadcastIn, "body"),
+        need_rows=NEED_ROWS,
     ), status
 
 
@@ -204,7 +205,7 @@ def _end_incident(incident_id: int, how: str):
             flash(_("Incident cancelled: responders and pending volunteers are being told by SMS."))
         return redirect(url_for("console.incident", incident_id=incident_id))
     incident = incidents.get_incident(incident_id)
-    if not incident.is_open:
+    if not incident.is_open and incident.status != "draft":
         return redirect(url_for("console.incident", incident_id=incident_id))
     counts = alert_counts([incident.id])[incident.id]
     told = counts["accepted"] + counts["sent"] + counts["delivered"]
@@ -228,3 +229,19 @@ def broadcast(incident_id: int):
     sent = incidents.broadcast(incident_id, data.body, data.to, by())
     flash(ngettext("Message queued for %(num)d volunteer.", "Message queued for %(num)d volunteers.", sent))
     return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<id:incident_id>/dispatch")
+def dispatch_draft(incident_id: int):
+    """A warning's draft goes out with needs in one step: alerting starts as for a posted incident."""
+    data: DispatchIn | None = read_dispatch_form(request.form)
+    if data is None:
+        flash(_("Give at least one need with a whole number of people, and a radius in km. Nothing was sent."), "error")
+        return _incident_page(incident_id, status=400)
+    try:
+        incident = warnings_in.dispatch_draft(incident_id, data, by())
+    except UnknownSkill as exc:
+        flash(_("%(code)s is not a skill in the catalogue.", code=exc.skill), "error")
+        return _incident_page(incident_id, status=exc.status)
+    flash(_("Warning dispatched: alerting has started. Reply code %(code)s.", code=incident.code))
+    return redirect(url_for("console.incident", incident_id=incident.id))

@@ -61,6 +61,7 @@ LABELS = {
     "unfilled": _l("Unfilled"),
     "closed": _l("Closed"),
     "cancelled": _l("Cancelled"),
+    "draft": _l("Warning to review"),
     # alert statuses
     "queued": _l("Queued"),
     "sent": _l("Sent"),
@@ -263,6 +264,8 @@ ERROR_MESSAGES = {
     "NOT_ARRIVED": _l("This responder has not arrived on scene yet."),
     "ALREADY_LEFT": _l("This responder has already left the scene."),
     "NOBODY_ON_SCENE": _l("Nobody is on scene: there is no one to ask."),
+    "INCIDENT_NOT_DRAFT": _l("This warning has already been dispatched or dismissed."),
+    "INVALID_CAP": _l("The warning is not a valid CAP 1.2 document."),
     "CSV_HEADER": _l("The CSV header is not the one expected."),
     "CSV_ENCODING": _l("The file is not UTF-8 text; nothing was imported."),
     "METHOD_NOT_ALLOWED": _l("This page cannot be used that way."),

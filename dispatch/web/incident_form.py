@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from pydantic import ValidationError
 from werkzeug.datastructures import MultiDict
 
-from ..schemas import IncidentIn
+from ..schemas import DispatchIn, IncidentIn
 from .i18n import field_errors
 
 NEED_ROWS = 4
@@ -122,3 +122,25 @@ def _geometry(value) -> dict:
     if not isinstance(value, dict):
         raise ValueError("not a geometry")
     return value
+
+
+def read_dispatch_form(form: MultiDict) -> DispatchIn | None:
+    """A draft's dispatch form (need rows and a radius) as DispatchIn, or None when it is not valid."""
+    errors: dict[str, str] = {}
+    rows = [
+        {"skill": form.get(f"need_skill_{i}", "").strip(), "count": form.get(f"need_count_{i}", "").strip()}
+        for i in range(NEED_ROWS)
+    ]
+    body: dict = {"needs": _needs(rows, errors)}
+    radius = form.get("radius_km", "").strip().replace(",", ".")
+    if radius:
+        try:
+            body["radius_km"] = float(radius)
+        except ValueError:
+            return None
+    if errors:
+        return None
+    try:
+        return DispatchIn.model_validate(body)
+    except ValidationError:
+        return None

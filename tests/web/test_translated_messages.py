@@ -256,6 +256,7 @@ HOSTILE_BODIES = [
     (schemas.ActivityPatch, {"reason": "", "verified": "perhaps", "ended_at": "later", "extra": 1}),
     (schemas.ActivityPatch, {"verified": True}),
     (schemas.ManualAlertIn, {"volunteer_ids": [0, 2**40, "x"]}),
+    (schemas.DispatchIn, {"needs": [], "radius_km": 0, "max_radius_km": "far"}),
 ]
 
 
