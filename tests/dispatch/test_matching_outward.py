@@ -149,6 +149,7 @@ def test_the_prefilter_reads_the_covering_index(app):
             "w0": box.min_lon,
             "e0": box.max_lon,
             "now": utcnow(),
+            "adult_born_by": prefilter.adult_born_by(utcnow()),
             "skill": 1,
             "cap": 10,
             **prefilter._bound_scales(point_box(s.point), box),
