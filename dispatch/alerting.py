@@ -249,6 +249,11 @@ def stand_down_pending(incident: Incident, template: str, actor: str) -> None:
     alerts = db.session.scalars(
         select(Alert).where(Alert.incident_id == incident.id, Alert.status.in_(PENDING_ALERT_STATUSES))
     ).all()
+    stand_down(incident, list(alerts), template, actor)
+
+
+def stand_down(incident: Incident, alerts: list[Alert], template: str, actor: str) -> None:
+    """These pending alerts are not needed any more; the incident must be locked."""
     for alert in alerts:
         was = alert.status
         alert.status = "stood_down"
@@ -349,7 +354,7 @@ def _confirm(alert: Alert, incident: Incident, volunteer: Volunteer) -> None:
         title=incident.title,
         lat=incident.lat,
         lon=incident.lon,
-        address=incident.address,
+        address=incident.meeting_point or incident.address,
         eta_min=alert.eta_min,
         skill_name=catalogue.name(need.skill, volunteer.language) if need and need.skill else None,
     )

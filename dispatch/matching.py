@@ -357,3 +357,21 @@ def _candidate(search: Search, row, distance_km: float) -> Candidate:
     where = "inside the area" if search.area is not None and distance_km == 0 else f"{distance_km:.1f} km away"
     skill = "has the skill" if search.skill_bit is not None else "any volunteer"
     return Candidate(row.id, distance_km, row.skill_mask, f"{where}, {skill}, available")
+
+
+def reachable(search: Search, now: datetime | None = None) -> list[tuple[int, float, bool]]:
+    """(volunteer_id, distance_km, in quiet hours now) of everyone who can be texted and is
+    available (the SQL rules: not busy, not a minor), within the radius of the point or the
+    area and within their own max distance, nearest first. No skill, alert-history or
+    quiet-hours rule: for notices that ask no answer (dispatch/standby.py), whose caller
+    decides on quiet hours. Reads the whole box: the caller bounds what it does with it."""
+    now = now or utcnow()
+    minute = _local_minute(now)
+    rows, _reach = _prefilter(search, search.radius_km, now, None)
+    found = [
+        (row[0], distance, row[6] is not None and _in_quiet_hours(row[6], row[7], minute))
+        for row, distance in _within(search, rows)
+        if distance <= row[3]  # max_distance_km
+    ]
+    found.sort(key=lambda item: (item[1], item[0]))
+    return found

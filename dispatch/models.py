@@ -249,6 +249,9 @@ class Incident(db.Model):
     # expires_at (the warning's <expires>), by the scheduler.
     source: Mapped[dict | None] = mapped_column(JSON)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # Where responders gather, in words (migration 0015): sent with the coordinates to those who
+    # accept, in place of the address; a change is texted to them (dispatch/incident_changes.py).
+    meeting_point: Mapped[str | None] = mapped_column(String(300))
 
     needs: Mapped[list[Need]] = relationship(back_populates="incident", order_by="Need.id")
 
@@ -338,6 +341,21 @@ class Alert(db.Model):
         Index("ix_alerts_welfare_due_at", "welfare_due_at"),
         CheckConstraint(one_of("status", ALERT_STATUSES), name="status"),
     )
+
+
+class StandbyNotice(db.Model):
+    """A volunteer told to be ready for an incident (a warning before the emergency, usually):
+    no answer expected, and never twice for one incident (dispatch/standby.py)."""
+
+    __tablename__ = "standby_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    distance_km: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("uq_standby_notices_incident_volunteer", "incident_id", "volunteer_id", unique=True),)
 
 
 # claimed: leased by a sender, not yet handed over; sending: the HTTP call has started, so

@@ -54,7 +54,19 @@ _SENT_EVEN_IF_OPTED_OUT = {"opted_out", "help"}
 _PROVIDER_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 1, "delivered": 2, "undelivered": 2, "failed": 2}
 # Who waits when the provider is the bottleneck: a call-out or a confirmation never queues
 # behind stand-downs and acknowledgements.
-PRIORITY = {"alert": 0, "confirmation": 0, "stand_down": 1, "closed": 1, "cancelled": 1, "broadcast": 1, "standby": 1}
+# A changed place goes with the confirmations (people may be on their way); a standby notice
+# (be ready, no answer) waits behind everything about an emergency under way.
+PRIORITY = {
+    "alert": 0,
+    "confirmation": 0,
+    "place_changed": 0,
+    "stand_down": 1,
+    "closed": 1,
+    "cancelled": 1,
+    "broadcast": 1,
+    "standby": 1,
+    "standby_notice": 2,
+}
 # PostgreSQL advisory lock key: one outbox sender at a time keeps pacing global.
 _SENDER_LOCK_KEY = 0x5D15_0B0C
 # The Telegram sender's own (it paces another provider, so it never waits for the SMS one).

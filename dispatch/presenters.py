@@ -7,7 +7,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from . import responders
+from . import responders, standby
 from .activity import hours
 from .clock import isoformat, quiet_hours_text
 from .extensions import db
@@ -57,6 +57,7 @@ def incident_json(incident: Incident, counts: dict[str, int] | None = None, deta
         "created_at": isoformat(incident.created_at),
         "ended_at": isoformat(incident.ended_at),
         "expires_at": isoformat(incident.expires_at),
+        "meeting_point": incident.meeting_point,
         # From a warning: its sender as stated in the document, not verified.
         "source": incident.source,
         "needs": needs_json(incident),
@@ -66,6 +67,7 @@ def incident_json(incident: Incident, counts: dict[str, int] | None = None, deta
         body["responders"] = responders_json(incident.id)
         body["welfare_overdue"] = responders.welfare_overdue_ids(incident.id)
         body["help_requested"] = responders.help_requested_ids(incident.id)
+        body["standby_notified"] = standby.notified_count(incident.id)
     return body
 
 

@@ -256,6 +256,62 @@ class IncidentIn(Placed):
         return checked_area(value)
 
 
+MeetingPoint = Line(300, min_length=1)
+
+
+class NeedChange(Body):
+    """A need in PATCH /incidents/{id}: the count it should have (new skill: added; 0: removed)."""
+
+    skill: SkillCode | None
+    count: Annotated[int, Field(ge=0, le=500)]
+
+
+class IncidentPatch(Body):
+    """What a coordinator may change on a draft or an open incident; at least one field. A field
+    given as null (description, area, meeting_point, region) is cleared; see incident_changes."""
+
+    title: Title | None = None
+    description: Description | None = None
+    severity: Severity | None = None
+    radius_km: DistanceKm | None = None
+    max_radius_km: DistanceKm | None = None
+    area: dict | None = None
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+    meeting_point: MeetingPoint | None = None
+    region: Region | None = None
+    needs: list[NeedChange] | None = Field(default=None, min_length=1, max_length=20)
+
+    @field_validator("area")
+    @classmethod
+    def valid_area(cls, value: dict | None) -> dict | None:
+        return checked_area(value)
+
+    @field_validator("needs")
+    @classmethod
+    def one_row_per_skill(cls, needs: list[NeedChange] | None) -> list[NeedChange] | None:
+        skills = [n.skill for n in needs or []]
+        if len(set(skills)) != len(skills):
+            raise ValueError("name each skill once in needs")
+        return needs
+
+    @field_validator("title", "severity", "radius_km", "max_radius_km", "needs", "lat", "lon")
+    @classmethod
+    def not_null(cls, value):
+        # Only a null given explicitly gets here (defaults are not validated): these cannot be cleared.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    @model_validator(mode="after")
+    def something_to_change(self):
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        if ("lat" in self.model_fields_set) != ("lon" in self.model_fields_set):
+            raise ValueError("give both lat and lon")
+        return self
+
+
 class DispatchIn(Body):
     """A draft (from a warning) dispatched: its needs, and optionally how far to look."""
 

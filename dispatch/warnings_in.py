@@ -279,8 +279,9 @@ def dispatch_draft(incident_id: int, data: DispatchIn, by: User) -> Incident:
         raise NotDraft(f"Incident {incident_id} is {incident.status}, not a draft.")
     catalogue = SkillCatalogue.load()
     needs = incidents.merge_needs(data.needs, catalogue)
-    radius = data.radius_km or incidents.DEFAULT_RADIUS_KM
-    max_radius = data.max_radius_km or max(radius, incidents.DEFAULT_MAX_RADIUS_KM)
+    # A radius set on the draft (PATCH, for its standby notices) stands unless the dispatch gives one.
+    radius = data.radius_km or incident.radius_km
+    max_radius = data.max_radius_km or max(radius, incident.max_radius_km)
     if max_radius < radius:
         raise ValidationFailed(
             "max_radius_km must not be smaller than radius_km.", {"fields": {"max_radius_km": "smaller than radius_km"}}

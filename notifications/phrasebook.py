@@ -96,6 +96,15 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "coordinator_welfare": "{code} {title}: no SAFE from {names} {minutes} min after the end. Please check"
         " on them.",
         "coordinator_help": "{code} {title}: HELP from {name} ({phone}) on scene. Contact them now.",
+        "standby_notice": (
+            "{kind} warning: {title}. {place}. Please be ready: we may call on you soon. No need to reply.",
+            "{kind}: {title}. {place}. Be ready, we may call on you soon. No reply needed.",
+        ),
+        "place_changed": (
+            "{code} {title}: the place has changed. Go to {coords}.{meeting} Thank you!",
+            "{code} {title}: new place {coords}.{meeting}",
+        ),
+        "place_changed_meeting": " Meeting point: {meeting}.",
     },
     "ru": {
         "drill": "УЧЕНИЯ. ",
@@ -146,6 +155,15 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "coordinator_welfare": "{code} {title}: нет ответа В ПОРЯДКЕ от {names} через {minutes} мин после"
         " окончания. Проверьте их.",
         "coordinator_help": "{code} {title}: {name} ({phone}) просит ПОМОЩЬ на месте. Свяжитесь сейчас.",
+        "standby_notice": (
+            "Предупреждение: {kind}. {title}. {place}. Будьте готовы: возможно, скоро позовём. Отвечать не нужно.",
+            "{kind}: {title}. {place}. Будьте готовы, возможно, позовём. Ответ не нужен.",
+        ),
+        "place_changed": (
+            "{code} {title}: место изменилось. Новое место: {coords}.{meeting} Спасибо!",
+            "{code} {title}: новое место {coords}.{meeting}",
+        ),
+        "place_changed_meeting": " Сбор: {meeting}.",
     },
     "kk": {
         "drill": "ЖАТТЫҒУ. ",
@@ -197,5 +215,14 @@ PHRASES: dict[str, dict[str, str | tuple[str, ...]]] = {
         "coordinator_welfare": "{code} {title}: аяқталғаннан {minutes} мин өтсе де {names} АМАНМЫН деп жауап"
         " бермеді. Хабарласыңыз.",
         "coordinator_help": "{code} {title}: {name} ({phone}) орнында КӨМЕК сұрайды. Қазір хабарласыңыз.",
+        "standby_notice": (
+            "Ескерту: {kind}. {title}. {place}. Дайын болыңыз: жақында шақыруымыз мүмкін. Жауап берудің қажеті жоқ.",
+            "{kind}: {title}. {place}. Дайын болыңыз, шақыруымыз мүмкін. Жауап қажет емес.",
+        ),
+        "place_changed": (
+            "{code} {title}: орын өзгерді. Жаңа орын: {coords}.{meeting} Рақмет!",
+            "{code} {title}: жаңа орын {coords}.{meeting}",
+        ),
+        "place_changed_meeting": " Жиналу орны: {meeting}.",
     },
 }

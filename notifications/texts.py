@@ -114,6 +114,19 @@ def _confirmation(p: _Wording, lang: str, v: dict[str, Any]) -> str:
     )
 
 
+def _standby_notice(p: _Wording, lang: str, v: dict[str, Any]) -> str:
+    return p["standby_notice"].format(kind=kind_name(v["kind"], lang), title=v["title"], place=v["place"])
+
+
+def _place_changed(p: _Wording, lang: str, v: dict[str, Any]) -> str:
+    return p["place_changed"].format(
+        code=v["code"],
+        title=v["title"],
+        coords=f"{float(v['lat']):.5f},{float(v['lon']):.5f}",  # as in the confirmation
+        meeting=_piece(p, "place_changed_meeting", v["meeting_point"], meeting=v["meeting_point"]),
+    )
+
+
 def _which_incident(p: _Wording, lang: str, v: dict[str, Any]) -> str:
     options = [p["which_incident_option"].format(code=code) for code in v["codes"]]
     options = options[:MAX_LISTED_CODES] or [p["which_incident_option"].format(code="482")]
@@ -192,6 +205,21 @@ TEMPLATES: dict[str, Template] = {
         ),
         Template("stand_down", ("code", "title", "drill"), _plain("stand_down"), shrink=_TITLE_SHRINK),
         Template("standby", ("code", "drill"), _plain("standby")),
+        # Before an emergency (a warning, often a draft with no reply code yet): be ready, no answer.
+        Template(
+            "standby_notice",
+            ("kind", "title", "place", "drill"),
+            _standby_notice,
+            shrink=(("title", 24), ("place", 16), ("title", 6), ("place", 8)),
+        ),
+        # To those who accepted, when the incident's point, area or meeting point changes.
+        Template(
+            "place_changed",
+            ("code", "title", "lat", "lon", "drill"),
+            _place_changed,
+            optional=("meeting_point",),
+            shrink=(("title", 12), ("meeting_point", 40), ("title", 4), ("meeting_point", 16)),
+        ),
         Template("declined", ("code", "drill"), _plain("declined")),
         Template("closed", ("code", "title", "drill"), _plain("closed"), shrink=_TITLE_SHRINK),
         Template("cancelled", ("code", "title", "drill"), _plain("cancelled"), shrink=_TITLE_SHRINK),

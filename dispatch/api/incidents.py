@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from geo.regions import REGIONS
 
-from .. import audit, geocoding, incidents
+from .. import audit, geocoding, incident_changes, incidents, standby
 from ..auth import current_user, require_role
 from ..models import INCIDENT_STATUSES
 from ..presenters import alert_counts, alerts_json, incident_json, public_incident_json
-from ..schemas import BroadcastIn, IncidentIn, ManualAlertIn
+from ..schemas import BroadcastIn, IncidentIn, IncidentPatch, ManualAlertIn
 from . import bp
 from .parsing import json_body, query_choice
 
@@ -36,6 +36,26 @@ def list_incidents():
 @require_role("viewer")
 def get_incident(incident_id: int):
     return incident_json(incidents.get_incident(incident_id))
+
+
+@bp.patch("/incidents/<id:incident_id>")
+@require_role("coordinator")
+def change_incident(incident_id: int):
+    data = json_body(IncidentPatch)
+    place = geocoding.resolve(data.lat, data.lon, None)[1] if data.lat is not None else None
+    return incident_json(incident_changes.change_incident(incident_id, data, current_user(), place).incident)
+
+
+@bp.post("/incidents/<id:incident_id>/standby")
+@require_role("coordinator")
+def standby_notices(incident_id: int):
+    outcome = standby.notify_standby(incident_id, current_user())
+    return {
+        "notified": outcome.notified,
+        "already": outcome.already,
+        "skipped_quiet_hours": outcome.skipped_quiet_hours,
+        "remaining": outcome.remaining,
+    }
 
 
 @bp.get("/incidents/<id:incident_id>/alerts")

@@ -126,6 +126,24 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "tag": "incidents",
         "errors": (404,),
     },
+    ("patch", "/api/v1/incidents/{incident_id}"): {
+        "summary": "Change a draft or an open incident: title, description, severity, radius_km, max_radius_km, "
+        "area, lat/lon, meeting_point, region, needs ([{skill, count}]: a new skill is added, 0 removes a need "
+        "with nothing filled, never below filled). Waves follow at once, lowered counts stand down the extra "
+        "pending alerts, accepted responders are texted a new place; audited (before/after)",
+        "role": "coordinator",
+        "tag": "incidents",
+        "body": schemas.IncidentPatch,
+        "errors": (400, 404, 409, 415),
+    },
+    ("post", "/api/v1/incidents/{incident_id}/standby"): {
+        "summary": "Tell the available volunteers inside the area, and within radius_km of it, to stand by (no "
+        "answer expected; quiet hours respected unless extreme; once per volunteer and incident; at most 5,000 "
+        'per call, nearest first): {"notified", "already", "skipped_quiet_hours", "remaining"}',
+        "role": "coordinator",
+        "tag": "incidents",
+        "errors": (404, 409),
+    },
     ("get", "/api/v1/incidents/{incident_id}/alerts"): {
         "summary": "Every alerted volunteer: status, wave, distance, why chosen, SMS status, channel (sms|telegram: "
         "where the latest call-out went) and deliveries [{channel, provider, status}], one per call-out sent",

@@ -14,14 +14,15 @@ from pydantic import ValidationError
 
 from notifications.texts import render as render_sms
 
-from .. import dashboard, gazetteer, geocoding, incidents, preview, responders, warnings_in
+from .. import dashboard, gazetteer, geocoding, incident_changes, incidents, preview, responders, standby, warnings_in
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..presenters import alert_counts
-from ..schemas import BroadcastIn, DispatchIn, IncidentIn, max_length
+from ..schemas import BroadcastIn, DispatchIn, IncidentIn, IncidentPatch, max_length
 from ..skills import UnknownSkill
 from .account import login_manager
 from .i18n import current_language, error_message, field_problem, remember_language, skill_names
+from .incident_edit import form_of, read_edit_form
 from .incident_form import NEED_ROWS, empty_form, read_dispatch_form, read_incident_form
 from .live import conditional
 from .pages import map_settings
@@ -174,6 +175,8 @@ def _incident_page(incident_id: int, status: int = 200):
         page_data=page_data,
         max_broadcast=max_length(BroadcastIn, "body"),
         need_rows=NEED_ROWS,
+        standby_notified=standby.notified_count(incident_id),
+        history=incident_changes.change_history(incident_id),
     ), status
 
 
@@ -245,3 +248,82 @@ def dispatch_draft(incident_id: int):
         return _incident_page(incident_id, status=exc.status)
     flash(_("Warning dispatched: alerting has started. Reply code %(code)s.", code=incident.code))
     return redirect(url_for("console.incident", incident_id=incident.id))
+
+
+def _editable(incident) -> bool:
+    return incident.is_open or incident.status == "draft"
+
+
+def _edit_page(incident, form, status: int = 200):
+    limits = {name: max_length(IncidentPatch, name) for name in ("title", "description", "meeting_point")}
+    return render_template(
+        "console/edit_incident.html",
+        i=incident,
+        form=form,
+        severities=SEVERITIES,
+        skills=skill_names(),
+        limits=limits,
+    ), status
+
+
+@bp.get("/incidents/<id:incident_id>/edit")
+def edit_incident(incident_id: int):
+    incident = incidents.get_incident(incident_id)
+    if not _editable(incident):
+        raise incidents.IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
+    return _edit_page(incident, form_of(incident))
+
+
+@bp.post("/incidents/<id:incident_id>/edit")
+def save_incident(incident_id: int):
+    """Only what differs from the incident is sent; waves, stand-downs and texts follow as for PATCH."""
+    incident = incidents.get_incident(incident_id)
+    if not _editable(incident):
+        raise incidents.IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
+    form = read_edit_form(request.form, incident)
+    if form.errors:
+        return _edit_page(incident, form, status=400)
+    if form.data is None:
+        flash(_("Nothing was changed."))
+        return redirect(url_for("console.incident", incident_id=incident_id))
+    try:
+        place = geocoding.resolve(form.data.lat, form.data.lon, None)[1] if form.data.lat is not None else None
+        outcome = incident_changes.change_incident(incident_id, form.data, by(), place)
+    except DispatchError as exc:  # checked before anything changed: nothing did
+        form.errors.update(
+            {k: field_problem(v) for k, v in exc.details.get("fields", {}).items()}
+            or {"title": error_message(exc.code, exc.message)}
+        )
+        return _edit_page(incidents.get_incident(incident_id), form, status=exc.status)
+    flash(
+        _(
+            "Incident changed. New alerts: %(alerted)d. Stood down: %(stood_down)d. Told the new place: %(told)d.",
+            alerted=outcome.alerted,
+            stood_down=outcome.stood_down,
+            told=outcome.told_new_place,
+        )
+    )
+    return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.post("/incidents/<id:incident_id>/standby")
+def standby_notices(incident_id: int):
+    outcome = standby.notify_standby(incident_id, by())
+    flash(
+        _(
+            "Standby notices queued: %(notified)d. Already told: %(already)d. "
+            "Not told during their quiet hours: %(skipped)d.",
+            notified=outcome.notified,
+            already=outcome.already,
+            skipped=outcome.skipped_quiet_hours,
+        )
+    )
+    if outcome.remaining:
+        flash(
+            _(
+                "%(remaining)d more are yet to be told (one press tells at most %(max)d): press again to go on.",
+                remaining=outcome.remaining,
+                max=standby.MAX_NOTICES_PER_CALL,
+            )
+        )
+    return redirect(url_for("console.incident", incident_id=incident_id))

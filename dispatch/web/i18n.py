@@ -299,7 +299,17 @@ FIELD_PROBLEMS = {
     "too short": _l("is too short"),
     "cannot be null": _l("is required"),
 }
-FIELD_PATTERNS = [(re.compile(r"unknown skill .*", re.DOTALL), _l("unknown skill"))]
+FIELD_PATTERNS = [
+    (re.compile(r"unknown skill .*", re.DOTALL), _l("unknown skill")),
+    # dispatch/incident_changes.py: a need's count that cannot be set.
+    (re.compile(r".+: \d+ filled, the count cannot go below that"), _l("a count cannot go below the places filled")),
+    (re.compile(r".+ is not a need of this incident"), _l("there is no such need to remove")),
+    (
+        re.compile(r"an incident keeps at least one need.*"),
+        _l("an incident keeps at least one need; close or cancel it instead"),
+    ),
+    (re.compile(r"a draft gets its needs when it is dispatched"), _l("a draft gets its needs when it is dispatched")),
+]
 
 # pydantic's error types (https://docs.pydantic.dev/latest/errors/validation_errors/): what a
 # form shows next to the field. Lengths are plurals, built in validation_message.
@@ -386,6 +396,10 @@ VALUE_ERRORS = [
         _l("the area has too many polygons or rings; at most %(max)s are allowed"),
     ),
     (r"must not contain control characters.*", _l("must not contain control characters")),
+    (r"give at least one field to change", _l("change at least one field")),
+    (r"give both lat and lon", _l("give both latitude and longitude")),
+    (r"cannot be null", _l("is required")),
+    (r"name each skill once in needs", _l("name each skill once")),
     (r"a birth date must be between .*", _l("the birth date must be between 1900-01-01 and today")),
     (r"is outside the range of dates this service can keep", _l("is outside the range of dates this service can keep")),
     (_PLACE + r" has no rings", _l("%(where)s has no rings")),

@@ -32,6 +32,7 @@ LONG_CYRILLIC = dict(
     lat=43.2389498,
     lon=76.8897325,
     address="ул. Желтоксан 115, подъезд 3, вход со двора",
+    meeting_point="у штаба МЧС, ул. Желтоксан 115, вход со двора, спросить Ержана",
     eta_min=45,
     body="Сбор у штаба в 18:00, возьмите фонари, воду и тёплую одежду. Связь по рации, канал 5.",
     codes=["4821", "5173", "6034", "7120"],
@@ -50,6 +51,7 @@ LONG_KAZAKH = {
     "place": "Самал-2 шағын ауданы, Медеу ауд.",
     "skill_name": "Психологиялық қолдау көрсету",
     "address": "Желтоқсан к-сі 115, 3-подъезд, аула жақтан",
+    "meeting_point": "ТЖМ штабы алдында, Желтоқсан к-сі 115, аула жақтан, Ержанды сұраңыз",
     "body": "Штаб алдында 18:00-де жиналамыз. Шам, су және жылы киім алыңыз. Рация, 5-арна.",
 }
 LONG_LATIN = {
@@ -59,6 +61,7 @@ LONG_LATIN = {
     "place": "Big Almaty Lake, Ile-Alatau",
     "skill_name": "Mountain search and rescue",
     "address": "Ile-Alatau park entrance, Kokzhailau car park",
+    "meeting_point": "the rescue post at the Kokzhailau car park, ask for Yerzhan at the gate",
     "body": "Meet at the ranger post at 18:00. Bring headlamps, water and warm clothes. Radio ch 5.",
 }
 SAMPLES = {"cyrillic": LONG_CYRILLIC, "kazakh": LONG_KAZAKH, "latin": LONG_LATIN}
@@ -171,7 +174,17 @@ def test_drill_marking(name, language):
 
 
 def test_incident_templates_all_take_code_and_drill():
-    incident = {"alert", "confirmation", "stand_down", "standby", "declined", "closed", "cancelled", "broadcast"}
+    incident = {
+        "alert",
+        "confirmation",
+        "stand_down",
+        "standby",
+        "declined",
+        "closed",
+        "cancelled",
+        "broadcast",
+        "place_changed",
+    }
     for name in incident:
         assert {"code", "drill"} <= set(TEMPLATES[name].params), name
     assert set(TEMPLATES) == incident | {
@@ -196,6 +209,8 @@ def test_incident_templates_all_take_code_and_drill():
         "hours",
         "coordinator_welfare",
         "coordinator_help",
+        # A warning's draft has no reply code yet: the notice names the incident by kind and title.
+        "standby_notice",
     }
 
 
@@ -472,3 +487,30 @@ def test_hours_are_written_with_two_decimals_at_most():
     assert "12.5 h this year, 0.25 h" in render("hours", "en", year_hours=12.5, recent_hours=0.25)
     assert "1234,56 ч" in render("hours", "ru", year_hours=1234.56, recent_hours=3)
     assert "биыл 3 сағ" in render("hours", "kk", year_hours=3.0, recent_hours=0)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_standby_notice_says_no_answer_is_needed_and_asks_for_none(language):
+    text = render("standby_notice", language, kind="flood", title="Паводок на Ишиме", place="Астана", drill=False)
+    no_reply = {"en": "No need to reply", "ru": "Отвечать не нужно", "kk": "Жауап берудің қажеті жоқ"}
+    assert no_reply[language] in text and kind_name("flood", language) in text and "Астана" in text
+    yes, no = YES_NO[language]
+    assert yes not in text.split() and no not in text.split()
+    assert count_segments(text).segments <= MAX_SEGMENTS
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_place_change_gives_the_new_coordinates_and_the_meeting_point(language):
+    text = render(
+        "place_changed",
+        language,
+        code="517",
+        title="Grass fire",
+        lat=43.2389498,
+        lon=76.8897325,
+        meeting_point="School 12 gate",
+        drill=False,
+    )
+    assert text.startswith("517 Grass fire") and "43.23895,76.88973" in text and "School 12 gate" in text
+    bare = render("place_changed", language, code="517", title="Grass fire", lat=43.2, lon=76.8, drill=False)
+    assert "43.20000,76.80000" in bare and "None" not in bare

@@ -257,6 +257,14 @@ HOSTILE_BODIES = [
     (schemas.ActivityPatch, {"verified": True}),
     (schemas.ManualAlertIn, {"volunteer_ids": [0, 2**40, "x"]}),
     (schemas.DispatchIn, {"needs": [], "radius_km": 0, "max_radius_km": "far"}),
+    (schemas.IncidentPatch, {}),
+    (schemas.IncidentPatch, {"lat": 51.0}),
+    (
+        schemas.IncidentPatch,
+        {"title": None, "needs": [{"skill": None, "count": 1}, {"skill": None, "count": 2}], "meeting_point": ""},
+    ),
+    (schemas.IncidentPatch, {"status": "closed", "radius_km": 0, "severity": "bad", "area": 5}),
+    (schemas.NeedChange, {"skill": "", "count": -1}),
 ]
 
 
