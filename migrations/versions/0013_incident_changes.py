@@ -1,6 +1,6 @@
 """incident changes: standby notices (once per volunteer and incident), the meeting point
 
-Revision ID: 0015
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-02
 
@@ -12,7 +12,7 @@ incidents.meeting_point is where responders gather, in words (PATCH /api/v1/inci
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
+revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
