@@ -149,6 +149,7 @@ SETTINGS: dict[str, tuple] = {
     "GEOCODER": (_choice(GEOCODERS), "none"),
     "NOMINATIM_URL": (_text, None),
     "IMPORT_MAX_BYTES": (_positive_int, str(64 * 1024 * 1024)),
+    "IMPORT_DETECT_ENCODING": (_bool, "true"),
     "TRUSTED_PROXY_HOPS": (_non_negative_int, "0"),
     "MAP_TILE_URL": (_tile_url, ""),
     "MAP_TILE_ATTRIBUTION": (_text, ""),

@@ -14,7 +14,7 @@ from .clock import isoformat
 from .demo import seed_demo
 from .errors import DispatchError
 from .models import ROLES
-from .volunteer_import import import_volunteers
+from .volunteer_import import ENCODINGS, UnknownEncoding, decode_csv, encoding_named, import_volunteers
 
 users_cli = AppGroup("users", help="Manage coordinator, viewer and admin accounts.")
 volunteers_cli = AppGroup("volunteers", help="Bulk operations on the volunteer registry.")
@@ -152,13 +152,27 @@ def unlock_command(email: str, address: str | None) -> None:
 @volunteers_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check the file and report, import nothing.")
-def import_command(path: str, dry_run: bool) -> None:
+@click.option(
+    "--encoding",
+    default=None,
+    help=f"The file's encoding: {' or '.join(ENCODINGS)}. Without it: UTF-8, or Windows-1251 when detected.",
+)
+def import_command(path: str, dry_run: bool, encoding: str | None) -> None:
     """Import volunteers from a CSV file (same rules as POST /api/v1/volunteers/import)."""
-    with open(path, encoding="utf-8-sig", newline="") as lines:
+    try:
+        encoding = encoding_named(encoding)
+    except UnknownEncoding:
+        raise click.BadParameter(f"must be one of {', '.join(ENCODINGS)}", param_hint="--encoding") from None
+    with open(path, "rb") as data:
         try:
-            report = import_volunteers(lines, current_app.config["DEFAULT_PHONE_REGION"], "cli", dry_run=dry_run)
+            text = decode_csv(data, encoding, detect=current_app.config["IMPORT_DETECT_ENCODING"])
+            report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"], "cli", dry_run=dry_run)
         except DispatchError as exc:
             _fail(exc)
+    if report.encoding_detected:
+        click.echo(
+            f"note: the file is not UTF-8 and was read as {report.encoding} (Cyrillic); check the names", err=True
+        )
     click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
 
 

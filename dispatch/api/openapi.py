@@ -91,7 +91,11 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "tag": "volunteers",
         "body": "text/csv",
         "errors": (400, 413, 415),
-        "query": {"dry_run": "true: check and report, import nothing"},
+        "query": {
+            "dry_run": "true: check and report, import nothing",
+            "encoding": "utf-8|windows-1251 (or a charset in Content-Type); without it: UTF-8, or Windows-1251 when "
+            "detected (reported as encoding_detected)",
+        },
     },
     ("post", "/api/v1/candidates"): {
         "summary": "Preview: the eligible volunteers an incident here would alert, nearest first "

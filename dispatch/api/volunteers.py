@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from flask import current_app, request
 
 from geo.regions import REGIONS
@@ -11,12 +9,12 @@ from geo.regions import REGIONS
 from .. import geocoding, telegram_links, volunteers
 from ..auth import actor, require_role
 from ..clock import isoformat
-from ..errors import UnsupportedMediaType
+from ..errors import UnsupportedMediaType, ValidationFailed
 from ..models import LANGUAGES, VOLUNTEER_STATUSES
 from ..presenters import volunteer_json
 from ..schemas import VolunteerIn, VolunteerPatch
 from ..skills import SkillCatalogue
-from ..volunteer_import import import_volunteers
+from ..volunteer_import import ENCODINGS, UnknownEncoding, decode_csv, encoding_named, import_volunteers
 from . import bp
 from .parsing import json_body, query_bool, query_choice, query_float, query_int, query_point
 
@@ -103,7 +101,14 @@ def import_csv():
     if request.mimetype not in ("text/csv", "application/csv"):
         raise UnsupportedMediaType("Send the file as text/csv.")
     dry_run = bool(query_bool("dry_run"))
+    # ?encoding= first, then the charset of the Content-Type; neither: UTF-8, or detected.
+    asked = request.args.get("encoding") or request.mimetype_params.get("charset")
+    try:
+        encoding = encoding_named(asked)
+    except UnknownEncoding:
+        problem = f"must be one of {', '.join(ENCODINGS)}"
+        raise ValidationFailed(f"The encoding {problem}.", {"fields": {"encoding": problem}}) from None
     # Streamed: the body is decoded and parsed as it arrives, never held whole in memory.
-    text = io.TextIOWrapper(io.BufferedReader(request.stream), encoding="utf-8-sig", newline="")
+    text = decode_csv(request.stream, encoding, detect=current_app.config["IMPORT_DETECT_ENCODING"])
     report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"], actor(), dry_run=dry_run)
     return report.as_json()

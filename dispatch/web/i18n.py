@@ -276,6 +276,15 @@ ERROR_MESSAGES = {
 # A few errors share a code but say something more precise: matched on the English message.
 ERROR_TEXTS = [
     (r"The file is empty: it needs a header line\.", _l("The file is empty: it needs a header line.")),
+    (r"The file is not Windows-1251 text; .*", _l("The file is not Windows-1251 text; nothing was imported.")),
+    (
+        r"The file is neither UTF-8 nor Windows-1251 text; .*",
+        _l("The file is neither UTF-8 nor Windows-1251 text; nothing was imported."),
+    ),
+    (
+        r"The file is an Excel workbook, not CSV text.*",
+        _l("The file is an Excel workbook, not CSV text: save it as CSV and import that; nothing was imported."),
+    ),
     (
         r"max_radius_km must not be smaller than radius_km\.",
         _l("The widest radius must not be smaller than the radius."),
@@ -401,6 +410,7 @@ VALUE_ERRORS = [
     (r"cannot be null", _l("is required")),
     (r"name each skill once in needs", _l("name each skill once")),
     (r"a birth date must be between .*", _l("the birth date must be between 1900-01-01 and today")),
+    (r"must be an ISO 3166-2 region code .*", _l("must be a region code from the list of regions (ISO 3166-2)")),
     (r"is outside the range of dates this service can keep", _l("is outside the range of dates this service can keep")),
     (_PLACE + r" has no rings", _l("%(where)s has no rings")),
     (_PLACE + r" must be an array.*", _l("%(where)s must be an array")),

@@ -3,7 +3,6 @@ and the inbox of replies the service did not understand."""
 
 from __future__ import annotations
 
-import io
 import re
 
 import segno
@@ -18,7 +17,7 @@ from ..models import VOLUNTEER_STATUSES
 from ..prefilter import is_minor
 from ..schemas import VolunteerIn, max_length
 from ..skills import SkillCatalogue
-from ..volunteer_import import COLUMNS, import_volunteers
+from ..volunteer_import import COLUMNS, ENCODINGS, decode_csv, import_volunteers
 from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers
 from .console import bp
 from .i18n import error_message, skill_names
@@ -93,20 +92,35 @@ def telegram_link(volunteer_id: int):
 def import_csv():
     upload = request.files.get("file")
     dry_run = request.form.get("dry_run") == "on"
+    # "" is the automatic choice (UTF-8, or Windows-1251 when detected, if the service detects).
+    encoding = request.form.get("encoding", "")
     report, error = None, None
     if upload is None or not upload.filename:
         error = _("Choose a CSV file to import.")
+    elif encoding not in ("", *ENCODINGS):
+        error, encoding = _("Choose the file's encoding from the list."), ""
     else:
-        text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
         try:
+            text = decode_csv(upload.stream, encoding or None, detect=current_app.config["IMPORT_DETECT_ENCODING"])
             report = import_volunteers(
                 text, current_app.config["DEFAULT_PHONE_REGION"], f"user:{current_user.user.id}", dry_run=dry_run
             )
         except DispatchError as exc:
             error = f"{error_message(exc.code, exc.message)} {_describe(exc.details)}".strip()
+    return _import_page(report, error, dry_run, encoding), 400 if error else 200
+
+
+def _import_page(report, error: str | None, dry_run: bool, encoding: str) -> str:
     return render_template(
-        "console/import.html", report=report, error=error, columns=COLUMNS, dry_run=dry_run
-    ), 400 if error else 200
+        "console/import.html",
+        report=report,
+        error=error,
+        columns=COLUMNS,
+        dry_run=dry_run,
+        encoding=encoding,
+        encodings=ENCODINGS,
+        detect=current_app.config["IMPORT_DETECT_ENCODING"],
+    )
 
 
 def _describe(details: dict) -> str:
@@ -120,7 +134,7 @@ def _describe(details: dict) -> str:
 
 @bp.get("/volunteers/import")
 def import_form():
-    return render_template("console/import.html", report=None, error=None, columns=COLUMNS, dry_run=False)
+    return _import_page(None, None, False, "")
 
 
 @bp.get("/inbox")

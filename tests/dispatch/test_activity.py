@@ -267,7 +267,7 @@ def test_birth_date_in_the_api_and_the_csv(client, auth):
     assert future.status_code == 400
     patched = client.patch(f"/api/v1/volunteers/{vid}", json={"birth_date": "2010-01-01"}, headers=auth("coordinator"))
     assert patched.get_json()["birth_date"] == "2010-01-01"
-    csv = "name,phone,lat,lon,skills,language,birth_date\nАсель,+77015550002,51.1,71.4,first_aid,ru,1999-12-31\nБек,+77015550003,51.1,71.4,first_aid,ru,\nДана,+77015550004,51.1,71.4,first_aid,ru,31.12.1999\n"
+    csv = "name,phone,lat,lon,skills,language,birth_date\nАсель,+77015550002,51.1,71.4,first_aid,ru,1999-12-31\nБек,+77015550003,51.1,71.4,first_aid,ru,\nДана,+77015550004,51.1,71.4,first_aid,ru,31.12.99\n"
     imported = client.post(
         "/api/v1/volunteers/import", data=csv.encode(), headers={**auth("coordinator"), "Content-Type": "text/csv"}
     )

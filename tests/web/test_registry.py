@@ -5,12 +5,14 @@ from __future__ import annotations
 import io
 import re
 
+import pytest
 from sqlalchemy import func, select
 
 from dispatch.extensions import db
 from dispatch.inbox import MAX_TEXTS_PER_NUMBER, receive_sms
 from dispatch.models import Volunteer
 from tests.dispatch.factories import volunteer
+from tests.web.test_translated_messages import english_words
 
 
 def names_listed(html: str) -> list[str]:
@@ -110,3 +112,91 @@ def test_the_inbox_says_which_texts_were_over_the_per_number_limit(console, app)
     assert len(understood_not) == 1 and "stored, not acted on" not in understood_not[0]
     russian = console.get("/console/inbox?lang=ru").get_data(as_text=True)
     assert "сохранено, но не обработано" in russian
+
+
+# -- files as Excel writes them: the page says how it read them, in the page's language --------
+
+EXCEL_RU = (
+    "\ufeffname;phone;lat;lon;skills;language;max_distance_km;organization;birth_date;region\r\n"
+    'Нурлан Садыков;8 701 111 22 33;51,17;71,45;"first_aid;driver_4x4";kk;30,5;;31.01.1990;\r\n'
+    "Айгуль Ким;8 701 111 22 34;51,17;71,45;first_aid;ru;;;;KZ-99\r\n"
+).encode()
+CP1251 = (
+    "name;phone;lat;lon;skills;language;max_distance_km;organization\r\n"
+    "Ерлан Жуматов;8 701 111 22 35;51,17;71,45;first_aid;kk;;Спасатели\r\n"
+).encode("cp1251")
+NOTES = {
+    "ru": {
+        "semicolons": "Столбцы разделены точкой с запятой.",
+        "utf8": "Файл прочитан как UTF-8.",
+        "cp1251": "Файл прочитан как Windows-1251.",
+        "detected": "Файл не в UTF-8: он прочитан как Windows-1251 (кириллица); проверьте имена.",
+        "region": "region: должен быть кодом региона из списка регионов (ISO 3166-2)",
+        "neither": "Файл не является текстом ни в UTF-8, ни в Windows-1251; ничего не импортировано.",
+    },
+    "kk": {
+        "semicolons": "Бағандар нүктелі үтірмен бөлінген.",
+        "utf8": "Файл UTF-8 ретінде оқылды.",
+        "cp1251": "Файл Windows-1251 ретінде оқылды.",
+        "detected": "Файл UTF-8 емес: ол Windows-1251 (кирилл әліпбиі) ретінде оқылды; есімдерді тексеріңіз.",
+        "region": "region: өңірлер тізіміндегі өңір коды болуы керек (ISO 3166-2)",
+        "neither": "Файл UTF-8 мәтіні де, Windows-1251 мәтіні де емес; ештеңе импортталмады.",
+    },
+}
+
+
+def upload_bytes(console, data: bytes, encoding: str | None = None, dry_run: bool = False):
+    form = {"file": (io.BytesIO(data), "people.csv")}
+    if encoding is not None:
+        form["encoding"] = encoding
+    if dry_run:
+        form["dry_run"] = "on"
+    return console.post_form("/console/volunteers/import", form, content_type="multipart/form-data")
+
+
+def note(html: str) -> str | None:
+    found = re.search(r'<p class="note" role="status" id="encoding-note">([^<]*)</p>', html)
+    return found and found[1]
+
+
+@pytest.mark.parametrize("language", ["ru", "kk"])
+def test_an_excel_file_is_read_and_the_page_says_how_in_its_language(console, language):
+    words = NOTES[language]
+    console.get(f"/console/?lang={language}")
+    response = upload_bytes(console, EXCEL_RU)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert words["semicolons"] in html and words["utf8"] in html and note(html) is None
+    assert f"<td>3</td><td>{words['region']}</td>" in html
+    assert english_words(html, language, set(EXCEL_RU.decode().split("\r\n")[0][1:].split(";"))) == []
+    stored = db.session.scalars(select(Volunteer)).one()
+    assert (stored.name, stored.lat, stored.max_distance_km, str(stored.birth_date)) == (
+        "Нурлан Садыков",
+        51.17,
+        30.5,
+        "1990-01-31",
+    )
+
+    detected = upload_bytes(console, CP1251, dry_run=True).get_data(as_text=True)
+    assert note(detected) == words["detected"] and words["cp1251"] in detected
+    assert english_words(detected, language, {"name", "phone", "lat", "lon", "skills", "language"}) == []
+    chosen = upload_bytes(console, CP1251, encoding="windows-1251", dry_run=True).get_data(as_text=True)
+    assert note(chosen) is None and words["cp1251"] in chosen
+    assert '<option value="windows-1251" selected>' in chosen
+
+    garbage = upload_bytes(console, bytes(range(256)) * 8)
+    assert garbage.status_code == 400 and words["neither"] in garbage.get_data(as_text=True)
+    assert count() == 1
+
+
+def test_a_windows_1251_file_is_refused_when_detection_is_off_unless_chosen(console, app, monkeypatch):
+    monkeypatch.setitem(app.config, "IMPORT_DETECT_ENCODING", False)
+    form = console.get("/console/volunteers/import").get_data(as_text=True)
+    assert 'value=""' not in form.split('id="encoding"', 1)[1].split("</select>", 1)[0]
+    refused = upload_bytes(console, CP1251)
+    assert refused.status_code == 400 and "not UTF-8 text" in refused.get_data(as_text=True) and count() == 0
+    chosen = upload_bytes(console, CP1251, encoding="windows-1251")
+    assert chosen.status_code == 200 and "Read as Windows-1251." in chosen.get_data(as_text=True)
+    assert db.session.scalar(select(Volunteer.name)) == "Ерлан Жуматов"
+    crafted = upload_bytes(console, CP1251, encoding="koi8-r")
+    assert crafted.status_code == 400 and "encoding from the list." in crafted.get_data(as_text=True)
