@@ -20,7 +20,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from itertools import count
 from typing import Any, Literal
@@ -74,8 +74,8 @@ class ChatEntry:
     edited: bool = False
 
 
-def _clock_ids(scale: float) -> Iterator[int]:
-    return count(int(time.time() * scale))
+def _clock_ids(now_s: float, scale: float) -> Iterator[int]:
+    return count(int(now_s * scale))
 
 
 class ConsoleTelegram:
@@ -84,14 +84,14 @@ class ConsoleTelegram:
     provider = "telegram"
     simulated = True
 
-    def __init__(self, log: logging.Logger | None = None, clock: Any = time.time) -> None:
+    def __init__(self, log: logging.Logger | None = None, clock: Callable[[], float] = time.time) -> None:
         self.log = log or _log
         self._clock = clock
         self._lock = threading.Lock()
         self._chats: dict[int, list[ChatEntry]] = {}
         # Twelve digits at most (a provider id holds them); a tenth of a second apart per run.
-        self._message_ids = _clock_ids(10)
-        self._update_ids = _clock_ids(1000)
+        self._message_ids = _clock_ids(clock(), 10)
+        self._update_ids = _clock_ids(clock(), 1000)
         self._open_queries: dict[str, int] = {}  # callback_query_id -> chat it came from
 
     # --- what the outbox calls (as on TelegramChannel) -------------------------------------

@@ -303,3 +303,14 @@ def test_seed_demo_links_every_fifth_volunteer_to_a_simulated_chat(app, simulate
     total = db.session.scalar(select(func.count(Volunteer.id)))
     assert len(linked) == total // 5
     assert all(v.telegram_chat_id == dispatch_telegram.simulated_chat_id(v.id) == v.telegram_user_id for v in linked)
+
+
+@pytest.mark.parametrize(("lang", "words"), [("ru", "Имитация Telegram"), ("kk", "Telegram имитациясы")])
+def test_the_telegram_view_in_russian_and_kazakh(console, auth, simulated, lang, words):
+    person = linked_volunteer(language="kk")
+    callout(console, auth, simulated, person)
+    console.set_cookie("lang", lang)
+    page = console.get(f"/console/simulator/{person.id}", headers={"Accept-Language": lang}).get_data(as_text=True)
+    assert words in page and "ИӘ · 30 мин" in page
+    for english in ("Simulated Telegram", "Write to the bot", "Reply link", "Map pin", "Bot ·"):
+        assert english not in page, english
