@@ -196,6 +196,9 @@ TELEGRAM_SETTINGS: dict[str, tuple] = {
     "TELEGRAM_BOT_USERNAME": (_telegram_bot_username, None),
     "TELEGRAM_WEBHOOK_SECRET": (_telegram_webhook_secret, None),
     "TELEGRAM_API_BASE_URL": (_telegram_api_url, "https://api.telegram.org"),
+    # Development only: without a bot token and with SMS_BACKEND=console, a simulated Telegram
+    # (no network; its chats in the console's SMS simulator) stands in. "false" turns it off.
+    "SIMULATE_TELEGRAM": (_bool, "true"),
 }
 
 
@@ -276,7 +279,17 @@ class Config:
             self.SECRET_KEY = secrets.token_hex(32)
         self.PUBLIC_BASE_URL = self.PUBLIC_BASE_URL.rstrip("/")
         self.SQLALCHEMY_DATABASE_URI = normalize_database_url(self.DATABASE_URL)
-        self.TELEGRAM_ENABLED = bool(self.TELEGRAM_BOT_TOKEN)
+        # TELEGRAM_ENABLED: the Telegram channel is on (linking, call-outs to linked chats), through
+        # a real bot (TELEGRAM_BOT_TOKEN) or, in development with the console SMS backend, the
+        # simulated Telegram (TELEGRAM_SIMULATED): like SMS_BACKEND=console, nothing leaves the
+        # machine. Never in production, and never beside a real bot.
+        self.TELEGRAM_SIMULATED = (
+            bool(self.SIMULATE_TELEGRAM)
+            and not self.TELEGRAM_BOT_TOKEN
+            and self.SMS_BACKEND == "console"
+            and self.DISPATCH_ENV != "production"
+        )
+        self.TELEGRAM_ENABLED = bool(self.TELEGRAM_BOT_TOKEN) or self.TELEGRAM_SIMULATED
 
     def as_dict(self) -> dict:
         return {name: getattr(self, name) for name in dir(self) if name.isupper()}
@@ -297,6 +310,8 @@ class TestConfig(Config):
             # One send at a time keeps the order of sends exact for the tests that check it;
             # the concurrent sender has tests of its own.
             "SMS_SEND_CONCURRENCY": "1",
+            # Telegram is off unless a test turns it on (a fake Bot API, or the simulated one).
+            "SIMULATE_TELEGRAM": "false",
         }
         environ.update({k: str(v) for k, v in overrides.items()})
         return cls.from_env(environ)

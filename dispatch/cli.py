@@ -204,9 +204,9 @@ def telegram_set_webhook(drop_pending: bool) -> None:
 
     from . import telegram
 
-    if not telegram.enabled():
+    if not telegram.has_bot():
         raise click.ClickException("Telegram is not configured: set TELEGRAM_BOT_TOKEN and the other TELEGRAM_*.")
-    api = telegram.channel().api
+    api = telegram.bot_api()
     url = f"{current_app.config['PUBLIC_BASE_URL']}/telegram/webhook"
     try:
         api.set_webhook(
@@ -225,10 +225,10 @@ def telegram_webhook_info() -> None:
 
     from . import telegram
 
-    if not telegram.enabled():
+    if not telegram.has_bot():
         raise click.ClickException("Telegram is not configured: set TELEGRAM_BOT_TOKEN and the other TELEGRAM_*.")
     try:
-        info = telegram.channel().api.get_webhook_info()
+        info = telegram.bot_api().get_webhook_info()
     except TelegramError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"url: {info.url or '(none)'}")

@@ -8,13 +8,14 @@ volunteer_import), exactly as the API does.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from . import incidents, responders
+from . import incidents, reply_links, responders
 from .extensions import db
-from .models import InboundMessage, Incident, OutboxMessage, User, Volunteer
+from .models import PENDING_ALERT_STATUSES, Alert, InboundMessage, Incident, OutboxMessage, User, Volunteer
 from .presenters import alert_counts, alerts_json, public_incident_json, responders_json
 
 # What the simulator shows as "arrived on the phone".
@@ -144,7 +145,7 @@ def simulator_thread(volunteer: Volunteer, limit: int = 100) -> Thread:
     ).all()
     inbound = db.session.scalars(
         select(InboundMessage)
-        .where(InboundMessage.volunteer_id == volunteer.id)
+        .where(InboundMessage.volunteer_id == volunteer.id, InboundMessage.channel == "sms")
         .order_by(InboundMessage.id.desc())
         .limit(limit)
     ).all()
@@ -157,6 +158,47 @@ def simulator_thread(volunteer: Volunteer, limit: int = 100) -> Thread:
     messages.sort(key=lambda m: m["at"], reverse=True)
     waiting = sum(1 for m in outbox if m.status in ("pending", "claimed", "sending"))
     return Thread(volunteer=volunteer, messages=messages[:limit], waiting=waiting)
+
+
+# The reply link in a call-out SMS (reply_links.reply_url): only its path is used, so the link
+# opens on whatever address the console was reached at.
+_REPLY_LINK = re.compile(
+    re.escape(reply_links.PATH) + rf"([A-Za-z0-9_-]{{{reply_links.TOKEN_LENGTH}}})(?![A-Za-z0-9_-])"
+)
+
+
+def simulator_reply_links(volunteer: Volunteer) -> list[dict]:
+    """The reply links this volunteer's phone holds that still answer: one per alert waiting for
+    them, taken from the call-out SMS (only the SMS holds the token; the database keeps its hash)."""
+    rows = db.session.execute(
+        select(OutboxMessage.body, Alert.id, Alert.reply_token_hash, Incident.id, Incident.kind)
+        .join(Alert, Alert.id == OutboxMessage.alert_id)
+        .join(Incident, Incident.id == Alert.incident_id)
+        .where(
+            OutboxMessage.volunteer_id == volunteer.id,
+            OutboxMessage.channel == "sms",
+            OutboxMessage.kind == "alert",
+            OutboxMessage.status.in_(DELIVERED_OUTBOX),
+            Alert.status.in_(PENDING_ALERT_STATUSES),
+        )
+        .order_by(OutboxMessage.id.desc())
+    )
+    links, seen = [], set()
+    for body, alert_id, token_hash, incident_id, kind in rows:
+        match = _REPLY_LINK.search(body)
+        if alert_id in seen or match is None or reply_links.hash_token(match[1]) != token_hash:
+            continue  # an older SMS of a re-sent call-out: its token was replaced
+        seen.add(alert_id)
+        links.append({"alert_id": alert_id, "incident_id": incident_id, "kind": kind, "token": match[1]})
+    return links
+
+
+def volunteers_by_chat(chat_ids: list[int]) -> dict[int, Volunteer]:
+    """The volunteers linked to these Telegram chats, by chat id."""
+    if not chat_ids:
+        return {}
+    found = db.session.scalars(select(Volunteer).where(Volunteer.telegram_chat_id.in_(chat_ids[:500])))
+    return {v.telegram_chat_id: v for v in found}
 
 
 # -- registry ---------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import random
 
-from sqlalchemy import func, insert, select
+from flask import current_app
+from sqlalchemy import BigInteger, cast, func, insert, select, update
 
 from .clock import utcnow
 from .extensions import db
 from .models import User, Volunteer
 from .skills import SkillCatalogue
+from .telegram import SIMULATED_CHAT_BASE
 from .users import create_user
 
 DEMO_COORDINATOR = "coordinator@demo.local"
@@ -80,6 +82,9 @@ LAST_NAMES = [
 DEMO_VOLUNTEERS = 2000
 # Demo numbers live in a block of Kcell's range that is ours alone in the demo database.
 DEMO_PHONE_BASE = 77010000000
+# With the simulated Telegram (development), every fifth demo volunteer has linked a simulated
+# chat and prefers Telegram, so an incident's call-outs go out on both channels.
+SIMULATED_TELEGRAM_EVERY = 5
 
 
 def seed_demo(if_empty: bool = False) -> dict:
@@ -95,9 +100,22 @@ def seed_demo(if_empty: bool = False) -> dict:
     rows = [row for row in demo_rows(SkillCatalogue.load()) if row["phone"] not in existing]
     if rows:
         db.session.execute(insert(Volunteer), rows)
+    if rows and current_app.config["TELEGRAM_SIMULATED"]:
+        done["telegram_linked"] = _link_simulated_chats([row["phone"] for row in rows])
     db.session.commit()
     done["volunteers_created"] = len(rows)
     return done
+
+
+def _link_simulated_chats(phones: list[str]) -> int:
+    """Link every SIMULATED_TELEGRAM_EVERY-th new demo volunteer to their simulated chat."""
+    chosen = [p for p in phones if (int(p[1:]) - DEMO_PHONE_BASE) % SIMULATED_TELEGRAM_EVERY == 0]
+    chat = cast(Volunteer.id, BigInteger) + SIMULATED_CHAT_BASE  # telegram.simulated_chat_id, in SQL
+    return db.session.execute(
+        update(Volunteer)
+        .where(Volunteer.phone.in_(chosen))
+        .values(telegram_chat_id=chat, telegram_user_id=chat, preferred_channel="telegram")
+    ).rowcount
 
 
 def demo_rows(catalogue: SkillCatalogue) -> list[dict]:

@@ -33,6 +33,7 @@ LINK_VALID = timedelta(hours=24)
 # 24 base64url characters: 144 random bits, within Telegram's start payload (64 of A-Z a-z 0-9 _ -).
 CODE_BYTES = 18
 _CODE_FORMAT = re.compile(r"[A-Za-z0-9_-]{24}")
+SIMULATED_START_PATH = "/console/simulator/telegram/start"  # dispatch/web/simulator.py
 
 
 class TelegramNotConfigured(DispatchError):
@@ -72,8 +73,15 @@ def create_link(volunteer_id: int, actor: str) -> LinkCode:
     db.session.add(row)
     audit.record(actor, "telegram_link_created", volunteer_id=volunteer.id)
     db.session.commit()
-    url = f"https://t.me/{current_app.config['TELEGRAM_BOT_USERNAME']}?start={code}"
-    return LinkCode(code=code, url=url, expires_at=row.expires_at)
+    return LinkCode(code=code, url=link_url(code), expires_at=row.expires_at)
+
+
+def link_url(code: str) -> str:
+    """t.me/<bot>?start=<code>; with the simulated Telegram of development, the simulator's
+    page that plays "open the link and press Start" (there is no bot to open)."""
+    if current_app.config["TELEGRAM_SIMULATED"]:
+        return f"{current_app.config['PUBLIC_BASE_URL']}{SIMULATED_START_PATH}?code={code}"
+    return f"https://t.me/{current_app.config['TELEGRAM_BOT_USERNAME']}?start={code}"
 
 
 def redeem_code(code: str, chat_id: int, user_id: int) -> Volunteer | None:

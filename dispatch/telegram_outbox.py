@@ -21,7 +21,6 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from notifications.telegram import (
-    InlineKeyboard,
     RemoveKeyboard,
     ReplyMarkup,
     TelegramAmbiguous,
@@ -30,9 +29,9 @@ from notifications.telegram import (
     TelegramError,
     TelegramPermanent,
     TelegramRetryable,
-    message_ref,
 )
 from notifications.telegram_buttons import callout_keyboard, contact_request_keyboard
+from notifications.telegram_console import ConsoleTelegram
 from notifications.telegram_texts import with_ending
 
 from . import audit
@@ -53,7 +52,9 @@ EDIT_WAIT_S = 2.0
 PIN_ACCURACY_M = 1000
 
 
-def send_claimed(message_id: int, channel: TelegramChannel, pacer: Pacer | None, still_wanted=None) -> SendOutcome:
+def send_claimed(
+    message_id: int, channel: TelegramChannel | ConsoleTelegram, pacer: Pacer | None, still_wanted=None
+) -> SendOutcome:
     """Send one claimed Telegram row and record the outcome (the caller commits the outcome)."""
     row = db.session.execute(
         select(
@@ -120,12 +121,7 @@ def send_claimed(message_id: int, channel: TelegramChannel, pacer: Pacer | None,
             ).provider_id
             _send_pin(channel, chat, row.incident_id)
         else:
-            markup = _markup(row.markup)
-            if markup is None or isinstance(markup, InlineKeyboard):
-                provider_id = channel.send(chat, row.body, buttons=markup).provider_id
-            else:
-                sent = channel.api.send_message(row.to_chat_id, row.body, reply_markup=markup)
-                provider_id = message_ref(sent.chat_id, sent.message_id)
+            provider_id = channel.send(chat, row.body, buttons=_markup(row.markup)).provider_id
     except TelegramRetryable as exc:
         if exc.retry_after_s is not None and pacer is not None:
             pacer.pause(exc.retry_after_s)
@@ -186,7 +182,7 @@ def _callout_ref(alert_id: int | None) -> tuple[str | None, bool]:
     return callout.provider_id, False
 
 
-def _send_pin(channel: TelegramChannel, chat: str, incident_id: int | None) -> None:
+def _send_pin(channel: TelegramChannel | ConsoleTelegram, chat: str, incident_id: int | None) -> None:
     incident = db.session.get(Incident, incident_id) if incident_id else None
     if incident is None:
         return

@@ -625,11 +625,12 @@ class TelegramChannel:
         to: str,
         body: str,
         *,
-        buttons: InlineKeyboard | None = None,
+        buttons: ReplyMarkup | None = None,
         idempotency_key: str | None = None,
         status_callback: str | None = None,
         validity_s: int | None = None,
     ) -> SendResult:
+        """A message with inline buttons, or with a reply keyboard (the contact request) or its removal."""
         chat_id = _chat(to)
         try:
             sent = self.api.send_message(chat_id, body, reply_markup=buttons)
@@ -651,3 +652,7 @@ class TelegramChannel:
         if text is None:
             return self.api.edit_message_reply_markup(chat_id, message_id, None)
         return self.api.edit_message_text(chat_id, message_id, text)
+
+    def answer_button(self, callback_query_id: str, text: str | None = None) -> bool:
+        """Stop a pressed button's spinner, with a short notice."""
+        return self.api.answer_callback_query(callback_query_id, text=text)

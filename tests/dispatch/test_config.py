@@ -1,6 +1,6 @@
 import pytest
 
-from config import PROJECT_ROOT, Config, ConfigError, normalize_database_url
+from config import PROJECT_ROOT, SMSGATE_SETTINGS, Config, ConfigError, normalize_database_url
 from dispatch.sms import build_gateway
 from notifications.gateway import ConsoleGateway
 from notifications.smsgate import SmsGateGateway
@@ -180,11 +180,29 @@ TELEGRAM_ON = {
 }
 
 
-def test_telegram_is_off_by_default():
+def test_telegram_is_simulated_in_development_with_console_sms():
     config = Config.from_env({})
-    assert config.TELEGRAM_ENABLED is False
+    assert config.TELEGRAM_ENABLED is True and config.TELEGRAM_SIMULATED is True
     assert config.TELEGRAM_BOT_TOKEN is None and config.TELEGRAM_WEBHOOK_SECRET is None
     assert config.TELEGRAM_API_BASE_URL == "https://api.telegram.org"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"SIMULATE_TELEGRAM": "false"},
+        {"DISPATCH_ENV": "production", "SECRET_KEY": "k" * 32},
+        {"SMS_BACKEND": "smsgate", **{name: "x" for name in SMSGATE_SETTINGS}, "SMSGATE_URL": "http://10.0.0.2:8080"},
+    ],
+)
+def test_telegram_is_off_without_a_token_elsewhere(environ):
+    config = Config.from_env(environ)
+    assert config.TELEGRAM_ENABLED is False and config.TELEGRAM_SIMULATED is False
+
+
+def test_a_real_bot_is_never_simulated():
+    config = Config.from_env(TELEGRAM_ON)
+    assert config.TELEGRAM_ENABLED is True and config.TELEGRAM_SIMULATED is False
 
 
 def test_telegram_is_on_with_a_token_and_its_settings():

@@ -44,7 +44,7 @@ class LiveServer:
             db.engine.dispose()
 
 
-def start(database_url: str) -> LiveServer:
+def start(database_url: str, **overrides: str) -> LiveServer:
     tile_url = f"http://127.0.0.1:{closed_port()}/{{z}}/{{x}}/{{y}}.png"
     app = create_app(
         TestConfig.for_database(
@@ -53,6 +53,7 @@ def start(database_url: str) -> LiveServer:
             MAP_TILE_URL=tile_url,
             MAP_TILE_ATTRIBUTION="test tiles",
             SMS_MAX_PER_SECOND="100",
+            **overrides,
         )
     )
     server = make_server("127.0.0.1", 0, app, threaded=True)
