@@ -12,7 +12,9 @@ routes whose provider is down (dispatch/provider_health.py), unless every one is
 
 from __future__ import annotations
 
-from . import provider_health, sms, telegram
+from flask import current_app
+
+from . import provider_health
 from .models import OutboxMessage, Volunteer
 from .outbox import provider_name, telegram_reachable
 
@@ -34,12 +36,15 @@ def outbox_route(route: str) -> str | None:
 def provider_of(route: str) -> str | None:
     """The provider that carries a route here: twilio, smsgate, console or telegram; None when
     the route is not configured."""
+    # The gateways registered by dispatch/sms.py and dispatch/telegram.py (read here, below them).
+    extensions = current_app.extensions
     if route == "telegram":
-        return "telegram" if telegram.enabled() else None
+        enabled = current_app.config["TELEGRAM_ENABLED"] and "telegram_channel" in extensions
+        return "telegram" if enabled else None
     if route == "sms_fallback":
-        gateway = sms.fallback_gateway()
+        gateway = extensions.get("sms_fallback_gateway")
         return provider_name(gateway) if gateway is not None else None
-    return provider_name(sms.gateway())
+    return provider_name(extensions["sms_gateway"])
 
 
 def configured() -> dict[str, str]:
