@@ -118,6 +118,8 @@ def enqueue_to_number(
 ) -> OutboxMessage:
     """Queue an SMS to a number (a volunteer's, or a stranger's for the polite answer), through
     SMS_BACKEND (route None) or SMS_FALLBACK_BACKEND (route "fallback")."""
+    if route is None and kind != "alert":  # a call-out's route is chosen by channels.py
+        route = _route_while_main_is_down()
     message = OutboxMessage(
         to_phone=phone,
         body=body,
@@ -135,6 +137,15 @@ def enqueue_to_number(
     )
     db.session.add(message)
     return message
+
+
+def _route_while_main_is_down() -> str | None:
+    """A new SMS goes through SMS_FALLBACK_BACKEND while SMS_BACKEND's provider is skipped for
+    failing (provider_health.py): confirmations and stand-downs need not wait for it to return."""
+    extensions = current_app.extensions
+    if "sms_fallback_gateway" not in extensions:
+        return None
+    return "fallback" if provider_name(extensions["sms_gateway"]) in provider_health.down_providers() else None
 
 
 def telegram_reachable(volunteer: Volunteer, kind: str = "alert") -> bool:

@@ -321,3 +321,23 @@ def test_each_failure_kind_is_recorded_with_its_error_and_numbers_masked(app):
     db.session.commit()
     db.session.expire_all()
     assert db.session.get(ProviderHealth, "twilio").consecutive_failures == 0
+
+
+def test_while_the_main_provider_is_skipped_other_sms_go_through_the_fallback(
+    client, auth, twilio, fallback, text_in, one_at_a_time
+):
+    _, (v,) = start(client, auth)
+    for _ in range(provider_health.FAILURES_TO_SKIP):
+        provider_health.record_attempt("twilio", provider_health_error())
+    db.session.commit()
+    assert text_in(v.phone, "YES").status_code == 200
+    confirmation = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
+    assert confirmation.route == "fallback"
+    jobs.send_outbox()
+    assert [m.phone_numbers for m in fallback.messages] == [[v.phone]]
+
+
+def provider_health_error():
+    from notifications.gateway import SmsRetryable
+
+    return SmsRetryable("connection refused")
