@@ -18,6 +18,7 @@ from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import Alert, AuditEvent, Need, OutboxMessage, ProviderHealth
 from dispatch.outbox import Pacer
+from notifications.gateway import SmsAmbiguous, SmsRetryable
 from notifications.smsgate import SmsGateGateway
 from tests.fakes.smsgate_server import FakeSmsGate
 
@@ -310,8 +311,6 @@ def test_healthz_detail_and_the_console_show_each_provider(client, auth, twilio,
 
 
 def test_each_failure_kind_is_recorded_with_its_error_and_numbers_masked(app):
-    from notifications.gateway import SmsAmbiguous
-
     for _ in range(2):
         provider_health.record_attempt("twilio", SmsAmbiguous("no answer sending to +77011234567"))
     db.session.commit()
@@ -328,16 +327,10 @@ def test_while_the_main_provider_is_skipped_other_sms_go_through_the_fallback(
 ):
     _, (v,) = start(client, auth)
     for _ in range(provider_health.FAILURES_TO_SKIP):
-        provider_health.record_attempt("twilio", provider_health_error())
+        provider_health.record_attempt("twilio", SmsRetryable("connection refused"))
     db.session.commit()
     assert text_in(v.phone, "YES").status_code == 200
     confirmation = db.session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
     assert confirmation.route == "fallback"
     jobs.send_outbox()
     assert [m.phone_numbers for m in fallback.messages] == [[v.phone]]
-
-
-def provider_health_error():
-    from notifications.gateway import SmsRetryable
-
-    return SmsRetryable("connection refused")
