@@ -143,6 +143,7 @@ SETTINGS: dict[str, tuple] = {
     "SCHEDULER_EMBEDDED": (_bool, "false"),
     "SCHEDULER_TICK_S": (_positive_float, "5"),
     "ALERT_TIMEOUT_S": (_positive_int, "600"),
+    "FAILOVER_AFTER_S": (_positive_int, "120"),
     "WELFARE_CHECK_S": (_positive_int, "1800"),
     "EXPECTED_ACCEPTANCE": (_fraction, "0.35"),
     "DEFAULT_PHONE_REGION": (_text, "KZ"),

@@ -24,11 +24,11 @@ from sqlalchemy import func, select, update
 from geo import Point, parse_geojson_area
 from notifications.texts import render
 
-from . import audit, matching, reply_links, telegram_outbox
+from . import audit, channels, matching, reply_links, telegram_outbox
 from .clock import utcnow
 from .extensions import db
 from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
-from .outbox import enqueue, telegram_reachable
+from .outbox import enqueue, enqueue_to_chat, enqueue_to_number
 from .skills import SkillCatalogue
 
 RADIUS_GROWTH = 1.5
@@ -144,15 +144,9 @@ def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
     db.session.flush()
     volunteer.last_alerted_at = now
     skill_name = catalogue.name(need.skill, volunteer.language) if need.skill else None
-    if volunteer.preferred_channel == "telegram" and telegram_reachable(volunteer):
-        # Buttons answer a Telegram call-out: no reply link (one is made if it goes by SMS after all).
-        body = alert_text(incident, volunteer.language, candidate.distance_km, skill_name, with_link=False)
-        enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id, channel="telegram")
-    else:
-        body = alert_text(
-            incident, volunteer.language, candidate.distance_km, skill_name, reply_token=reply_links.issue(alert)
-        )
-        enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id, channel="sms")
+    route = channels.first_route(volunteer)
+    if route is not None:
+        _queue_callout(alert, incident, volunteer, route, skill_name)
     audit.record(
         "system",
         "alert_queued",
@@ -189,38 +183,115 @@ def alert_text(
     )
 
 
-def reroute_by_sms(alert_id: int, why: str) -> bool:
-    """The alert's Telegram call-out cannot be shown (the bot was blocked): it goes once more, by
-    SMS with a reply link, while the alert still waits for it. The one failover built so far:
-    general failover (FAILOVER_AFTER_S, the next channel in order) plugs in here."""
+def _queue_callout(alert: Alert, incident: Incident, volunteer: Volunteer, route: str, skill_name: str | None):
+    """Queue the alert's call-out on a route (channels.py), in the caller's transaction."""
+    if route == "telegram":
+        # Buttons answer a Telegram call-out: no reply link.
+        body = alert_text(incident, volunteer.language, alert.distance_km, skill_name, with_link=False)
+        return enqueue_to_chat(
+            volunteer.telegram_chat_id,
+            "alert",
+            body,
+            volunteer_id=volunteer.id,
+            incident_id=incident.id,
+            alert_id=alert.id,
+        )
+    # An SMS that follows an SMS carries the same text and so the same reply link (a new token
+    # would turn the first SMS's link into a dead one, and it may still arrive).
+    body = db.session.scalar(
+        select(OutboxMessage.body)
+        .where(OutboxMessage.alert_id == alert.id, OutboxMessage.kind == "alert", OutboxMessage.channel == "sms")
+        .order_by(OutboxMessage.id.desc())
+        .limit(1)
+    ) or alert_text(incident, volunteer.language, alert.distance_km, skill_name, reply_token=reply_links.issue(alert))
+    return enqueue_to_number(
+        volunteer.phone,
+        "alert",
+        body,
+        volunteer_id=volunteer.id,
+        incident_id=incident.id,
+        alert_id=alert.id,
+        route=channels.outbox_route(route),
+    )
+
+
+def fail_over(alert_id: int, from_message_id: int, why: str, *, failed: bool) -> str | None:
+    """The call-out `from_message_id` failed (`failed`: the provider said so, or it could not be
+    sent) or had no delivery report in time: it goes once more on the volunteer's next channel.
+    Returns that route, or None when nothing was sent. With no channel left a failed call-out
+    fails its alert, which is replaced; a silent one waits out the alert's reply time.
+
+    Safe to call twice for one call-out, and for an old one: a call-out that is not the alert's
+    latest, an alert that reached the volunteer somewhere (delivered), was answered or ended,
+    changes nothing. The caller commits."""
     alert = db.session.get(Alert, alert_id)
     incident = lock_incident(alert.incident_id)
     db.session.refresh(alert)
-    if alert.status != "queued" or not incident.is_open:
-        return False
-    already = db.session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(OutboxMessage.alert_id == alert.id, OutboxMessage.kind == "alert", OutboxMessage.channel == "sms")
-    )
-    if already:
-        return False
+    if alert.status not in ("queued", "sent") or not incident.is_open:
+        return None
+    tried = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.alert_id == alert.id, OutboxMessage.kind == "alert")
+        .order_by(OutboxMessage.id)
+    ).all()
+    if any(row.id > from_message_id for row in tried) or any(row.status == "delivered" for row in tried):
+        return None  # it went on already (this is late news), or it reached them
+    source = next((row for row in tried if row.id == from_message_id), None)
     volunteer = db.session.get(Volunteer, alert.volunteer_id)
+    route = channels.next_route(volunteer, tried)
+    if route is None:
+        if failed:
+            alert_sms_failed(alert.id, f"{why}; no channel left")
+        return None
+    if source is not None and source.status == "pending":
+        # Still waiting in the outbox (its provider is failing): it goes on the next channel
+        # instead, never on both. One in a sender's hands already may still go (once).
+        source.status, source.failover_at = "cancelled", None
+        source.last_error = f"failed over: {why}"[:300]
     need = db.session.get(Need, alert.need_id) if alert.need_id else None
     skill_name = SkillCatalogue.load().name(need.skill, volunteer.language) if need and need.skill else None
-    body = alert_text(incident, volunteer.language, alert.distance_km, skill_name, reply_token=reply_links.issue(alert))
-    if enqueue(volunteer, "alert", body, incident_id=incident.id, alert_id=alert.id, channel="sms") is None:
-        alert_sms_failed(alert.id, f"{why}; no SMS either")
-        return False
+    _queue_callout(alert, incident, volunteer, route, skill_name)
     audit.record(
-        "telegram",
-        "alert_rerouted",
+        "system",
+        "alert_failed_over",
         incident_id=incident.id,
         alert_id=alert.id,
         volunteer_id=volunteer.id,
-        details={"to": "sms", "why": why},
+        details={
+            "from": channels.route_of(source.channel, source.route) if source is not None else None,
+            "to": route,
+            "why": why,
+        },
     )
-    return True
+    return route
+
+
+def fail_over_due(now: datetime | None = None, limit: int = 200) -> int:
+    """Call-outs past their failover deadline (outbox.failover_at) go on the next channel.
+
+    Each deadline is claimed by a conditional UPDATE in the transaction that acts on it: any
+    number of schedulers act on each once, and a crash before the commit leaves it due."""
+    now = now or utcnow()
+    due = db.session.execute(
+        select(OutboxMessage.id, OutboxMessage.alert_id)
+        .where(OutboxMessage.failover_at <= now, OutboxMessage.kind == "alert")
+        .order_by(OutboxMessage.failover_at)
+        .limit(limit)
+    ).all()
+    db.session.rollback()
+    moved = 0
+    for message_id, alert_id in due:
+        claimed = db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.failover_at <= now)
+            .values(failover_at=None)
+        ).rowcount
+        if claimed and alert_id is not None:
+            seconds = current_app.config["FAILOVER_AFTER_S"]
+            if fail_over(alert_id, message_id, f"no delivery report in {seconds} s", failed=False):
+                moved += 1
+        db.session.commit()
+    return moved
 
 
 def approximate_place(incident: Incident) -> str:
@@ -448,12 +519,24 @@ def alert_sms_failed(alert_id: int, why: str) -> None:
 
 
 def alert_still_wanted(message) -> str | None:
-    """For the outbox (given the message's row): why an alert SMS should not go out any more."""
+    """For the outbox (given the message's row): why a call-out should not go out any more. A
+    call-out that failed over may be still in a sender's hands: the later one makes it moot."""
     if message.kind != "alert" or message.alert_id is None:
         return None
     status = db.session.scalar(select(Alert.status).where(Alert.id == message.alert_id))
-    if status != "queued":
+    if status not in ("queued", "sent"):
         return f"alert is {status or 'gone'}"
+    later = db.session.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.alert_id == message.alert_id,
+            OutboxMessage.kind == "alert",
+            OutboxMessage.id > message.id,
+        )
+        .limit(1)
+    )
+    if later is not None:
+        return "the call-out went on by another channel"
     return None
 
 

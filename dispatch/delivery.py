@@ -69,5 +69,6 @@ def _apply(provider_id: str, status: str, error_code: int | None) -> bool:
         if message.status == "delivered":
             alerting.alert_sms_delivered(message.alert_id)
         elif message.status in FINAL_FAILURES:
-            alerting.alert_sms_failed(message.alert_id, f"provider reported {message.status}")
+            # Once more on the next channel (a late report on an old call-out changes nothing).
+            alerting.fail_over(message.alert_id, message.id, f"provider reported {message.status}", failed=True)
     return True

@@ -1,6 +1,7 @@
 """What the scheduler runs: short functions that claim due work and call the use cases.
 
-Every deadline lives in a row (alerts.expires_at and welfare_due_at, outbox.next_attempt_at), so these can run
+Every deadline lives in a row (alerts.expires_at and welfare_due_at, outbox.next_attempt_at and
+failover_at), so these can run
 in any number of processes, be killed and restarted, and still do each piece of work once.
 """
 
@@ -25,34 +26,47 @@ SEND_BUDGET_S = 30.0
 
 
 def send_outbox(budget_s: float = SEND_BUDGET_S) -> int:
-    """Send due SMS until none are due or the budget is spent. Returns how many were handled."""
+    """Send due SMS through each configured SMS provider (SMS_BACKEND, then SMS_FALLBACK_BACKEND:
+    each its own rows, gateway, pacer and lock) until none are due or the budget is spent.
+    Returns how many were handled."""
+    handled, started = 0, time.monotonic()
+    senders = sms.senders()
+    for index, (route, gateway, pacer) in enumerate(senders):
+        # Each provider gets its share of what is left: a slow one never starves the other.
+        share = (budget_s - (time.monotonic() - started)) / (len(senders) - index)
+        handled += _send_route(route, gateway, pacer, max(share, 0.0))
+    return handled
+
+
+def _send_route(route: str | None, gateway, pacer, budget_s: float) -> int:
     config = current_app.config
     # A claim is a lease: claim about two seconds of sending, well within it.
     batch = max(1, min(50, int(config["SMS_MAX_PER_SECOND"] * 2)))
     handled, started = 0, time.monotonic()
     # With a gateway that honours the outbox's idempotency keys (SMSGate), a row left `sending`
     # by a dead sender is resent with its key: never a possible duplicate.
-    idempotent = getattr(sms.gateway(), "idempotent", False)
-    with outbox.sender_slot() as mine:
+    idempotent = getattr(gateway, "idempotent", False)
+    with outbox.sender_slot(outbox.sender_lock_key(outbox.provider_name(gateway))) as mine:
         if not mine:
             return 0
         while time.monotonic() - started < budget_s:
-            ids = outbox.claim_due(batch, idempotent=idempotent)
+            ids = outbox.claim_due(batch, idempotent=idempotent, route=route)
             if not ids:
                 break
-            _send_batch(ids, config["SMS_SEND_CONCURRENCY"])
+            _send_batch(ids, config["SMS_SEND_CONCURRENCY"], gateway, pacer)
             handled += len(ids)
     return handled
 
 
-def _send_batch(ids: list[int], concurrency: int) -> None:
+def _send_batch(ids: list[int], concurrency: int, gateway=None, pacer=None) -> None:
     """Send a claimed batch, `concurrency` HTTP calls in flight at once under the one pacer.
 
     Each message is sent in short transactions of its own, so a thread is just another sender of the
     batch: with its own app context (and so its own session and connection). The pacer hands
     out send times in order, so priority holds between batches and, to within the few calls in
     flight, inside one."""
-    gateway, pacer = sms.gateway(), sms.pacer()
+    if gateway is None:
+        gateway, pacer = sms.gateway(), sms.pacer()
     if concurrency <= 1 or len(ids) == 1:
         for message_id in ids:
             _send_one(message_id, gateway, pacer)
@@ -83,7 +97,7 @@ def _send_one(message_id: int, gateway, pacer) -> None:
         if result.outcome == "sent":
             alerting.alert_sms_sent(result.alert_id)
         elif result.outcome == "failed":
-            alerting.alert_sms_failed(result.alert_id, "the SMS could not be sent")
+            alerting.fail_over(result.alert_id, message_id, "the SMS could not be sent", failed=True)
     db.session.commit()
     if result.provider_id is not None:
         delivery.apply_held(result.provider_id)  # a status callback may have beaten our commit
@@ -115,15 +129,19 @@ def _send_one_telegram(message_id: int, channel, pacer) -> None:
         if result.outcome == "sent":
             alerting.alert_sms_sent(result.alert_id)
             alerting.alert_sms_delivered(result.alert_id)  # the Bot API took it: delivered
-        elif result.outcome == "rerouted":
-            alerting.reroute_by_sms(result.alert_id, "the volunteer blocked the Telegram bot")
         elif result.outcome == "failed":
-            alerting.alert_sms_failed(result.alert_id, "the Telegram message could not be sent")
+            # A blocked bot (403) opted their Telegram out: the next channel is SMS.
+            alerting.fail_over(result.alert_id, message_id, "the Telegram message could not be sent", failed=True)
     db.session.commit()
 
 
 def expire_alerts() -> int:
     return alerting.expire_alerts()
+
+
+def fail_over_silent() -> int:
+    """Call-outs with no delivery report FAILOVER_AFTER_S after they left go on the next channel."""
+    return alerting.fail_over_due()
 
 
 def top_up_waves() -> int:
@@ -153,6 +171,7 @@ def dispatch_tick() -> dict:
     send_outbox sends them)."""
     done = {
         "expired": expire_alerts(),
+        "failed_over": fail_over_silent(),
         "alerted": top_up_waves(),
         "forgotten_statuses": delivery.forget_stale_early_statuses(),
         **welfare_checks(),

@@ -409,13 +409,37 @@ class OutboxMessage(db.Model):
     markup: Mapped[str | None] = mapped_column(String(16))
     # Who carried it, once sent: twilio, smsgate, console or telegram (the alert's deliveries).
     provider: Mapped[str | None] = mapped_column(String(16))
+    # Which SMS provider it goes through: None is SMS_BACKEND, "fallback" SMS_FALLBACK_BACKEND
+    # (a call-out failed over, dispatch/channels.py). A setting, not a name, so a row queued
+    # before SMS_BACKEND changed still goes.
+    route: Mapped[str | None] = mapped_column(String(8))
+    # A call-out's failover deadline (FAILOVER_AFTER_S after it was queued, then after it left):
+    # with no delivery report by then it goes once more on the next channel. Cleared by a final
+    # report, by the failover itself, and on Telegram (accepted counts as delivered).
+    failover_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
         Index("ix_outbox_channel_due", "channel", "status", "next_attempt_at"),
+        # Provider health's delivery ratio reads the recent sends of each provider.
+        Index("ix_outbox_provider_sent_at", "provider", "sent_at"),
         CheckConstraint(one_of("channel", CHANNELS), name="channel"),
         CheckConstraint(one_of("status", OUTBOX_STATUSES), name="status"),
     )
+
+
+class ProviderHealth(db.Model):
+    """How a provider's sends have gone (dispatch/provider_health.py), one row per provider:
+    written by the senders after each attempt, read by /healthz?detail=1, the console and the
+    choice of channel for a new call-out."""
+
+    __tablename__ = "provider_health"
+
+    provider: Mapped[str] = mapped_column(String(16), primary_key=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(String(300))
 
 
 class InboundMessage(db.Model):

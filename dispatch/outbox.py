@@ -32,6 +32,7 @@ from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRet
 from notifications.segments import count_segments
 from notifications.texts import one_line
 
+from . import provider_health
 from .clock import utcnow
 from .extensions import db
 from .models import OutboxMessage, Volunteer, new_idempotency_key
@@ -67,10 +68,24 @@ PRIORITY = {
     "standby": 1,
     "standby_notice": 2,
 }
-# PostgreSQL advisory lock key: one outbox sender at a time keeps pacing global.
+# PostgreSQL advisory lock keys: one sender per provider at a time keeps each provider's pacing
+# global. Keyed by provider, not by route, so whichever setting names a provider, its pace holds.
 _SENDER_LOCK_KEY = 0x5D15_0B0C
 # The Telegram sender's own (it paces another provider, so it never waits for the SMS one).
 TELEGRAM_SENDER_LOCK_KEY = 0x5D15_0B0D
+SENDER_LOCK_KEYS = {"twilio": _SENDER_LOCK_KEY, "console": 0x5D15_0B0E, "smsgate": 0x5D15_0B0F}
+
+
+def sender_lock_key(provider: str) -> int:
+    """The advisory lock of the SMS sender for this provider."""
+    return SENDER_LOCK_KEYS.get(provider, _SENDER_LOCK_KEY)
+
+
+def failover_deadline(kind: str):
+    """When a call-out with no delivery report goes on the next channel (None for other kinds)."""
+    if kind != "alert":
+        return None
+    return utcnow() + timedelta(seconds=current_app.config["FAILOVER_AFTER_S"])
 
 
 def enqueue(
@@ -111,8 +126,12 @@ def enqueue_to_number(
     volunteer_id: int | None = None,
     incident_id: int | None = None,
     alert_id: int | None = None,
+    route: str | None = None,
 ) -> OutboxMessage:
-    """Queue an SMS to a number (a volunteer's, or a stranger's for the polite answer)."""
+    """Queue an SMS to a number (a volunteer's, or a stranger's for the polite answer), through
+    SMS_BACKEND (route None) or SMS_FALLBACK_BACKEND (route "fallback")."""
+    if route is None and kind != "alert":  # a call-out's route is chosen by channels.py
+        route = _route_while_main_is_down()
     message = OutboxMessage(
         to_phone=phone,
         body=body,
@@ -125,9 +144,20 @@ def enqueue_to_number(
         status="pending",
         next_attempt_at=utcnow(),
         idempotency_key=new_idempotency_key(),
+        route=route,
+        failover_at=failover_deadline(kind),
     )
     db.session.add(message)
     return message
+
+
+def _route_while_main_is_down() -> str | None:
+    """A new SMS goes through SMS_FALLBACK_BACKEND while SMS_BACKEND's provider is skipped for
+    failing (provider_health.py): confirmations and stand-downs need not wait for it to return."""
+    extensions = current_app.extensions
+    if "sms_fallback_gateway" not in extensions:
+        return None
+    return "fallback" if provider_name(extensions["sms_gateway"]) in provider_health.down_providers() else None
 
 
 def telegram_reachable(volunteer: Volunteer, kind: str = "alert") -> bool:
@@ -167,6 +197,7 @@ def enqueue_to_chat(
         status="pending",
         next_attempt_at=utcnow(),
         idempotency_key=new_idempotency_key(),
+        failover_at=failover_deadline(kind),
     )
     db.session.add(message)
     return message
@@ -209,8 +240,9 @@ class SendOutcome:
     provider_id: str | None = None  # when sent
 
 
-def claim_due(limit: int, *, idempotent: bool = False, channel: str = "sms") -> list[int]:
-    """Claim up to `limit` due messages for this sender and commit the claim.
+def claim_due(limit: int, *, idempotent: bool = False, channel: str = "sms", route: str | None = None) -> list[int]:
+    """Claim up to `limit` due messages for this sender and commit the claim. SMS rows are
+    claimed per route (None: SMS_BACKEND's, "fallback": SMS_FALLBACK_BACKEND's).
 
     `idempotent`: the gateway these will be sent through honours the idempotency key, so a row
     found `sending` (its sender died mid-call) is resent without any risk of a duplicate."""
@@ -222,7 +254,7 @@ def claim_due(limit: int, *, idempotent: bool = False, channel: str = "sms") -> 
     ids = list(
         db.session.scalars(
             select(OutboxMessage.id)
-            .where(due, OutboxMessage.channel == channel)
+            .where(due, OutboxMessage.channel == channel, *_route_is(channel, route))
             .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -246,6 +278,12 @@ def claim_due(limit: int, *, idempotent: bool = False, channel: str = "sms") -> 
     return ids
 
 
+def _route_is(channel: str, route: str | None) -> tuple:
+    if channel != "sms":
+        return ()
+    return (OutboxMessage.route.is_(None),) if route is None else (OutboxMessage.route == route,)
+
+
 def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = None, still_wanted=None) -> SendOutcome:
     """Send one claimed message and record the outcome (its own short transaction).
 
@@ -256,6 +294,7 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     # write, no ORM objects.
     message = db.session.execute(
         select(
+            OutboxMessage.id,
             OutboxMessage.to_phone,
             OutboxMessage.body,
             OutboxMessage.segments,
@@ -280,10 +319,11 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
     ours = (OutboxMessage.id == message_id, OutboxMessage.status == "claimed", OutboxMessage.claimed_until >= utcnow())
     cancel = _why_not_send(message) or (still_wanted(message) if still_wanted else None)
     # From "sending" on, a crash leaves it unknown whether it went out.
+    provider = provider_name(gateway)
     values = (
-        dict(status="cancelled", last_error=cancel)
+        dict(status="cancelled", last_error=cancel, failover_at=None)
         if cancel
-        else dict(status="sending", attempts=OutboxMessage.attempts + 1, provider=provider_name(gateway))
+        else dict(status="sending", attempts=OutboxMessage.attempts + 1, provider=provider)
     )
     still_ours = db.session.execute(update(OutboxMessage).where(*ours).values(**values)).rowcount
     db.session.commit()  # no transaction stays open across the HTTP call
@@ -304,10 +344,13 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
             idempotency_key=message.idempotency_key,
         )
     except SmsPermanent as exc:
+        provider_health.record_attempt(provider, exc)
         return _record_permanent(message_id, exc)
     except (SmsRetryable, SmsAmbiguous) as exc:
+        provider_health.record_attempt(provider, exc)
         ambiguous = isinstance(exc, SmsAmbiguous) and not getattr(gateway, "idempotent", False)
         return _record_retry(message_id, exc, ambiguous=ambiguous)
+    provider_health.record_attempt(provider, None)
     # A resend that finds the SMS already at the provider (SMSGate's 409) may learn it is already
     # delivered or failed; that final word is applied by its delivery report (held until now, or
     # still to come), which moves the alert too, so here it is recorded as "sent" at most.
@@ -323,7 +366,9 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
             sent_at=utcnow(),
             claimed_until=None,
             last_error=None,
-            provider=provider_name(gateway),
+            provider=provider,
+            # From now on the deadline counts from when it left.
+            failover_at=failover_deadline(kind),
         )
     )
     log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
@@ -358,7 +403,7 @@ def _record_retry(message_id: int, exc, ambiguous: bool, delay_s: float | None =
     if ambiguous:
         message.ambiguous_attempts += 1
     if message.attempts >= MAX_ATTEMPTS:
-        message.status = "failed"
+        message.status, message.failover_at = "failed", None
         log.error(
             "sms %s to %s given up after %d attempts: %s",
             message.id,
@@ -383,7 +428,7 @@ def _record_retry(message_id: int, exc, ambiguous: bool, delay_s: float | None =
 
 def _record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
     message = db.session.get(OutboxMessage, message_id)
-    message.status = "failed"
+    message.status, message.failover_at = "failed", None
     message.claimed_until = None
     message.last_error = f"{exc.reason}: {exc}"[:300]
     volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None
@@ -414,7 +459,8 @@ def record_status(provider_id: str, status: str, error_code: int | None) -> Outb
         return message  # unknown, already final, or older news
     message.provider_status = status
     if status in ("delivered", "undelivered", "failed"):
-        message.status = status
+        # A final word: delivered needs no failover; a failure fails over at once (delivery.py).
+        message.status, message.failover_at = status, None
     if error_code:
         message.last_error = f"provider error {error_code}"
         volunteer = db.session.get(Volunteer, message.volunteer_id) if message.volunteer_id else None

@@ -1,4 +1,6 @@
-"""The SMS gateway and pacer this app sends through, chosen by SMS_BACKEND."""
+"""The SMS gateways and pacers this app sends through: one for SMS_BACKEND ("sms_gateway",
+"sms_pacer") and, when SMS_FALLBACK_BACKEND is set, one for it ("sms_fallback_gateway",
+"sms_fallback_pacer"), each paced on its own."""
 
 from __future__ import annotations
 
@@ -33,6 +35,9 @@ def build_gateway(config, backend: str | None = None) -> SmsGateway:
 def register_sms(app: Flask) -> None:
     app.extensions["sms_gateway"] = build_gateway(app.config)
     app.extensions["sms_pacer"] = Pacer(app.config["SMS_MAX_PER_SECOND"])
+    if app.config["SMS_FALLBACK_BACKEND"]:
+        app.extensions["sms_fallback_gateway"] = build_gateway(app.config, app.config["SMS_FALLBACK_BACKEND"])
+        app.extensions["sms_fallback_pacer"] = Pacer(app.config["SMS_MAX_PER_SECOND"])
 
 
 def gateway() -> SmsGateway:
@@ -41,3 +46,17 @@ def gateway() -> SmsGateway:
 
 def pacer() -> Pacer:
     return current_app.extensions["sms_pacer"]
+
+
+def fallback_gateway() -> SmsGateway | None:
+    """The SMS_FALLBACK_BACKEND's gateway; None when there is no second SMS provider."""
+    return current_app.extensions.get("sms_fallback_gateway")
+
+
+def senders() -> list[tuple[str | None, SmsGateway, Pacer]]:
+    """(outbox route, gateway, pacer) for each configured SMS provider, SMS_BACKEND first."""
+    found: list[tuple[str | None, SmsGateway, Pacer]] = [(None, gateway(), pacer())]
+    fallback = fallback_gateway()
+    if fallback is not None:
+        found.append(("fallback", fallback, current_app.extensions["sms_fallback_pacer"]))
+    return found

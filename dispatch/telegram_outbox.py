@@ -9,7 +9,7 @@ own pacer, so neither provider waits for the other. One row, one Bot API message
 Outcomes, beside the SMS ones:
   429          the row waits retry_after seconds, and the whole Telegram pacer pauses as long
   403          the user blocked the bot: their Telegram is opted out (SMS is not), and a call-out
-               is rerouted ("rerouted": the caller queues it once by SMS)
+               fails, so it goes on the volunteer's next channel (alerting.fail_over)
 A message the Bot API accepted counts as delivered (API.md, Channels): Telegram sends no reports.
 """
 
@@ -34,7 +34,7 @@ from notifications.telegram_buttons import callout_keyboard, contact_request_key
 from notifications.telegram_console import ConsoleTelegram
 from notifications.telegram_texts import with_ending
 
-from . import audit
+from . import audit, provider_health
 from .clock import utcnow
 from .extensions import db
 from .models import Alert, Incident, OutboxMessage, Volunteer
@@ -58,6 +58,7 @@ def send_claimed(
     """Send one claimed Telegram row and record the outcome (the caller commits the outcome)."""
     row = db.session.execute(
         select(
+            OutboxMessage.id,
             OutboxMessage.to_chat_id,
             OutboxMessage.body,
             OutboxMessage.kind,
@@ -97,7 +98,7 @@ def send_claimed(
         return SendOutcome(message_id, row.alert_id, row.kind, "retry")
     cancel = _why_not_send(row, edit_of) or (still_wanted(row) if still_wanted else None)
     values = (
-        dict(status="cancelled", last_error=cancel)
+        dict(status="cancelled", last_error=cancel, failover_at=None)
         if cancel
         else dict(status="sending", attempts=OutboxMessage.attempts + 1, provider=PROVIDER)
     )
@@ -122,17 +123,10 @@ def send_claimed(
             _send_pin(channel, chat, row.incident_id)
         else:
             provider_id = channel.send(chat, row.body, buttons=_markup(row.markup)).provider_id
-    except TelegramRetryable as exc:
-        if exc.retry_after_s is not None and pacer is not None:
-            pacer.pause(exc.retry_after_s)
-        return _record_retry(message_id, exc, ambiguous=False, delay_s=exc.retry_after_s)
-    except TelegramChatOptedOut as exc:
-        return _opted_out(message_id, row, exc)
-    except TelegramPermanent as exc:
-        return _record_permanent(message_id, exc)
-    except TelegramAmbiguous as exc:
-        # Telegram has no idempotency key, so a retried send may show twice: counted as such.
-        return _record_retry(message_id, exc, ambiguous=True)
+    except (TelegramRetryable, TelegramAmbiguous, TelegramPermanent) as exc:
+        provider_health.record_attempt(PROVIDER, exc)
+        return _failed_attempt(message_id, row, exc, pacer)
+    provider_health.record_attempt(PROVIDER, None)
     db.session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
@@ -144,10 +138,24 @@ def send_claimed(
             sent_at=utcnow(),
             claimed_until=None,
             last_error=None,
+            failover_at=None,  # accepted by the Bot API counts as delivered
         )
     )
     log.info("telegram %s to chat %s sent as %s", row.kind, row.to_chat_id, provider_id or "an edit")
     return SendOutcome(message_id, row.alert_id, row.kind, "sent", provider_id)
+
+
+def _failed_attempt(message_id: int, row, exc: TelegramError, pacer: Pacer | None) -> SendOutcome:
+    if isinstance(exc, TelegramRetryable):
+        if exc.retry_after_s is not None and pacer is not None:
+            pacer.pause(exc.retry_after_s)
+        return _record_retry(message_id, exc, ambiguous=False, delay_s=exc.retry_after_s)
+    if isinstance(exc, TelegramChatOptedOut):
+        return _opted_out(message_id, row, exc)
+    if isinstance(exc, TelegramPermanent):
+        return _record_permanent(message_id, exc)
+    # Telegram has no idempotency key, so a retried send may show twice: counted as such.
+    return _record_retry(message_id, exc, ambiguous=True)
 
 
 def _why_not_send(row, edit_of: str | None) -> str | None:
@@ -207,14 +215,14 @@ def _markup(markup: str | None) -> ReplyMarkup | None:
 def _opted_out(message_id: int, row, exc: TelegramChatOptedOut) -> SendOutcome:
     """403: the user blocked the bot (or is gone). Their Telegram is opted out, never their SMS."""
     message = db.session.get(OutboxMessage, message_id)
-    message.status, message.claimed_until = "failed", None
+    message.status, message.claimed_until, message.failover_at = "failed", None, None
     message.last_error = f"{exc.reason}: {exc}"[:300]
     volunteer = db.session.get(Volunteer, row.volunteer_id) if row.volunteer_id else None
     if volunteer is not None and volunteer.telegram_chat_id == row.to_chat_id:
         telegram_opted_out(volunteer, f"telegram:{row.to_chat_id}", why=exc.why)
     log.warning("telegram %s to chat %s refused (%s): Telegram opted out", row.kind, row.to_chat_id, exc.why)
-    outcome = "rerouted" if row.kind == "alert" and volunteer is not None else "failed"
-    return SendOutcome(message_id, row.alert_id, row.kind, outcome)
+    # A call-out goes on the volunteer's next channel (alerting.fail_over), as any failed one does.
+    return SendOutcome(message_id, row.alert_id, row.kind, "failed")
 
 
 def telegram_opted_out(volunteer: Volunteer, actor: str, why: str) -> None:

@@ -23,7 +23,14 @@ ERROR_CODES = {
 
 # (method, path) -> description. `role` None means public; `body` a pydantic model or a media type.
 OPERATIONS: dict[tuple[str, str], dict] = {
-    ("get", "/healthz"): {"summary": "Liveness and database check", "role": None, "tag": "ops"},
+    ("get", "/healthz"): {
+        "summary": "Liveness and database check; with detail=1 also each provider's health",
+        "role": None,
+        "tag": "ops",
+        "query": {
+            "detail": "1: add `providers` (state, consecutive failures, last success and failure, delivery ratio)"
+        },
+    },
     ("get", "/api/v1/openapi.json"): {"summary": "This document", "role": None, "tag": "ops"},
     ("get", "/api/v1/skills"): {
         "summary": "The skill catalogue (code, names in en/ru/kk)",

@@ -6,7 +6,7 @@ Every route of this blueprint needs a signed-in coordinator (checked once, befor
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -14,7 +14,19 @@ from pydantic import ValidationError
 
 from notifications.texts import render as render_sms
 
-from .. import dashboard, gazetteer, geocoding, incident_changes, incidents, preview, responders, standby, warnings_in
+from .. import (
+    channels,
+    dashboard,
+    gazetteer,
+    geocoding,
+    incident_changes,
+    incidents,
+    preview,
+    provider_health,
+    responders,
+    standby,
+    warnings_in,
+)
 from ..errors import DispatchError
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..presenters import alert_counts
@@ -327,3 +339,17 @@ def standby_notices(incident_id: int):
             )
         )
     return redirect(url_for("console.incident", incident_id=incident_id))
+
+
+@bp.get("/channels")
+def channel_health():
+    """Each provider's health: skipped for new call-outs or not, failures in a row, the last
+    success and failure (with the error), the delivery ratio of the last hour."""
+    providers = provider_health.snapshot(channels.configured(), with_errors=True)
+    return render_template(
+        "console/channels.html",
+        providers=providers,
+        failures_to_skip=provider_health.FAILURES_TO_SKIP,
+        cool_down_s=provider_health.COOL_DOWN_S,
+        failover_after_s=current_app.config["FAILOVER_AFTER_S"],
+    )

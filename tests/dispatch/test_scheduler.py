@@ -147,7 +147,7 @@ def test_an_idle_tick_logs_nothing_at_info_and_a_busy_one_says_what_it_did(app, 
     assert info == [], [f"{r.name}: {r.getMessage()}" for r in info]
     idle_ticks = [r.getMessage() for r in caplog.records if r.name == "dispatch.scheduler"]
     assert sorted(idle_ticks) == [
-        "dispatch_tick: {'expired': 0, 'alerted': 0, 'forgotten_statuses': 0, 'welfare_reminded': 0,"
+        "dispatch_tick: {'expired': 0, 'failed_over': 0, 'alerted': 0, 'forgotten_statuses': 0, 'welfare_reminded': 0,"
         " 'welfare_overdue': 0, 'activity_closed': 0, 'warnings_expired': 0}",
         "send_tick: 0",
     ]
