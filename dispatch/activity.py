@@ -55,7 +55,8 @@ def open_dispatch_record(alert: Alert, incident: Incident, volunteer: Volunteer,
         volunteer_id=volunteer.id,
         incident_id=incident.id,
         alert_id=alert.id,
-        organization=volunteer.organization,
+        organization_id=volunteer.organization_id,
+        organization=volunteer.organization_name,
         place=incident.place or incident.address or f"{incident.lat:.5f},{incident.lon:.5f}",
         skill=skill,
         started_at=now,
@@ -172,7 +173,8 @@ def record_activity(data: ActivityIn, by: User) -> Activity:
     record = Activity(
         volunteer_id=volunteer.id,
         activity=data.activity,
-        organization=volunteer.organization,
+        organization_id=volunteer.organization_id,
+        organization=volunteer.organization_name,
         place=data.place,
         skill=data.skill,
         started_at=data.started_at,
@@ -295,7 +297,8 @@ def corrections(activity_id: int) -> list[dict]:
 @dataclass
 class ActivityFilter:
     volunteer_id: int | None = None
-    organization: str | None = None
+    organization: str | None = None  # the name copied at the time, exactly
+    organization_id: int | None = None
     incident_id: int | None = None
     since: datetime | None = None  # UTC, inclusive
     until: datetime | None = None  # UTC, exclusive
@@ -333,6 +336,8 @@ def list_activity(flt: ActivityFilter) -> tuple[list[tuple], int, float]:
         where.append(Activity.volunteer_id == flt.volunteer_id)
     if flt.organization is not None:
         where.append(Activity.organization == flt.organization)
+    if flt.organization_id is not None:
+        where.append(Activity.organization_id == flt.organization_id)
     if flt.incident_id is not None:
         where.append(Activity.incident_id == flt.incident_id)
     if flt.since is not None:

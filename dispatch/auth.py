@@ -20,6 +20,12 @@ def actor() -> str:
     return f"user:{g.user.id}"
 
 
+def sees_personal_data() -> bool:
+    """Coordinators and admins see volunteers' phone numbers and exact homes; a viewer does not
+    (presenters.volunteer_json and the like)."""
+    return g.user.has_role("coordinator")
+
+
 def require_role(role: str):
     """viewer < coordinator < admin: 401 without a valid token, 403 when the role is too low."""
 

@@ -15,7 +15,16 @@ from sqlalchemy import func, select
 
 from . import incidents, reply_links, responders
 from .extensions import db
-from .models import PENDING_ALERT_STATUSES, Alert, InboundMessage, Incident, OutboxMessage, User, Volunteer
+from .models import (
+    PENDING_ALERT_STATUSES,
+    Alert,
+    InboundMessage,
+    Incident,
+    Organization,
+    OutboxMessage,
+    User,
+    Volunteer,
+)
 from .presenters import alert_counts, alerts_json, public_incident_json, responders_json
 
 # What the simulator shows as "arrived on the phone".
@@ -204,15 +213,9 @@ def volunteers_by_chat(chat_ids: list[int]) -> dict[int, Volunteer]:
 # -- registry ---------------------------------------------------------------------------------
 
 
-def organizations() -> list[str]:
-    return list(
-        db.session.scalars(
-            select(Volunteer.organization)
-            .where(Volunteer.organization.is_not(None))
-            .group_by(Volunteer.organization)
-            .order_by(Volunteer.organization)
-        )
-    )
+def organizations() -> list[Organization]:
+    """Every organisation, active first, by name: the choices of the registry's filter."""
+    return list(db.session.scalars(select(Organization).order_by(Organization.active.desc(), Organization.name_key)))
 
 
 def registry_extent() -> tuple[float, float, float, float] | None:

@@ -1,4 +1,5 @@
-"""Demo data: about 2,000 volunteers around Astana and Almaty and one coordinator; idempotent."""
+"""Demo data: about 2,000 volunteers around Astana and Almaty, six organisations in those two
+regions (each volunteer in one), and one coordinator; idempotent."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sqlalchemy import BigInteger, cast, func, insert, select, update
 
 from .clock import utcnow
 from .extensions import db
-from .models import User, Volunteer
+from .models import Organization, User, Volunteer, name_key
 from .skills import SkillCatalogue
 from .telegram import SIMULATED_CHAT_BASE
 from .users import create_user
@@ -20,6 +21,7 @@ DEMO_ORGANIZATIONS = {
     "astana": ["Astana Volunteer Rescue", "Қазақстан Қызыл Жарты Ай — Астана", "Ertis Search Team"],
     "almaty": ["Almaty Mountain Rescue Volunteers", "Красный Полумесяц — Алматы", "Medeu Civil Defence Club"],
 }
+DEMO_REGIONS = {"astana": "KZ-71", "almaty": "KZ-75"}
 CITIES = {"astana": (51.1694, 71.4491), "almaty": (43.2220, 76.8512)}
 # A realistic mix: many first-aiders and drivers, few divers and dog handlers.
 SKILL_WEIGHTS = {
@@ -89,15 +91,16 @@ SIMULATED_TELEGRAM_EVERY = 5
 
 def seed_demo(if_empty: bool = False) -> dict:
     """Create what is missing; a second run changes nothing. Returns what it did."""
-    done = {"coordinator_created": False, "volunteers_created": 0}
+    done = {"coordinator_created": False, "organizations_created": 0, "volunteers_created": 0}
     if db.session.scalar(select(User.id).where(User.email == DEMO_COORDINATOR)) is None:
         create_user(DEMO_COORDINATOR, "coordinator", password="demo-coordinator")
         done["coordinator_created"] = True
     if if_empty and db.session.scalar(select(func.count(Volunteer.id))) > 0:
         return done
+    organization_ids, done["organizations_created"] = _seed_organizations()
     demo_phones = [f"+{DEMO_PHONE_BASE + i}" for i in range(DEMO_VOLUNTEERS)]
     existing = set(db.session.scalars(select(Volunteer.phone).where(Volunteer.phone.in_(demo_phones))))
-    rows = [row for row in demo_rows(SkillCatalogue.load()) if row["phone"] not in existing]
+    rows = [row for row in demo_rows(SkillCatalogue.load(), organization_ids) if row["phone"] not in existing]
     if rows:
         db.session.execute(insert(Volunteer), rows)
     if rows and current_app.config["TELEGRAM_SIMULATED"]:
@@ -105,6 +108,27 @@ def seed_demo(if_empty: bool = False) -> dict:
     db.session.commit()
     done["volunteers_created"] = len(rows)
     return done
+
+
+def _seed_organizations() -> tuple[dict[str, int], int]:
+    """The demo organisations (those missing), with their region and a contact: name -> id."""
+    ids, created = {}, 0
+    for city, names in DEMO_ORGANIZATIONS.items():
+        for number, name in enumerate(names, start=1):
+            found = db.session.scalar(select(Organization).where(Organization.name_key == name_key(name)))
+            if found is None:
+                found = Organization(
+                    name=name,
+                    name_key=name_key(name),
+                    region=DEMO_REGIONS[city],
+                    email=f"office{number}@{city}.demo.local",
+                    active=True,
+                )
+                db.session.add(found)
+                db.session.flush()
+                created += 1
+            ids[name] = found.id
+    return ids, created
 
 
 def _link_simulated_chats(phones: list[str]) -> int:
@@ -118,7 +142,7 @@ def _link_simulated_chats(phones: list[str]) -> int:
     ).rowcount
 
 
-def demo_rows(catalogue: SkillCatalogue) -> list[dict]:
+def demo_rows(catalogue: SkillCatalogue, organization_ids: dict[str, int]) -> list[dict]:
     rng = random.Random(2024)
     now = utcnow()
     skills, weights = zip(*[(code, w) for code, w in SKILL_WEIGHTS.items() if code in catalogue.bits])
@@ -137,7 +161,7 @@ def demo_rows(catalogue: SkillCatalogue) -> list[dict]:
                 "skill_mask": catalogue.mask_of(sorted(codes)),
                 "language": language,
                 "max_distance_km": rng.choice((10.0, 25.0, 50.0, 50.0, 100.0)),
-                "organization": rng.choice(DEMO_ORGANIZATIONS[city]),
+                "organization_id": organization_ids[rng.choice(DEMO_ORGANIZATIONS[city])],
                 "status": "active",
                 "available": rng.random() > 0.1,
                 "created_at": now,

@@ -57,6 +57,10 @@ class DuplicatePhone(DispatchError):
     status, code, message = 409, "DUPLICATE_PHONE", "A volunteer with this phone number already exists."
 
 
+class DuplicateOrganization(DispatchError):
+    status, code, message = 409, "DUPLICATE_ORGANIZATION", "An organisation with this name already exists."
+
+
 class DuplicateEmail(DispatchError):
     status, code, message = 409, "DUPLICATE_EMAIL", "A user with this email already exists."
 

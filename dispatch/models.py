@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -112,6 +113,31 @@ class Skill(db.Model):
         return getattr(self, f"name_{language}", None) or self.name_en
 
 
+def name_key(name: str) -> str:
+    """What makes two organisation names the same: case and spacing ignored ("Astana Rescue" and
+    " astana  rescue" are one). Kept in Organization.name_key, which is unique."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+class Organization(db.Model):
+    """A member organisation of the movement: volunteers belong to one (Volunteer.organization_id).
+    Never deleted: a deactivated one keeps its volunteers and history but takes no new members."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # ISO 3166-2 (geo.regions): where the organisation works from, when it is one region's.
+    region: Mapped[str | None] = mapped_column(String(8), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
 class Volunteer(db.Model):
     """A registered volunteer.
 
@@ -130,7 +156,8 @@ class Volunteer(db.Model):
     skill_mask: Mapped[int] = mapped_column(BigInteger, default=0)
     language: Mapped[str] = mapped_column(String(2), default="ru")
     max_distance_km: Mapped[float] = mapped_column(Float, default=50.0)
-    organization: Mapped[str | None] = mapped_column(String(200), index=True)
+    # Their organisation (migration 0017 made the free-text names records).
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     # ISO 3166-2 (geo.regions): derived from lat/lon unless a coordinator set it.
     region: Mapped[str | None] = mapped_column(String(8), index=True)
     available: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -155,9 +182,15 @@ class Volunteer(db.Model):
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_opted_out_at: Mapped[datetime | None] = mapped_column(DateTime)
 
+    organization: Mapped[Organization | None] = relationship()
+
     @property
     def telegram_linked(self) -> bool:
         return self.telegram_chat_id is not None
+
+    @property
+    def organization_name(self) -> str | None:
+        return self.organization.name if self.organization is not None else None
 
     __table_args__ = (
         # The proximity prefilter: a bounding box on (lat, lon).
@@ -521,7 +554,9 @@ class Activity(db.Model):
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"), unique=True)
     # Activity outside dispatch: the programme, training or event by name.
     activity: Mapped[str | None] = mapped_column(String(200))
-    # The volunteer's organisation when the activity took place (they may move on later).
+    # The volunteer's organisation when the activity took place (they may move on later): the
+    # record, and its name then (a later rename does not rewrite the register).
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     organization: Mapped[str | None] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(300))
     skill: Mapped[str | None] = mapped_column(String(32))

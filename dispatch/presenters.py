@@ -3,6 +3,7 @@ for the API and the pages alike."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -11,9 +12,30 @@ from . import responders, standby
 from .activity import hours
 from .clock import isoformat, quiet_hours_text
 from .extensions import db
-from .models import ALERT_STATUSES, Activity, Alert, Incident, Need, OutboxMessage, Volunteer
+from .models import ALERT_STATUSES, Activity, Alert, Incident, Need, Organization, OutboxMessage, Volunteer
 from .skills import SkillCatalogue
 from .volunteers import available_now
+
+# What a reader without the right to personal data (a viewer) sees of volunteers: no phone
+# number, homes to 2 decimals (about 1 km, as the public board shows incidents), and distances
+# from a known point (an incident) to the whole km, so they do not give the home back either.
+COARSE_DIGITS = 2
+_KM_AWAY = re.compile(r"(\d+(?:\.\d+)?) km away")
+
+
+def coarse_coordinate(value: float | None) -> float | None:
+    return None if value is None else round(value, COARSE_DIGITS)
+
+
+def coarse_km(value: float | None) -> float | None:
+    return None if value is None else float(round(value))
+
+
+def coarse_reason(text: str | None) -> str | None:
+    """why_chosen with its distance to the whole km."""
+    if text is None:
+        return None
+    return _KM_AWAY.sub(lambda m: f"{round(float(m[1]))} km away", text)
 
 
 def alert_counts(incident_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -33,7 +55,10 @@ def needs_json(incident: Incident) -> list[dict]:
     return [{"skill": n.skill, "count": n.count, "filled": n.filled} for n in incident.needs]
 
 
-def incident_json(incident: Incident, counts: dict[str, int] | None = None, detail: bool = True) -> dict:
+def incident_json(
+    incident: Incident, counts: dict[str, int] | None = None, detail: bool = True, full: bool = True
+) -> dict:
+    """`full`: the reader may see volunteers' personal data (coordinators and admins)."""
     body = {
         "id": incident.id,
         "code": incident.code,
@@ -64,14 +89,14 @@ def incident_json(incident: Incident, counts: dict[str, int] | None = None, deta
         "alerts": counts if counts is not None else alert_counts([incident.id])[incident.id],
     }
     if detail:
-        body["responders"] = responders_json(incident.id)
+        body["responders"] = responders_json(incident.id, full)
         body["welfare_overdue"] = responders.welfare_overdue_ids(incident.id)
         body["help_requested"] = responders.help_requested_ids(incident.id)
         body["standby_notified"] = standby.notified_count(incident.id)
     return body
 
 
-def responders_json(incident_id: int) -> list[dict]:
+def responders_json(incident_id: int, full: bool = True) -> list[dict]:
     rows = db.session.execute(
         select(Alert, Volunteer.name, Need.skill)
         .join(Volunteer, Volunteer.id == Alert.volunteer_id)
@@ -84,7 +109,7 @@ def responders_json(incident_id: int) -> list[dict]:
             "volunteer_id": a.volunteer_id,
             "name": name,
             "skill": skill,
-            "distance_km": a.distance_km,
+            "distance_km": a.distance_km if full else coarse_km(a.distance_km),
             "status": responders.responder_status(a),
             "eta_min": a.eta_min,
             "accepted_at": isoformat(a.responded_at),
@@ -114,7 +139,7 @@ def alert_deliveries(incident_id: int) -> dict[int, list[dict]]:
     return deliveries
 
 
-def alerts_json(incident_id: int) -> list[dict]:
+def alerts_json(incident_id: int, full: bool = True) -> list[dict]:
     sms_status = dict(
         db.session.execute(
             select(OutboxMessage.alert_id, OutboxMessage.status)
@@ -150,11 +175,11 @@ def alerts_json(incident_id: int) -> list[dict]:
             "alert_id": a.id,
             "volunteer_id": a.volunteer_id,
             "name": name,
-            "phone": phone,
+            "phone": phone if full else None,
             "status": a.status,
             "wave": a.wave,
-            "distance_km": a.distance_km,
-            "why_chosen": a.reason,
+            "distance_km": a.distance_km if full else coarse_km(a.distance_km),
+            "why_chosen": a.reason if full else coarse_reason(a.reason),
             "eta_min": a.eta_min,
             "sms_status": sms_status.get(a.id),
             "channel": channels.get(a.id),
@@ -185,17 +210,22 @@ def public_incident_json(incident: Incident, counts: dict[str, int]) -> dict:
     }
 
 
-def volunteer_json(volunteer: Volunteer, catalogue: SkillCatalogue, distance_km: float | None = None) -> dict:
+def volunteer_json(
+    volunteer: Volunteer, catalogue: SkillCatalogue, distance_km: float | None = None, full: bool = True
+) -> dict:
+    """`full`: with the phone number and the exact home (coordinators and admins); otherwise the
+    phone is null and the home rounded (see COARSE_DIGITS)."""
     body = {
         "id": volunteer.id,
         "name": volunteer.name,
-        "phone": volunteer.phone,
-        "lat": volunteer.lat,
-        "lon": volunteer.lon,
+        "phone": volunteer.phone if full else None,
+        "lat": volunteer.lat if full else coarse_coordinate(volunteer.lat),
+        "lon": volunteer.lon if full else coarse_coordinate(volunteer.lon),
         "skills": catalogue.codes_of(volunteer.skill_mask),
         "language": volunteer.language,
         "max_distance_km": volunteer.max_distance_km,
-        "organization": volunteer.organization,
+        "organization": volunteer.organization_name,
+        "organization_id": volunteer.organization_id,
         "region": volunteer.region,
         "status": volunteer.status,
         "available": volunteer.available,
@@ -221,6 +251,7 @@ def activity_json(record: Activity, name: str | None, kind: str | None, title: s
         "volunteer_id": record.volunteer_id,
         "volunteer_name": name,
         "organization": record.organization,
+        "organization_id": record.organization_id,
         "region": None,  # regions are not records yet
         "incident_id": record.incident_id,
         "incident": {"kind": kind, "title": title} if record.incident_id is not None else None,
@@ -236,3 +267,20 @@ def activity_json(record: Activity, name: str | None, kind: str | None, title: s
         "verified_at": isoformat(record.verified_at),
         "corrected_at": isoformat(record.corrected_at),
     }
+
+
+def organization_json(organization: Organization, volunteers: int | None = None) -> dict:
+    body = {
+        "id": organization.id,
+        "name": organization.name,
+        "region": organization.region,
+        "phone": organization.phone,
+        "email": organization.email,
+        "address": organization.address,
+        "active": organization.active,
+        "created_at": isoformat(organization.created_at),
+        "updated_at": isoformat(organization.updated_at),
+    }
+    if volunteers is not None:
+        body["volunteers"] = volunteers
+    return body

@@ -59,6 +59,8 @@ def Text(max_length: int, min_length: int = 0):
 
 Name = Line(200, min_length=1)
 Organization = Line(200)
+# A record's id in a body (an organisation's): a positive 32-bit integer.
+RecordId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
 DistanceKm = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
@@ -146,7 +148,9 @@ class VolunteerFields(Body):
     skills: list[SkillName] = Field(max_length=32)
     language: Language
     max_distance_km: DistanceKm | None = None
+    # An existing organisation: by id, or by name (case and spacing ignored); see organizations.py.
     organization: Organization | None = None
+    organization_id: RecordId | None = None
     quiet_hours: QuietHours | None = None
     region: Region | None = None
     birth_date: BirthDate | None = None
@@ -185,6 +189,7 @@ class VolunteerPatch(Body):
     language: Language | None = None
     max_distance_km: DistanceKm | None = None
     organization: Organization | None = None
+    organization_id: RecordId | None = None
     available: bool | None = None
     busy_until: datetime | None = None
     status: VolunteerStatus | None = None
@@ -206,6 +211,52 @@ class VolunteerPatch(Body):
             return to_utc_naive(value) if value is not None else None
         except OverflowError:  # 9999-12-31T23:59-01:00 is past the last date there is in UTC
             raise ValueError("is outside the range of dates this service can keep") from None
+
+
+def email_address(value: str) -> str:
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+        raise ValueError("must be an email address such as office@example.kz")
+    return value
+
+
+OrganizationName = Line(200, min_length=1)
+Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254), AfterValidator(email_address)]
+OrganizationAddress = Line(300, min_length=1)
+
+
+class OrganizationIn(Body):
+    """A member organisation: its name (unique, case and spacing ignored), region and contacts."""
+
+    name: OrganizationName
+    region: Region | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    address: OrganizationAddress | None = None
+    active: bool = True
+
+
+class OrganizationPatch(Body):
+    """Any field of an organisation; null clears region and contacts. active: false deactivates it."""
+
+    name: OrganizationName | None = None
+    region: Region | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    address: OrganizationAddress | None = None
+    active: bool | None = None
+
+    @field_validator("name", "active")
+    @classmethod
+    def not_null(cls, value):
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
+
+    @model_validator(mode="after")
+    def something_to_change(self):
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
 
 
 class CandidatesIn(Body):

@@ -30,11 +30,11 @@ from geo import Point
 from geo.regions import regions_of
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit
+from . import audit, organizations
 from .clock import quiet_minutes, utcnow
 from .errors import DispatchError
 from .extensions import db
-from .models import Volunteer
+from .models import Volunteer, name_key
 from .schemas import VolunteerRow
 from .skills import SkillCatalogue
 
@@ -242,8 +242,9 @@ def import_volunteers(source: CsvText | Iterable[str], region: str, actor: str, 
         lines = source
     # Phone -> line of its first row in this file: a repeat is reported, not applied twice.
     seen: dict[str, int] = {}
+    known_organizations = organizations.ids_by_key()
     try:
-        for batch in _batches(_valid_rows(lines, region, catalogue, report, seen)):
+        for batch in _batches(_valid_rows(lines, region, catalogue, report, seen, known_organizations)):
             _apply(batch, report)
     except UnicodeDecodeError as exc:
         db.session.rollback()
@@ -278,7 +279,7 @@ def sniff_delimiter(header: str) -> str:
     return best if counts[best] else ","
 
 
-def _valid_rows(lines, region, catalogue, report, seen) -> Iterator[_Row]:
+def _valid_rows(lines, region, catalogue, report, seen, known_organizations) -> Iterator[_Row]:
     lines = iter(lines)
     first = next(lines, "")
     report.delimiter = sniff_delimiter(first)
@@ -316,7 +317,7 @@ def _valid_rows(lines, region, catalogue, report, seen) -> Iterator[_Row]:
                 [_problem(None, "too_many_fields", expected=len(reader.fieldnames))],
             )
             continue
-        error, values, problems = _parse(record, region, catalogue, decimal_comma)
+        error, values, problems = _parse(record, region, catalogue, decimal_comma, known_organizations)
         if error:
             if not any((value or "").strip() for value in record.values()):
                 continue  # a row of empty cells (";;;;" as Excel leaves under a table)
@@ -350,7 +351,11 @@ _DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
 
 
 def _parse(
-    record: dict, region: str, catalogue: SkillCatalogue, decimal_comma: bool = False
+    record: dict,
+    region: str,
+    catalogue: SkillCatalogue,
+    decimal_comma: bool = False,
+    known_organizations: dict[str, tuple[int, bool]] | None = None,
 ) -> tuple[str | None, dict, list[dict]]:
     record = {(k or "").strip(): (v or "").strip() for k, v in record.items()}
     for optional in ("max_distance_km", "organization", "quiet_hours", "birth_date", "region"):
@@ -387,6 +392,23 @@ def _parse(
             {},
             [_problem("skills", "unknown_skill", skills=list(unknown))],
         )
+    organization_id = None
+    if data.organization:
+        # An existing organisation, case and spacing ignored: a typo is that line's error, never
+        # a new organisation (they are added in the console or by POST /api/v1/organizations).
+        organization_id, active = (known_organizations or {}).get(name_key(data.organization), (None, False))
+        if organization_id is None:
+            return (
+                f"organization: {organizations.unknown_name_message(data.organization)}",
+                {},
+                [_problem("organization", "unknown_organization", name=data.organization)],
+            )
+        if not active:
+            return (
+                f"organization: the organisation {data.organization!r} is deactivated and takes no new members",
+                {},
+                [_problem("organization", "inactive_organization", name=data.organization)],
+            )
     values = {
         "name": data.name,
         "phone": phone,
@@ -394,7 +416,7 @@ def _parse(
         "lon": data.lon,
         "skill_mask": catalogue.mask_of(data.skills),
         "language": data.language,
-        "organization": data.organization or None,
+        "organization_id": organization_id,
     }
     if data.quiet_hours is not None:
         values["quiet_from_min"], values["quiet_to_min"] = quiet_minutes(data.quiet_hours)

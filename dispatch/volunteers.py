@@ -6,17 +6,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 
 from geo import Point, bounding_box, nearest_within
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit
+from . import audit, organizations
 from .clock import quiet_minutes, utcnow
 from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
 from .gazetteer import region_for
-from .models import Volunteer
+from .models import Incident, Volunteer
 from .prefilter import bbox_clause
 from .schemas import VolunteerIn, VolunteerPatch
 from .skills import SkillCatalogue
@@ -53,7 +53,7 @@ def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point
         lon=home.lon,
         skill_mask=checked_skill_mask(data.skills, catalogue),
         language=data.language,
-        organization=data.organization or None,
+        organization_id=organizations.resolve(data.organization_id, data.organization),
         region=region_for(home.lat, home.lon, data.region),
         birth_date=data.birth_date,
         status="active",
@@ -76,6 +76,32 @@ def get_volunteer(volunteer_id: int) -> Volunteer:
     return volunteer
 
 
+def note_read(reader: str, why: str, *, volunteer_id: int | None = None, count: int = 1) -> None:
+    """A person read volunteers' full records (phone, exact home): who, when and why ("registry",
+    or "incident:<id>") go to the audit trail. One event per request: a list names how many it
+    showed, not each volunteer (a page of 200 is one event). Called once the answer is built, so
+    the records are read before the commit expires them; an answer is only sent once this holds."""
+    if count <= 0:
+        return
+    details = {"why": why} if volunteer_id is not None else {"why": why, "count": count}
+    audit.record(
+        reader,
+        "volunteer_read" if volunteer_id is not None else "volunteers_read",
+        volunteer_id=volunteer_id,
+        details=details,
+    )
+    db.session.commit()
+
+
+def read_reason(incident_id: int | None) -> str:
+    """Why a record is read: for an incident (which must exist), else the registry."""
+    if incident_id is None:
+        return "registry"
+    if db.session.get(Incident, incident_id) is None:
+        raise ValidationFailed(f"No incident {incident_id}.", {"fields": {"incident_id": "no such incident"}})
+    return f"incident:{incident_id}"
+
+
 def update_volunteer(
     volunteer_id: int, patch: VolunteerPatch, catalogue: SkillCatalogue, actor: str, home: Point | None = None
 ) -> Volunteer:
@@ -83,6 +109,11 @@ def update_volunteer(
     volunteer = get_volunteer(volunteer_id)
     changes = patch.model_dump(exclude_unset=True)
     changes.pop("address", None)
+    if "organization" in changes or "organization_id" in changes:
+        # Named by id or by name (or both, agreeing); null (in what is given) takes them out of it.
+        changes["organization_id"] = organizations.resolve(
+            changes.get("organization_id"), changes.pop("organization", None), volunteer.organization_id
+        )
     if home is not None:
         changes["lat"], changes["lon"] = home.lat, home.lon
     if "quiet_hours" in changes:
@@ -148,7 +179,7 @@ def erase_volunteer(volunteer_id: int, actor: str) -> None:
     volunteer.phone = None
     volunteer.lat = None
     volunteer.lon = None
-    volunteer.organization = None
+    volunteer.organization_id = None
     volunteer.telegram_chat_id = volunteer.telegram_user_id = None
     volunteer.preferred_channel = "sms"
     volunteer.region = None
@@ -165,12 +196,16 @@ class VolunteerFilter:
     skill: str | None = None
     available: bool | None = None
     status: str | None = None
-    organization: str | None = None
+    organization: str | None = None  # by name, case and spacing ignored
+    organization_id: int | None = None
     region: str | None = None
     page: int = 1
     per_page: int = 50
     near: Point | None = None
     radius_km: float = 10.0
+    # For a reader who may not know exact homes (a viewer): near= measures from the home rounded
+    # as they see it, so neither distances nor who falls inside a radius tell more than that.
+    coarse: bool = False
 
 
 @dataclass
@@ -191,7 +226,10 @@ def list_volunteers(flt: VolunteerFilter, catalogue: SkillCatalogue) -> Voluntee
     if flt.status is not None:
         query = query.where(Volunteer.status == flt.status)
     if flt.organization is not None:
-        query = query.where(Volunteer.organization == flt.organization)
+        named = organizations.by_name(flt.organization)
+        query = query.where(Volunteer.organization_id == named.id if named is not None else false())
+    if flt.organization_id is not None:
+        query = query.where(Volunteer.organization_id == flt.organization_id)
     if flt.region is not None:
         query = query.where(Volunteer.region == flt.region)
     if flt.available is not None:
@@ -210,12 +248,20 @@ def list_volunteers(flt: VolunteerFilter, catalogue: SkillCatalogue) -> Voluntee
     return VolunteerPage(items=list(items), total=total, page=flt.page, per_page=flt.per_page)
 
 
+# Homes as a viewer sees them: to 2 decimals (about 1 km), like the public board's incidents.
+COARSE_DIGITS = 2
+# How far a rounded home can be from the true one (half of 0.01 degree on both axes), and more.
+COARSE_MARGIN_KM = 1.0
+
+
 def _nearest_page(query, flt: VolunteerFilter, offset: int) -> VolunteerPage:
     """Nearest first: the box prefilter reads plain rows, geo decides exactly who is within."""
-    box = bounding_box(flt.near, flt.radius_km)
+    box = bounding_box(flt.near, flt.radius_km + (COARSE_MARGIN_KM if flt.coarse else 0.0))
     rows = db.session.execute(
         query.with_only_columns(Volunteer.id, Volunteer.lat, Volunteer.lon).where(bbox_clause(box))
     ).all()
+    if flt.coarse:
+        rows = [(i, round(lat, COARSE_DIGITS), round(lon, COARSE_DIGITS)) for i, lat, lon in rows]
     hits = nearest_within(flt.near, rows, flt.radius_km)
     page = hits[offset : offset + flt.per_page]
     by_id = {v.id: v for v in db.session.scalars(select(Volunteer).where(Volunteer.id.in_([i for i, _ in page])))}

@@ -18,7 +18,7 @@ from .parsing import json_body, query_int
 
 # Filters the register will take once regions and organisations are records (a parallel work):
 # refused clearly rather than ignored, since an ignored filter would answer with more than asked.
-NOT_YET_FILTERS = ("organization_id", "region")
+NOT_YET_FILTERS = ("region",)
 NOT_YET_FORMATS = ("csv", "xlsx")
 
 
@@ -57,7 +57,7 @@ def list_activity():
     for name in NOT_YET_FILTERS:
         if request.args.get(name):
             raise ValidationFailed(
-                f"Filtering by {name} is not available yet; filter by organization (its name) instead.",
+                f"Filtering by {name} is not available yet; filter by organization_id instead.",
                 {"fields": {name: "not available yet"}},
             )
     since, until = _moment("from", end=False), _moment("to", end=True)
@@ -70,6 +70,7 @@ def list_activity():
     flt = activity.ActivityFilter(
         volunteer_id=volunteer_id,
         organization=request.args.get("organization") or None,
+        organization_id=query_int("organization_id", 0, 1, 2**31 - 1) or None,
         incident_id=incident_id,
         since=since,
         until=until,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from geo.regions import REGIONS
 
-from .. import audit, geocoding, incident_changes, incidents, standby
-from ..auth import current_user, require_role
+from .. import audit, geocoding, incident_changes, incidents, standby, volunteers
+from ..auth import actor, current_user, require_role, sees_personal_data
 from ..models import INCIDENT_STATUSES
 from ..presenters import alert_counts, alerts_json, incident_json, public_incident_json
 from ..schemas import BroadcastIn, IncidentIn, IncidentPatch, ManualAlertIn
@@ -35,7 +35,7 @@ def list_incidents():
 @bp.get("/incidents/<id:incident_id>")
 @require_role("viewer")
 def get_incident(incident_id: int):
-    return incident_json(incidents.get_incident(incident_id))
+    return incident_json(incidents.get_incident(incident_id), full=sees_personal_data())
 
 
 @bp.patch("/incidents/<id:incident_id>")
@@ -62,7 +62,11 @@ def standby_notices(incident_id: int):
 @require_role("viewer")
 def incident_alerts(incident_id: int):
     incidents.get_incident(incident_id)
-    return {"items": alerts_json(incident_id)}
+    full = sees_personal_data()
+    items = alerts_json(incident_id, full)
+    if full:  # names with phone numbers: read for this incident
+        volunteers.note_read(actor(), f"incident:{incident_id}", count=len(items))
+    return {"items": items}
 
 
 @bp.get("/incidents/<id:incident_id>/audit")

@@ -16,7 +16,7 @@ ERROR_CODES = {
     401: "UNAUTHORIZED: missing or invalid bearer token",
     403: "FORBIDDEN: the token's role is too low",
     404: "NOT_FOUND",
-    409: "DUPLICATE_PHONE and other conflicts",
+    409: "DUPLICATE_PHONE, DUPLICATE_ORGANIZATION and other conflicts",
     413: "PAYLOAD_TOO_LARGE: the body is over this route's limit (refused before it is read)",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
@@ -55,19 +55,22 @@ OPERATIONS: dict[tuple[str, str], dict] = {
             "skill": "skill code",
             "available": "true|false (available now)",
             "status": "active|opted_out|inactive",
-            "organization": "exact name",
+            "organization": "an organisation's name (case and spacing ignored)",
+            "organization_id": "an organisation's id",
             "region": "ISO 3166-2 code (GET /api/v1/regions)",
-            "near": "LAT,LON",
+            "near": "LAT,LON (for a viewer, measured from homes rounded to 2 decimals)",
             "radius_km": "with near; default 10",
             "page": "from 1",
             "per_page": "1..200, default 50",
         },
     },
     ("get", "/api/v1/volunteers/{volunteer_id}"): {
-        "summary": "One volunteer",
+        "summary": "One volunteer (a viewer sees no phone number and the home to 2 decimals; a coordinator's "
+        "read of the full record is audited: who, when, why)",
         "role": "viewer",
         "tag": "volunteers",
-        "errors": (404,),
+        "errors": (400, 404),
+        "query": {"incident_id": "the read is for this incident (the audit's why); without it: registry"},
     },
     ("patch", "/api/v1/volunteers/{volunteer_id}"): {
         "summary": "Change any writable field",
@@ -157,7 +160,8 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     },
     ("get", "/api/v1/incidents/{incident_id}/alerts"): {
         "summary": "Every alerted volunteer: status, wave, distance, why chosen, SMS status, channel (sms|telegram: "
-        "where the latest call-out went) and deliveries [{channel, provider, status}], one per call-out sent",
+        "where the latest call-out went) and deliveries [{channel, provider, status}], one per call-out sent. "
+        "A viewer sees no phone numbers and distances to the whole km; a coordinator's read is audited",
         "role": "viewer",
         "tag": "incidents",
         "errors": (404,),
@@ -241,12 +245,12 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "errors": (400,),
         "query": {
             "volunteer_id": "one volunteer",
-            "organization": "the organisation's name, exactly",
+            "organization": "the organisation's name at the time, exactly",
+            "organization_id": "one organisation",
             "incident_id": "one incident",
             "from": "date (a day in Asia/Almaty) or date-time; records that started then or later",
             "to": "date (included) or date-time (excluded); must be after from",
             "format": "json (csv and xlsx: not yet, 400)",
-            "organization_id": "not yet (400)",
             "region": "not yet (400)",
             "page": "from 1",
             "per_page": "1..1000, default 100",
@@ -295,6 +299,41 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "tag": "warnings",
         "body": schemas.DispatchIn,
         "errors": (400, 404, 409, 415),
+    },
+    ("get", "/api/v1/organizations"): {
+        "summary": "Member organisations by name, each with its number of volunteers",
+        "role": "viewer",
+        "tag": "organizations",
+        "errors": (400,),
+        "query": {
+            "region": "ISO 3166-2 code",
+            "active": "true|false",
+            "q": "part of the name (case and spacing ignored)",
+        },
+    },
+    ("post", "/api/v1/organizations"): {
+        "summary": "Add an organisation: name (unique, case and spacing ignored), region, phone, email, address",
+        "role": "coordinator",
+        "tag": "organizations",
+        "body": schemas.OrganizationIn,
+        "status": 201,
+        "errors": (400, 409, 415),
+        "extra_errors": {409: "DUPLICATE_ORGANIZATION: the name is taken (details: organization_id, name)"},
+    },
+    ("get", "/api/v1/organizations/{organization_id}"): {
+        "summary": "One organisation",
+        "role": "viewer",
+        "tag": "organizations",
+        "errors": (404,),
+    },
+    ("patch", "/api/v1/organizations/{organization_id}"): {
+        "summary": "Change an organisation (null clears region and contacts; active: false deactivates it: its "
+        "volunteers stay, it takes no new ones); audited",
+        "role": "coordinator",
+        "tag": "organizations",
+        "body": schemas.OrganizationPatch,
+        "errors": (400, 404, 409, 415),
+        "extra_errors": {409: "DUPLICATE_ORGANIZATION: the name is taken (details: organization_id, name)"},
     },
     ("get", "/api/v1/status"): {
         "summary": "Public status: open incidents, approximate place, needs filled, alert counts; no personal data",

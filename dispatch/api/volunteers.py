@@ -7,7 +7,7 @@ from flask import current_app, request
 from geo.regions import REGIONS
 
 from .. import geocoding, telegram_links, volunteers
-from ..auth import actor, require_role
+from ..auth import actor, require_role, sees_personal_data
 from ..clock import isoformat
 from ..errors import UnsupportedMediaType, ValidationFailed
 from ..models import LANGUAGES, VOLUNTEER_STATUSES
@@ -45,31 +45,43 @@ def create_volunteer():
 @bp.get("/volunteers")
 @require_role("viewer")
 def list_volunteers():
+    full = sees_personal_data()
     flt = volunteers.VolunteerFilter(
         skill=request.args.get("skill") or None,
         available=query_bool("available"),
         status=query_choice("status", VOLUNTEER_STATUSES),
         organization=request.args.get("organization") or None,
+        organization_id=query_int("organization_id", 0, 1, 2**31 - 1) or None,
         region=query_choice("region", tuple(REGIONS)),
         page=query_int("page", 1, 1, 1_000_000),
         per_page=query_int("per_page", 50, 1, 200),
         near=query_point("near"),
         radius_km=query_float("radius_km", 10.0, 0.001, 1000.0),
+        coarse=not full,
     )
     catalogue = SkillCatalogue.load()
     page = volunteers.list_volunteers(flt, catalogue)
-    return {
-        "items": [volunteer_json(v, catalogue, page.distances_km.get(v.id)) for v in page.items],
+    body = {
+        "items": [volunteer_json(v, catalogue, page.distances_km.get(v.id), full) for v in page.items],
         "total": page.total,
         "page": page.page,
         "per_page": page.per_page,
     }
+    if full:
+        volunteers.note_read(actor(), "registry", count=len(body["items"]))
+    return body
 
 
 @bp.get("/volunteers/<id:volunteer_id>")
 @require_role("viewer")
 def get_volunteer(volunteer_id: int):
-    return volunteer_json(volunteers.get_volunteer(volunteer_id), SkillCatalogue.load())
+    full = sees_personal_data()
+    # ?incident_id= says the record is read for that incident (the audit's why).
+    why = volunteers.read_reason(query_int("incident_id", 0, 1, 2**31 - 1) or None) if full else None
+    body = volunteer_json(volunteers.get_volunteer(volunteer_id), SkillCatalogue.load(), full=full)
+    if why is not None:
+        volunteers.note_read(actor(), why, volunteer_id=volunteer_id)
+    return body
 
 
 @bp.patch("/volunteers/<id:volunteer_id>")

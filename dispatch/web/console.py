@@ -25,6 +25,7 @@ from .. import (
     provider_health,
     responders,
     standby,
+    volunteers,
     warnings_in,
 )
 from ..errors import DispatchError
@@ -180,7 +181,7 @@ def _incident_page(incident_id: int, status: int = 200):
             "area": picture.incident.area_geojson,
         },
     }
-    return render_template(
+    page = render_template(
         "console/incident.html",
         p=picture,
         skills=skill_names(),
@@ -189,7 +190,11 @@ def _incident_page(incident_id: int, status: int = 200):
         need_rows=NEED_ROWS,
         standby_notified=standby.notified_count(incident_id),
         history=incident_changes.change_history(incident_id),
-    ), status
+    )
+    # The page lists the alerted volunteers with their phone numbers: one audit event per view
+    # (its live refreshes only redraw what this view showed, and are not counted again).
+    volunteers.note_read(f"user:{by().id}", f"incident:{incident_id}", count=len(picture.alerts))
+    return page, status
 
 
 @bp.get("/incidents/<id:incident_id>/live")

@@ -256,6 +256,7 @@ ERROR_MESSAGES = {
     "NOT_FOUND": _l("There is no such page or record."),
     "DUPLICATE_PHONE": _l("A volunteer with this phone number already exists."),
     "DUPLICATE_EMAIL": _l("A user with this email already exists."),
+    "DUPLICATE_ORGANIZATION": _l("An organisation with this name already exists."),
     "RATE_LIMITED": _l("Too many requests; try again later."),
     "ADDRESS_NOT_FOUND": _l("The address could not be found; give the coordinates instead."),
     "GEOCODER_UNAVAILABLE": _l("The address search does not answer; give the coordinates instead."),
@@ -293,6 +294,7 @@ ERROR_TEXTS = [
     (r"Incident \d+ is already cancelled\.", _l("This incident is already cancelled.")),
     (r"No incident \d+\.", _l("There is no such incident.")),
     (r"No volunteer \d+\.", _l("There is no such volunteer.")),
+    (r"No organisation \d+\.", _l("There is no such organisation.")),
     (
         r"Could not allocate a reply code; try again\.|No free reply code\.",
         _l("No free reply code could be found; try again."),
@@ -310,6 +312,8 @@ FIELD_PROBLEMS = {
 }
 FIELD_PATTERNS = [
     (re.compile(r"unknown skill .*", re.DOTALL), _l("unknown skill")),
+    (re.compile(r"no organisation named .*", re.DOTALL), _l("there is no such organisation")),
+    (re.compile(r"the organisation .* is deactivated .*", re.DOTALL), _l("the organisation is deactivated")),
     # dispatch/incident_changes.py: a need's count that cannot be set.
     (re.compile(r".+: \d+ filled, the count cannot go below that"), _l("a count cannot go below the places filled")),
     (re.compile(r".+ is not a need of this incident"), _l("there is no such need to remove")),
@@ -411,6 +415,7 @@ VALUE_ERRORS = [
     (r"name each skill once in needs", _l("name each skill once")),
     (r"a birth date must be between .*", _l("the birth date must be between 1900-01-01 and today")),
     (r"must be an ISO 3166-2 region code .*", _l("must be a region code from the list of regions (ISO 3166-2)")),
+    (r"must be an email address .*", _l("must be an email address")),
     (r"is outside the range of dates this service can keep", _l("is outside the range of dates this service can keep")),
     (_PLACE + r" has no rings", _l("%(where)s has no rings")),
     (_PLACE + r" must be an array.*", _l("%(where)s must be an array")),
@@ -475,6 +480,8 @@ IMPORT_PROBLEMS = {
     "invalid_phone": _l("not a valid phone number"),
     "unknown_skill": _l("unknown skill %(skills)s"),
     "duplicate_phone": _l("phone %(phone)s already appears on line %(line)s"),
+    "unknown_organization": _l("no organisation named “%(name)s”: add it on the Organisations page first"),
+    "inactive_organization": _l("the organisation “%(name)s” is deactivated and takes no new members"),
 }
 ROW_NOT_VALID = _l("this row is not valid")
 ONE_OF_CODES = _l("must be one of: %(expected)s")

@@ -18,7 +18,7 @@ from ..prefilter import is_minor
 from ..schemas import VolunteerIn, max_length
 from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, ENCODINGS, decode_csv, import_volunteers
-from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers
+from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers, note_read
 from .console import bp
 from .i18n import error_message, skill_names
 
@@ -32,7 +32,12 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         "skill": args.get("skill") if args.get("skill") in catalogue.bits else "",
         "available": args.get("available") if args.get("available") in ("yes", "no") else "",
         "status": args.get("status") if args.get("status") in VOLUNTEER_STATUSES else "",
+        # An old link names the organisation (by name, case and spacing ignored); the filter's
+        # select gives its id.
         "organization": args.get("organization", "").strip(),
+        "organization_id": args.get("organization_id", "")
+        if re.fullmatch(r"[0-9]{1,9}", args.get("organization_id", ""))
+        else "",
     }
     # ASCII digits only ("²".isdigit() is true) and a bounded number: anything else is page 1.
     raw_page = args.get("page", "")
@@ -42,6 +47,7 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         available={"yes": True, "no": False}.get(chosen["available"]),
         status=chosen["status"] or None,
         organization=chosen["organization"] or None,
+        organization_id=int(chosen["organization_id"]) if chosen["organization_id"] else None,
         page=page,
         per_page=PER_PAGE,
     )
@@ -61,7 +67,7 @@ def volunteers():
     pages = max(1, -(-found.total // PER_PAGE))
     names = skill_names()
     skills_of = {v.id: [names[code] for code in catalogue.codes_of(v.skill_mask)] for v in found.items}
-    return render_template(
+    page = render_template(
         "console/volunteers.html",
         page=found,
         pages=pages,
@@ -74,7 +80,10 @@ def volunteers():
         statuses=VOLUNTEER_STATUSES,
         columns=COLUMNS,
         telegram_enabled=current_app.config["TELEGRAM_ENABLED"],
-    ), status
+    )
+    # The list shows phone numbers: one audit event per page shown, naming how many.
+    note_read(f"user:{current_user.user.id}", "registry", count=len(found.items))
+    return page, status
 
 
 @bp.post("/volunteers/<id:volunteer_id>/telegram-link")

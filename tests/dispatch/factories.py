@@ -10,7 +10,7 @@ from geopy.distance import geodesic
 from sqlalchemy import func, select
 
 from dispatch.extensions import db
-from dispatch.models import Alert, Incident, Need, OutboxMessage, Volunteer
+from dispatch.models import Alert, Incident, Need, Organization, OutboxMessage, Volunteer, name_key
 from dispatch.skills import SkillCatalogue
 from notifications.signatures import sign
 
@@ -25,9 +25,23 @@ def point_at(origin: tuple[float, float], km: float, bearing: float = 0.0) -> tu
     return p.latitude, p.longitude
 
 
+def organization(name: str, region: str | None = None, active: bool = True, **fields) -> Organization:
+    """The organisation of this name (case and spacing ignored), made when missing."""
+    found = db.session.scalar(select(Organization).where(Organization.name_key == name_key(name)))
+    if found is None:
+        found = Organization(name=name, name_key=name_key(name), region=region, active=active, **fields)
+        db.session.add(found)
+        db.session.commit()
+    return found
+
+
 def volunteer(km: float = 1.0, bearing: float = 0.0, origin=ASTANA, skills=("first_aid",), **fields) -> Volunteer:
+    """`organization="Name"`: a member of that organisation (made when missing)."""
     lat, lon = point_at(origin, km, bearing) if km else origin
     catalogue = SkillCatalogue.load()
+    if "organization" in fields:
+        name = fields.pop("organization")
+        fields["organization_id"] = organization(name).id if name else None
     v = Volunteer(
         name=fields.pop("name", f"Volunteer {km}"),
         phone=fields.pop("phone", f"+7701{next(_phones):07d}"),

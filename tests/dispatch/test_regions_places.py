@@ -158,7 +158,7 @@ def test_volunteers_filter_by_region(client, auth):
     create_volunteer(client, auth, SEMEY, phone="+77010000003")
 
     def phones(region):
-        response = client.get("/api/v1/volunteers", query_string={"region": region}, headers=auth("viewer"))
+        response = client.get("/api/v1/volunteers", query_string={"region": region}, headers=auth("coordinator"))
         assert response.status_code == 200
         return sorted(v["phone"] for v in response.get_json()["items"]), response.get_json()["total"]
 

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from dispatch.extensions import db
 from dispatch.models import Volunteer
 
+from .factories import organization
+
 ASTANA = (51.1694, 71.4491)
 
 
@@ -33,7 +35,8 @@ def create(client, auth, **overrides):
 
 
 def test_create_normalises_the_phone_and_returns_the_volunteer(client, auth):
-    response = create(client, auth, max_distance_km=25, organization="Astana Rescue")
+    rescue = organization("Astana Rescue")
+    response = create(client, auth, max_distance_km=25, organization="astana  RESCUE")
     assert response.status_code == 201
     volunteer = response.get_json()
     assert volunteer["phone"] == "+77012345678"
@@ -41,9 +44,12 @@ def test_create_normalises_the_phone_and_returns_the_volunteer(client, auth):
     assert volunteer["available"] is True
     assert volunteer["skills"] == ["first_aid", "water_rescue"]
     assert volunteer["max_distance_km"] == 25
-    assert volunteer["organization"] == "Astana Rescue"
-    fetched = client.get(f"/api/v1/volunteers/{volunteer['id']}", headers=auth("viewer")).get_json()
+    assert volunteer["organization"] == "Astana Rescue" and volunteer["organization_id"] == rescue.id
+    fetched = client.get(f"/api/v1/volunteers/{volunteer['id']}", headers=auth("coordinator")).get_json()
     assert fetched == volunteer
+    # A viewer: the same without the phone number, and the home to 2 decimals.
+    seen = client.get(f"/api/v1/volunteers/{volunteer['id']}", headers=auth("viewer")).get_json()
+    assert seen == {**volunteer, "phone": None, "lat": 51.17, "lon": 71.45}
 
 
 def test_duplicate_phone_in_another_form_is_409(client, auth):
@@ -158,7 +164,7 @@ def test_patch_rejects_bad_values_and_changes_nothing(client, auth):
     ]:
         response = client.patch(url, json=patch, headers=auth("coordinator"))
         assert response.status_code == status, patch
-    assert client.get(url, headers=auth("viewer")).get_json() == volunteer
+    assert client.get(url, headers=auth("coordinator")).get_json() == volunteer
 
 
 def test_an_opt_out_cannot_be_undone_by_a_coordinator(client, auth):
@@ -193,13 +199,14 @@ def test_unknown_volunteer_is_404_in_the_error_shape(client, auth):
 
 
 def test_list_filters_and_paginates(client, auth):
+    organization("A"), organization("B")
     create(client, auth, phone="+77010000001", skills=["diver"], organization="A")
     create(client, auth, phone="+77010000002", skills=["first_aid"], organization="B")
     busy = create(client, auth, phone="+77010000003", skills=["diver", "first_aid"]).get_json()
     client.patch(f"/api/v1/volunteers/{busy['id']}", json={"available": False}, headers=auth("coordinator"))
 
     def phones(query: str) -> list[str]:
-        response = client.get(f"/api/v1/volunteers?{query}", headers=auth("viewer"))
+        response = client.get(f"/api/v1/volunteers?{query}", headers=auth("coordinator"))
         assert response.status_code == 200
         return [v["phone"] for v in response.get_json()["items"]]
 
@@ -217,7 +224,7 @@ def test_list_near_is_exact_and_nearest_first(client, auth):
     for phone, km in (("+77010000011", 5), ("+77010000012", 1), ("+77010000013", 12)):
         create(client, auth, phone=phone, lat=ASTANA[0] + km / 111.3, lon=ASTANA[1])
     response = client.get(
-        f"/api/v1/volunteers?near={ASTANA[0]},{ASTANA[1]}&radius_km=10", headers=auth("viewer")
+        f"/api/v1/volunteers?near={ASTANA[0]},{ASTANA[1]}&radius_km=10", headers=auth("coordinator")
     ).get_json()
     assert [v["phone"] for v in response["items"]] == ["+77010000012", "+77010000011"]
     assert response["total"] == 2

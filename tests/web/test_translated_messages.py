@@ -24,7 +24,7 @@ from dispatch.inbox import receive_sms
 from dispatch.models import Alert, Incident
 from dispatch.web import i18n
 from geo import GeoError, parse_geojson_area
-from tests.dispatch.factories import ASTANA, volunteer
+from tests.dispatch.factories import ASTANA, organization, volunteer
 
 ROOT = Path(dispatch.__file__).resolve().parent
 LANGUAGES = ("ru", "kk")
@@ -271,6 +271,10 @@ HOSTILE_BODIES = [
     ),
     (schemas.IncidentPatch, {"status": "closed", "radius_km": 0, "severity": "bad", "area": 5}),
     (schemas.NeedChange, {"skill": "", "count": -1}),
+    (schemas.OrganizationIn, {"name": "", "region": "KZ-99", "email": "not-an-address", "address": "a" * 301}),
+    (schemas.OrganizationIn, {"name": "n" * 201, "active": "perhaps", "organization_id": 1}),
+    (schemas.OrganizationPatch, {}),
+    (schemas.OrganizationPatch, {"name": None, "active": None, "email": "a@b"}),
 ]
 
 
@@ -425,11 +429,13 @@ HOSTILE_CSV = CSV_HEADER + "\n".join(
         "Арман,8 701 111 22 40,51.1,71.4,first_aid,kk,,,extra",
         "Арман,8 701 111 22 41,51.1,71.4,first_aid,kk,inf,",
         "Арман,8 701 111 22 42,51.1,71.4,first_aid,kk,," + "О" * 201,
+        "Арман,8 701 111 22 43,51.1,71.4,first_aid,kk,,Белгісіз ұйым",
     ]
 )
 
 
 def upload(console, text: str):
+    organization("Құтқарушылар")  # the first row's, known; the last row's is not
     data = {"file": (io.BytesIO(text.encode()), "people.csv"), "dry_run": "on"}
     return console.post_form("/console/volunteers/import", data, content_type="multipart/form-data")
 
@@ -439,7 +445,7 @@ def test_the_import_report_is_in_the_language(console, language):
     console.get(f"/console/?lang={language}")
     html = upload(console, HOSTILE_CSV).get_data(as_text=True)
     rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td></tr>", html)
-    assert [int(line) for line, _ in rows] == list(range(3, 15))
+    assert [int(line) for line, _ in rows] == list(range(3, 16))
     columns = set(CSV_HEADER.strip().split(","))
     assert english_words(html, language, columns | {"juggling"}) == []  # the file's own words
     assert all(why for _, why in rows)
@@ -454,6 +460,7 @@ def test_the_import_report_in_english_keeps_its_details(console):
     assert "lat: must be a number" in html and "language: must be one of: kk, ru, en" in html
     assert "phone: phone +77011112233 already appears on line 2" in html
     assert "skills: unknown skill juggling" in html
+    assert "organization: no organisation named “Белгісіз ұйым”: add it on the Organisations page first" in html
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
