@@ -15,7 +15,8 @@ with a region are in one. What was created and merged is printed (what an operat
 `volunteers.organization` is then dropped: the record is the one truth, so a rename reaches
 every volunteer and no code can write a new free-text spelling beside it. The activity
 register keeps its copied name (the name at the time) next to the new organization_id.
-The downgrade writes the records' names back into volunteers.organization.
+The downgrade writes the records' names back into volunteers.organization (on SQLite it copies
+the tables, so it needs a database without rows that refer to volunteers, or foreign keys off).
 """
 
 import unicodedata
@@ -83,18 +84,30 @@ def upgrade():
     )
     with op.batch_alter_table("organizations", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_organizations_region"), ["region"], unique=False)
+    sqlite = op.get_bind().dialect.name == "sqlite"
     for table in ("volunteers", "activities"):
+        foreign_key = f"fk_{table}_organization_id_organizations"
+        if sqlite:
+            # SQLite adds a column with its reference in place. A batch copy of the table would
+            # drop the old one, which the rows of alerts, outbox, activities... refer to: with
+            # foreign keys on, that fails on any database that has data.
+            op.execute(
+                f"ALTER TABLE {table} ADD COLUMN organization_id INTEGER "
+                f"CONSTRAINT {foreign_key} REFERENCES organizations (id)"
+            )
+            op.create_index(op.f(f"ix_{table}_organization_id"), table, ["organization_id"], unique=False)
+            continue
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(sa.Column("organization_id", sa.Integer(), nullable=True))
             batch_op.create_index(batch_op.f(f"ix_{table}_organization_id"), ["organization_id"], unique=False)
-            batch_op.create_foreign_key(
-                batch_op.f(f"fk_{table}_organization_id_organizations"), "organizations", ["organization_id"], ["id"]
-            )
+            batch_op.create_foreign_key(batch_op.f(foreign_key), "organizations", ["organization_id"], ["id"])
     for line in migrate_names(op.get_bind()):
         print(line)
-    with op.batch_alter_table("volunteers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_volunteers_organization"))
-        batch_op.drop_column("organization")
+    op.drop_index(op.f("ix_volunteers_organization"), table_name="volunteers")
+    if sqlite:
+        op.execute("ALTER TABLE volunteers DROP COLUMN organization")  # SQLite 3.35+, in place
+    else:
+        op.drop_column("volunteers", "organization")
 
 
 def migrate_names(connection) -> list[str]:
