@@ -124,7 +124,6 @@ def load_volunteers(rows: int) -> None:
                 "skill_mask": catalogue.mask_of(v["skills"]),
                 "language": v["language"],
                 "max_distance_km": float(v["max_distance_km"]),
-                "organization": v["organization"],
                 "created_at": NOW,
                 "updated_at": NOW,
                 **volunteer_state(rng),

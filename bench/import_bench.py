@@ -17,14 +17,16 @@ import time
 from pathlib import Path
 
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from config import TestConfig
 from dispatch import create_app
+from dispatch.clock import utcnow
 from dispatch.extensions import db
+from dispatch.models import Organization, name_key
 from dispatch.users import create_user
 
-from .registry import volunteers
+from .registry import ORGANIZATIONS, volunteers
 
 COLUMNS = ["name", "phone", "lat", "lon", "skills", "language", "max_distance_km", "organization"]
 
@@ -64,6 +66,20 @@ def main() -> None:
         with app.app_context():
             upgrade()
             db.session.execute(text("DELETE FROM volunteers"))
+            # The file names 680 organisations ("Org 0" ...): the import matches each row's.
+            db.session.execute(text("DELETE FROM organizations"))
+            now = utcnow()
+            organizations = [
+                {
+                    "name": f"Org {n}",
+                    "name_key": name_key(f"Org {n}"),
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(ORGANIZATIONS)
+            ]
+            db.session.execute(insert(Organization.__table__), organizations)
             db.session.commit()
             _, token = create_user(f"bench-{time.time_ns()}@bench.local", "coordinator")
             rss_before = peak_rss_mb()

@@ -114,7 +114,7 @@ def seed_registry(stack: ProductionStack, count: int) -> float:
         connection = raw.driver_connection
         with connection.cursor() as cursor:
             columns = (
-                "name, phone, lat, lon, skill_mask, language, max_distance_km, organization, available, "
+                "name, phone, lat, lon, skill_mask, language, max_distance_km, available, "
                 "status, created_at, updated_at"
             )
             with cursor.copy(f"COPY volunteers ({columns}) FROM STDIN") as copy:
@@ -129,7 +129,6 @@ def seed_registry(stack: ProductionStack, count: int) -> float:
                             mask,
                             v["language"],
                             v["max_distance_km"],
-                            v["organization"],
                             True,
                             "active",
                             now,

@@ -28,6 +28,8 @@ CITIES = [
 ]
 # Kazakhstan's rough extent, for the spread-out 40%.
 COUNTRY = (40.6, 55.4, 46.5, 87.3)
+# Member organisations of the movement; a volunteer's is named "Org N".
+ORGANIZATIONS = 680
 SKILL_CODES = [
     "first_aid",
     "medical",
@@ -72,5 +74,5 @@ def volunteers(count: int, seed: int = 20240401) -> Iterator[dict]:
             "skills": skills,
             "language": rng.choices(("kk", "ru", "en"), weights=(45, 50, 5))[0],
             "max_distance_km": rng.choice((10, 25, 50, 50, 100)),
-            "organization": f"Org {rng.randrange(680)}",
+            "organization": f"Org {rng.randrange(ORGANIZATIONS)}",
         }
