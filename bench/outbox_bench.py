@@ -224,7 +224,9 @@ def run(channel: str, rate: float, concurrency: int, messages: int, url: str, pr
     text = None
     if profiler is not None:
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("cumulative").print_stats(r"dispatch|notifications|requests/sessions", 15)
+        stats.sort_stats("tottime").print_stats(15)
         text = out.getvalue()
     return Point(channel, rate, concurrency, messages, received, seconds, sender_cpu_s, fake_cpu_s, text)
 
@@ -249,7 +251,10 @@ def main() -> None:
             upgrade()
             db.session.remove()
             db.engine.dispose()
-        print(f"database: {url.split('://', 1)[0]}, {args.seconds:g} s per point")
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"database: {url.split('://', 1)[0]}, {args.seconds:g} s per point, load average {load} ({os.cpu_count()} CPUs)"
+        )
         print(
             f"{'channel':>8} {'target/s':>8} {'in flight':>9} {'messages':>8} {'seconds':>7} {'achieved/s':>10} "
             f"{'of target':>9} {'sender CPU ms/msg':>17} {'fake CPU ms/msg':>15}"
