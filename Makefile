@@ -63,7 +63,8 @@ bench-import: $(STAMP)
 bench-geo: $(STAMP)
 	$(BIN)/python -m bench.geo_bench $(BENCH_ARGS) $(BENCH_GEO_ARGS)
 
-# Outbox throughput against a loopback Twilio per SMS_MAX_PER_SECOND (bench/outbox_bench.py).
+# Outbox throughput and the sender's CPU per message, per channel (Twilio, SMSGate, Telegram) against
+# loopback fakes at 10, 50 and 200/s (bench/outbox_bench.py; BENCH_OUTBOX_ARGS="--channels twilio").
 bench-outbox: $(STAMP)
 	$(BIN)/python -m bench.outbox_bench $(BENCH_OUTBOX_ARGS)
 
