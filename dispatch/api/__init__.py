@@ -8,7 +8,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 def register_api(app: Flask) -> None:
-    from . import activity, candidates, cap_documents, incidents, openapi, places, volunteers  # noqa: F401  (routes attach themselves to bp)
+    from . import activity, candidates, cap_documents, certificates, incidents, openapi, places, volunteers  # noqa: F401  (routes attach themselves to bp)
 
     # Bearer tokens, not cookies: no browser form posts here, so no CSRF token either.
     csrf.exempt(bp)
