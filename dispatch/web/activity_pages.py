@@ -79,7 +79,8 @@ def activity_totals():
     ), 400 if problems else 200
 
 
-@bp.get("/activity.<any(csv, xlsx):fmt>")
+@bp.get("/activity.csv", defaults={"fmt": "csv"})
+@bp.get("/activity.xlsx", defaults={"fmt": "xlsx"})
 def activity_download(fmt: str):
     flt, _chosen, problems = _filter()
     if problems:
