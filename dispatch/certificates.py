@@ -241,11 +241,13 @@ def render_pdf(certificate: Certificate, code: str, base_url: str) -> bytes:
     )
     for label, value in fields:
         lines(label, regular, 9)
+        y -= 1.5 * mm  # room for the larger letters below
         lines(value, bold, 14)
         y -= 2 * mm
     y -= 4 * mm
     url = verify_url(base_url, code)
     lines(texts["code"], regular, 9)
+    y -= 1 * mm
     lines(code, bold, 12)
     lines(f"{texts['check']}: {url}", regular, 9)
     _draw_qr(pdf, url, left, y - 45 * mm, 40 * mm)
