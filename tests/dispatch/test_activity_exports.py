@@ -223,3 +223,17 @@ def test_exports_stream_in_bounded_memory(client, auth, monkeypatch):
         assert size > 4 * small_size, fmt
         assert peak < 1.3 * small_peak + 1_000_000 and peak < 8_000_000, (fmt, small_peak, peak)
     assert large["csv"][0] > 7_000_000  # the 25,000 rows as CSV
+
+
+def test_xlsx_continues_on_another_sheet_past_the_sheet_limit(client, auth, monkeypatch):
+    monkeypatch.setattr(activity_exports, "SHEET_ROWS", 2)
+    person = volunteer(1, name="Бота")
+    for n in range(5):
+        record(person, utcnow() - timedelta(days=5 - n))
+    response = client.get("/api/v1/activity?format=xlsx", headers=auth("viewer"))
+    book = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    assert book.sheetnames == ["activity", "activity 2", "activity 3"]
+    sheets = [[tuple(c.value for c in row) for row in sheet.iter_rows()] for sheet in book.worksheets]
+    assert all(rows[0] == COLUMNS for rows in sheets)
+    ids = [row[0] for rows in sheets for row in rows[1:]]
+    assert len(ids) == 5 and ids == sorted(ids)
