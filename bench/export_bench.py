@@ -7,8 +7,8 @@ GET /api/v1/activity?format=..., served on loopback HTTP and read by a streaming
 
 Fills the database with activity rows (bulk inserts of BATCH rows: the filling itself stays
 small), then for each format prints rows, bytes, seconds, rows/s and the process's peak RSS
-(resource.getrusage: server and client are this one process, so it is an upper bound of the
-server's). Streaming keeps the peak flat whatever the row count.
+(RSS sampled during each export, and resource.getrusage's peak; server and client are this one
+process, so these bound the server's). Streaming keeps them flat whatever the row count.
 """
 
 from __future__ import annotations
@@ -43,6 +43,33 @@ ACTIVITIES = ("Тренинг по первой помощи", "Паводок: 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+class RssSampler:
+    """The largest resident size seen while an export runs (every 50 ms): the peak of the whole
+    process (ru_maxrss) may have been set by filling the database before."""
+
+    def __init__(self) -> None:
+        self.highest = rss_mb()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.highest = max(self.highest, rss_mb())
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def fill(rows: int) -> None:
@@ -128,10 +155,13 @@ def main() -> None:
         print(f"peak RSS before exporting: {peak_rss_mb():.0f} MB")
         try:
             for fmt in args.formats.split(","):
-                size, seconds = export(base, token, fmt)
+                before = rss_mb()
+                with RssSampler() as sampler:
+                    size, seconds = export(base, token, fmt)
                 print(
                     f"{database} {fmt}: {args.rows} rows, {size / 1e6:.1f} MB in {seconds:.1f} s = "
-                    f"{args.rows / seconds:,.0f} rows/s; peak RSS {peak_rss_mb():.0f} MB"
+                    f"{args.rows / seconds:,.0f} rows/s; RSS {before:.0f} MB before, at most {sampler.highest:.0f} MB "
+                    f"during; process peak {peak_rss_mb():.0f} MB"
                 )
         finally:
             server.shutdown()
