@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-postgres lint audit bench bench-import bench-geo bench-outbox clean
+.PHONY: run test test-postgres lint audit bench bench-import bench-geo bench-outbox bench-export clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,7 +53,7 @@ AUDIT_SERVICE ?= pypi
 audit: $(STAMP)
 	$(BIN)/pip-audit --strict --no-deps --disable-pip -r requirements.txt --vulnerability-service $(AUDIT_SERVICE)
 
-bench: bench-import bench-geo bench-outbox
+bench: bench-import bench-geo bench-outbox bench-export
 
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.import_bench $(BENCH_ARGS)
@@ -67,6 +67,11 @@ bench-geo: $(STAMP)
 # loopback fakes at 10, 50 and 200/s (bench/outbox_bench.py; BENCH_OUTBOX_ARGS="--channels twilio").
 bench-outbox: $(STAMP)
 	$(BIN)/python -m bench.outbox_bench $(BENCH_OUTBOX_ARGS)
+
+# The register's CSV and XLSX exports streamed over loopback HTTP: rows/s and peak RSS (SQLite, or
+# BENCH_DATABASE_URL; BENCH_EXPORT_ARGS="--rows 2000000" for a national year); see bench/export_bench.py.
+bench-export: $(STAMP)
+	$(BIN)/python -m bench.export_bench $(BENCH_EXPORT_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

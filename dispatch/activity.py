@@ -299,11 +299,15 @@ class ActivityFilter:
     volunteer_id: int | None = None
     organization: str | None = None  # the name copied at the time, exactly
     organization_id: int | None = None
+    region: str | None = None  # the volunteer's region (ISO 3166-2)
     incident_id: int | None = None
     since: datetime | None = None  # UTC, inclusive
     until: datetime | None = None  # UTC, exclusive
     page: int = 1
     per_page: int = 100
+    # Who reads: the one place where a user's scope (regions, organisations) will narrow what
+    # they may see, for the list, the exports and the totals alike (issue 15; see in_scope).
+    reader: User | None = None
 
 
 def local_day_start(day: date) -> datetime:
@@ -313,14 +317,53 @@ def local_day_start(day: date) -> datetime:
 
 def _rows():
     return (
-        select(Activity, Volunteer.name, Incident.kind, Incident.title)
+        select(Activity, Volunteer.name, Incident.kind, Incident.title, Volunteer.region)
         .join(Volunteer, Volunteer.id == Activity.volunteer_id)
         .outerjoin(Incident, Incident.id == Activity.incident_id)
     )
 
 
+def in_scope(reader: User | None) -> list:
+    """Conditions on Activity/Volunteer limiting the register to what `reader` may see.
+
+    THE single place for scopes: every read of the register (the JSON list, the CSV and XLSX
+    exports, the console totals) goes through conditions(). Users have no scope yet, so every
+    reader is national; issue 15 (organisations and user scopes) fills this in."""
+    return []
+
+
+def conditions(flt: ActivityFilter) -> list:
+    """The WHERE of a filter; they may name Volunteer columns (the query joins volunteers)."""
+    where = in_scope(flt.reader)
+    if flt.volunteer_id is not None:
+        where.append(Activity.volunteer_id == flt.volunteer_id)
+    if flt.organization is not None:
+        where.append(Activity.organization == flt.organization)
+    if flt.organization_id is not None:
+        where.append(Activity.organization_id == flt.organization_id)
+    if flt.region is not None:
+        where.append(Volunteer.region == flt.region)
+    if flt.incident_id is not None:
+        where.append(Activity.incident_id == flt.incident_id)
+    if flt.since is not None:
+        where.append(Activity.started_at >= flt.since)
+    if flt.until is not None:
+        where.append(Activity.started_at < flt.until)
+    return where
+
+
+def count_and_seconds(flt: ActivityFilter) -> tuple[int, int]:
+    """(records, seconds) the filter selects."""
+    total, seconds = db.session.execute(
+        select(func.count(Activity.id), func.coalesce(func.sum(Activity.duration_s), 0))
+        .join(Volunteer, Volunteer.id == Activity.volunteer_id)
+        .where(*conditions(flt))
+    ).one()
+    return int(total), int(seconds)
+
+
 def activity_row(activity_id: int) -> tuple:
-    """(Activity, volunteer name, incident kind, incident title) of one record."""
+    """(Activity, volunteer name, incident kind, incident title, region) of one record."""
     row = db.session.execute(_rows().where(Activity.id == activity_id)).first()
     if row is None:
         raise NotFound(f"No activity record {activity_id}.")
@@ -329,31 +372,16 @@ def activity_row(activity_id: int) -> tuple:
 
 def list_activity(flt: ActivityFilter) -> tuple[list[tuple], int, float]:
     """(rows, total, total hours): rows are (Activity, volunteer name, incident kind, incident
-    title), newest first. A record belongs to the period it started in."""
-    query = _rows()
-    where = []
-    if flt.volunteer_id is not None:
-        where.append(Activity.volunteer_id == flt.volunteer_id)
-    if flt.organization is not None:
-        where.append(Activity.organization == flt.organization)
-    if flt.organization_id is not None:
-        where.append(Activity.organization_id == flt.organization_id)
-    if flt.incident_id is not None:
-        where.append(Activity.incident_id == flt.incident_id)
-    if flt.since is not None:
-        where.append(Activity.started_at >= flt.since)
-    if flt.until is not None:
-        where.append(Activity.started_at < flt.until)
-    total, seconds = db.session.execute(
-        select(func.count(Activity.id), func.coalesce(func.sum(Activity.duration_s), 0)).where(*where)
-    ).one()
+    title, region), newest first. A record belongs to the period it started in."""
+    total, seconds = count_and_seconds(flt)
     rows = db.session.execute(
-        query.where(*where)
+        _rows()
+        .where(*conditions(flt))
         .order_by(Activity.started_at.desc(), Activity.id.desc())
         .limit(flt.per_page)
         .offset((flt.page - 1) * flt.per_page)
     ).all()
-    return [tuple(row) for row in rows], total, hours(int(seconds))
+    return [tuple(row) for row in rows], total, hours(seconds)
 
 
 # -- HOURS: the volunteer's own view --------------------------------------------------------------

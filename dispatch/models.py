@@ -645,3 +645,34 @@ class CapFeedEntry(db.Model):
     url: Mapped[str] = mapped_column(String(2000))
     outcome: Mapped[str] = mapped_column(String(300))
     processed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Certificate(db.Model):
+    """A certificate of a volunteer's hours for a period (dispatch/certificates.py): what it
+    certified, kept as issued, found by the SHA-256 of its verification code (the code itself,
+    160 random bits, is printed on the PDF and never stored)."""
+
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    # As printed: the volunteer's name and organisation when it was issued.
+    name: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(2))
+    # The period as local days (first and last, inclusive) and as the UTC moments they cover.
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    period_from: Mapped[datetime] = mapped_column(DateTime)
+    period_to: Mapped[datetime] = mapped_column(DateTime)
+    # The verified, closed records of the period when it was issued: how many, and their seconds.
+    records: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        CheckConstraint(one_of("language", LANGUAGES), name="language"),
+        CheckConstraint("last_day >= first_day", name="period"),
+    )

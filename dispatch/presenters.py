@@ -244,15 +244,18 @@ def volunteer_json(
     return body
 
 
-def activity_json(record: Activity, name: str | None, kind: str | None, title: str | None) -> dict:
-    """One row of the register of volunteer activity."""
+def activity_json(
+    record: Activity, name: str | None, kind: str | None, title: str | None, region: str | None = None
+) -> dict:
+    """One row of the register of volunteer activity (the exports' columns follow these fields:
+    dispatch/activity_exports.py)."""
     return {
         "id": record.id,
         "volunteer_id": record.volunteer_id,
         "volunteer_name": name,
         "organization": record.organization,
         "organization_id": record.organization_id,
-        "region": None,  # regions are not records yet
+        "region": region,  # the volunteer's
         "incident_id": record.incident_id,
         "incident": {"kind": kind, "title": title} if record.incident_id is not None else None,
         "activity": record.activity if record.activity is not None else title,

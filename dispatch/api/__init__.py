@@ -12,6 +12,7 @@ def register_api(app: Flask) -> None:
         activity,
         candidates,
         cap_documents,
+        certificates,
         incidents,
         openapi,
         organizations,

@@ -238,8 +238,10 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "errors": (404,),
     },
     ("get", "/api/v1/activity"): {
-        "summary": "The register of volunteer activity, newest first, with total hours (JSON; CSV and XLSX "
-        "exports are not available yet)",
+        "summary": "The register of volunteer activity: JSON pages, newest first, with total hours; or the whole "
+        "filter as a streamed CSV (UTF-8 with a BOM) or XLSX file, oldest first, columns in the order of the JSON "
+        "fields (incident as incident_kind, incident_title), text cells that a spreadsheet would evaluate written "
+        "as text; more than 2,000,000 rows is 400 (choose a narrower period)",
         "role": "viewer",
         "tag": "activity",
         "errors": (400,),
@@ -250,10 +252,23 @@ OPERATIONS: dict[tuple[str, str], dict] = {
             "incident_id": "one incident",
             "from": "date (a day in Asia/Almaty) or date-time; records that started then or later",
             "to": "date (included) or date-time (excluded); must be after from",
-            "format": "json (csv and xlsx: not yet, 400)",
-            "region": "not yet (400)",
+            "format": "json (default), csv or xlsx",
+            "region": "the volunteer's region: an ISO 3166-2 code (GET /api/v1/regions)",
             "page": "from 1",
             "per_page": "1..1000, default 100",
+        },
+    },
+    ("get", "/api/v1/volunteers/{volunteer_id}/certificate"): {
+        "summary": "A PDF certificate of the volunteer's verified hours for a period, with a verification code "
+        "(160 random bits, stored hashed) printed as text and as a QR code of PUBLIC_BASE_URL/verify/{code}; each "
+        "call issues a new certificate",
+        "role": "coordinator",
+        "tag": "activity",
+        "errors": (400, 404),
+        "query": {
+            "lang": "kk|ru|en; default the volunteer's language",
+            "from": "first day (2030-01-01, a day in Asia/Almaty); default 1 January this year",
+            "to": "last day, included; default today; at most five years after from",
         },
     },
     ("post", "/api/v1/activity"): {

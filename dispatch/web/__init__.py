@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import organizations, registry  # noqa: F401  (their routes attach to the console blueprint)
+    from . import activity_pages, organizations, registry  # noqa: F401  (their routes attach to the console blueprint)
     from .account import register_account
     from .console import bp as console_bp
     from .errors import register_page_errors
@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
     from .security import register_security
     from .simulator import bp as simulator_bp
     from .simulator import enabled as simulator_enabled
+    from .verify import register_verify
 
     register_security(app)
     register_page_errors(app)
@@ -28,6 +29,7 @@ def register_web(app: Flask) -> None:
     register_account(app)
     register_public(app)
     register_reply(app)
+    register_verify(app)
     app.register_blueprint(console_bp)
     app.register_blueprint(simulator_bp)
     app.jinja_env.globals["simulator_enabled"] = simulator_enabled

@@ -40,6 +40,7 @@ CHOICES = {
     ("outbox", "channel"): CHANNELS,
     ("volunteers", "preferred_channel"): CHANNELS,
     ("activities", "source"): ACTIVITY_SOURCES,
+    ("certificates", "language"): LANGUAGES,
 }
 _QUOTED = re.compile(r"'([^']*)'")
 _CHOICE_CHECK = re.compile(r"^(\w+) IN \(")
