@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import hashlib
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
 
 from .clock import isoformat, utcnow
 from .extensions import db
@@ -29,6 +32,25 @@ def record(
             volunteer_id=volunteer_id,
             details=details,
         )
+    )
+
+
+def address_actor(address: str | None) -> str:
+    """The audit actor for a client address; the column holds 64 characters."""
+    key = f"address:{address}"
+    return key if len(key) <= 64 else f"address#{hashlib.sha256(str(address).encode()).hexdigest()[:40]}"
+
+
+def count_recent(actor: str, event: str, window: timedelta, since: datetime | None = None) -> int:
+    """How many `event`s `actor` has in the last `window` (and after `since`, if given): the
+    counter behind every limit kept in the audit trail, so every worker and host agrees."""
+    start = utcnow() - window
+    if since is not None and since > start:
+        start = since
+    return db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.actor == actor, AuditEvent.event == event, AuditEvent.at > start)
     )
 
 

@@ -45,9 +45,8 @@ from .activity import hours, local_day_start
 from .clock import utcnow
 from .errors import NotFound, RateLimited
 from .extensions import db
-from .models import Activity, AuditEvent, Certificate, User, Volunteer
+from .models import Activity, Certificate, User, Volunteer
 from .reply_links import MAX_UNKNOWN_PER_ADDRESS, UNKNOWN_WINDOW
-from .reply_links import _address_key as address_key
 
 CODE_BYTES = 20  # 160 bits
 _CODE_FORMAT = re.compile(r"[A-Za-z0-9_-]{27}")
@@ -159,7 +158,7 @@ def issue(
         code_hash=hash_code(code),
         volunteer_id=volunteer.id,
         name=volunteer.name,
-        organization=volunteer.organization,
+        organization=volunteer.organization_name,
         language=language or volunteer.language,
         first_day=first_day,
         last_day=last_day,
@@ -292,21 +291,12 @@ class Verification:
 
 def check_address(address: str | None) -> None:
     """Raise TooManyUnknownCodes while this address is over the limit of unknown codes."""
-    unknown = db.session.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.actor == address_key(address),
-            AuditEvent.event == UNKNOWN_EVENT,
-            AuditEvent.at > utcnow() - UNKNOWN_WINDOW,
-        )
-    )
-    if unknown >= MAX_UNKNOWN_PER_ADDRESS:
+    if audit.count_recent(audit.address_actor(address), UNKNOWN_EVENT, UNKNOWN_WINDOW) >= MAX_UNKNOWN_PER_ADDRESS:
         raise TooManyUnknownCodes()
 
 
 def record_unknown(address: str | None) -> None:
-    audit.record(address_key(address), UNKNOWN_EVENT)
+    audit.record(audit.address_actor(address), UNKNOWN_EVENT)
     db.session.commit()
 
 

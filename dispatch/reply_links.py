@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from notifications.telegram_buttons import accept_word, decline_word
 
@@ -32,7 +32,7 @@ from . import alerting, audit
 from .clock import utcnow
 from .errors import RateLimited
 from .extensions import db
-from .models import PENDING_ALERT_STATUSES, Alert, AuditEvent, InboundMessage, Incident, Need, Volunteer
+from .models import PENDING_ALERT_STATUSES, Alert, InboundMessage, Incident, Need, Volunteer
 from .skills import SkillCatalogue
 
 TOKEN_ALPHABET = string.ascii_letters + string.digits + "-_"  # base64url: GSM-7 and URL safe
@@ -186,27 +186,12 @@ def answer(
 # -- guessing -------------------------------------------------------------------------------------------
 
 
-def _address_key(address: str | None) -> str:
-    # As users._address_key: the actor column holds 64 characters.
-    key = f"address:{address}"
-    return key if len(key) <= 64 else f"address#{hashlib.sha256(str(address).encode()).hexdigest()[:40]}"
-
-
 def check_address(address: str | None) -> None:
     """Raise TooManyUnknownLinks while this address is over the limit of unknown tokens."""
-    unknown = db.session.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.actor == _address_key(address),
-            AuditEvent.event == UNKNOWN_EVENT,
-            AuditEvent.at > utcnow() - UNKNOWN_WINDOW,
-        )
-    )
-    if unknown >= MAX_UNKNOWN_PER_ADDRESS:
+    if audit.count_recent(audit.address_actor(address), UNKNOWN_EVENT, UNKNOWN_WINDOW) >= MAX_UNKNOWN_PER_ADDRESS:
         raise TooManyUnknownLinks()
 
 
 def record_unknown(address: str | None) -> None:
-    audit.record(_address_key(address), UNKNOWN_EVENT)
+    audit.record(audit.address_actor(address), UNKNOWN_EVENT)
     db.session.commit()

@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from notifications.phones import InvalidPhone, normalize_phone
 
+from . import audit
 from .clock import utcnow
 from .errors import DispatchError, DuplicateEmail, ValidationFailed
 from .extensions import db
@@ -280,16 +281,11 @@ def _pair_key(email: str, address: str | None) -> str:
     return f"login:{_digest(email.strip().lower() + chr(10) + str(address))}"
 
 
-def _address_key(address: str | None) -> str:
-    key = f"address:{address}"
-    return key if len(key) <= 64 else f"address#{_digest(str(address))}"
-
-
 def check_login_allowed(email: str, address: str | None) -> None:
     """Raise TooManyAttempts while this email from this address, or this address, is locked out."""
     window_start = utcnow() - LOGIN_WINDOW
     for actor, limit, unlocked_by in (
-        (_address_key(address), MAX_FAILURES_PER_ADDRESS, _address_key(address)),
+        (audit.address_actor(address), MAX_FAILURES_PER_ADDRESS, audit.address_actor(address)),
         (_pair_key(email, address), MAX_FAILURES_PER_EMAIL_AND_ADDRESS, _email_key(email)),
     ):
         unlocked_at = db.session.scalar(
@@ -297,22 +293,13 @@ def check_login_allowed(email: str, address: str | None) -> None:
                 AuditEvent.event == "login_unlocked", AuditEvent.actor == unlocked_by, AuditEvent.at > window_start
             )
         )
-        failures = db.session.scalar(
-            select(func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.event == "login_failed",
-                AuditEvent.actor == actor,
-                AuditEvent.at > max(window_start, unlocked_at or window_start),
-            )
-        )
-        if failures >= limit:
+        if audit.count_recent(actor, "login_failed", LOGIN_WINDOW, since=unlocked_at) >= limit:
             raise TooManyAttempts()
 
 
 def record_login_failure(email: str, address: str | None) -> None:
     now = utcnow()
-    for actor in (_pair_key(email, address), _address_key(address)):
+    for actor in (_pair_key(email, address), audit.address_actor(address)):
         db.session.add(AuditEvent(at=now, actor=actor, event="login_failed"))
     db.session.commit()
 
@@ -322,7 +309,7 @@ def unlock_sign_in(email: str | None = None, address: str | None = None) -> None
     if email is not None:
         get_user(email)
     actors = ([_email_key(email)] if email is not None else []) + (
-        [_address_key(address)] if address is not None else []
+        [audit.address_actor(address)] if address is not None else []
     )
     now = utcnow()
     for actor in actors:

@@ -22,7 +22,6 @@ from datetime import timedelta
 from typing import NoReturn
 
 from flask import Blueprint, Flask, Response, current_app, request
-from sqlalchemy import func, select
 
 from notifications.signatures import is_valid_signature, twiml_message
 from notifications.smsgate_webhooks import (
@@ -36,10 +35,8 @@ from notifications.smsgate_webhooks import (
 from notifications.telegram_updates import verify_webhook_secret
 
 from . import audit, delivery, inbox, telegram_inbox
-from .clock import utcnow
 from .errors import Forbidden, NotFound, RateLimited, ValidationFailed
 from .extensions import csrf, db
-from .models import AuditEvent
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -80,13 +77,8 @@ def _check_signature() -> None:
 def _refuse_forged(message: str, **details: str) -> NoReturn:
     """A request without a valid signature: 403 and an audit record, or past
     MAX_FORGED_PER_ADDRESS from its address in FORGED_WINDOW, 429 and nothing written."""
-    actor = f"address:{request.remote_addr}"[:64]
-    failures = db.session.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(AuditEvent.actor == actor, AuditEvent.event == FORGED_EVENT, AuditEvent.at > utcnow() - FORGED_WINDOW)
-    )
-    if failures >= MAX_FORGED_PER_ADDRESS:
+    actor = audit.address_actor(request.remote_addr)
+    if audit.count_recent(actor, FORGED_EVENT, FORGED_WINDOW) >= MAX_FORGED_PER_ADDRESS:
         raise TooManyForgedRequests()
     audit.record(actor, FORGED_EVENT, details={"path": request.path, **details})
     db.session.commit()
