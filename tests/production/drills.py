@@ -26,6 +26,9 @@ def register_bulk(stack: ProductionStack, count: int, prefix: str, at=ASTANA, sk
     """Register `count` volunteers within about a kilometre of `at` (one CSV import request)."""
     rng = random.Random(prefix)
     phones = [phone(prefix, i) for i in range(count)]
+    # The rows name an organisation, which must exist first (a repeat is 409, and fine).
+    made = stack.api("POST", "/api/v1/organizations", stack.token, json={"name": "Production drill"})
+    assert made.status_code in (201, 409), made.text
     lines = [
         f"Volunteer {prefix}-{i},{p},{at[0] + rng.uniform(-0.005, 0.005):.6f},{at[1] + rng.uniform(-0.005, 0.005):.6f},"
         f"{skills},{('kk', 'ru', 'en')[i % 3]},50,Production drill\n"
