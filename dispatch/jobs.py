@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 # One call sends for at most this long, so a tick never overlaps the next one for long.
 SEND_BUDGET_S = 30.0
+# Outside a request a wave is built a few batches at a time (fewer candidate searches per
+# alert), still in short transactions: about half a second of the incident's lock at most.
+TICK_BATCHES = 5
 
 
 def send_outbox(budget_s: float = SEND_BUDGET_S) -> int:
@@ -144,14 +147,25 @@ def fail_over_silent() -> int:
     return alerting.fail_over_due()
 
 
-def top_up_waves() -> int:
-    """Retry incidents that are short of people: volunteers may have become available."""
-    created = 0
+def top_up_waves(budget_s: float = 10.0) -> int:
+    """Build waves outside requests, and retry incidents that are short of people (volunteers
+    may have become available). A request queues at most alerting.WAVE_BATCH alerts: here the
+    rest is built, a batch per incident per pass, each in its own short transaction, in turns
+    between incidents (a new incident is not held up by a huge one), until every wave is full
+    or the budget is spent (the next tick goes on)."""
+    created, started = 0, time.monotonic()
     ids = db.session.scalars(select(Incident.id).where(Incident.status.in_(("dispatching", "unfilled")))).all()
-    for incident_id in ids:
-        incident = alerting.lock_incident(incident_id)
-        created += alerting.run_waves(incident, "scheduler")
-        db.session.commit()
+    db.session.rollback()
+    while ids and time.monotonic() - started < budget_s:
+        more = []
+        for incident_id in ids:
+            incident = alerting.lock_incident(incident_id)
+            batch = alerting.run_waves(incident, "scheduler", limit=alerting.WAVE_BATCH * TICK_BATCHES)
+            db.session.commit()
+            created += batch
+            if batch >= alerting.WAVE_BATCH * TICK_BATCHES:  # there may be more to build
+                more.append(incident_id)
+        ids = more
     return created
 
 
