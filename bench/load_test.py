@@ -37,6 +37,7 @@ import queue
 import random
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -55,11 +56,19 @@ from sqlalchemy import text
 
 from config import normalize_database_url
 from tests.fakes.twilio_server import FakeTwilio
-from tests.production.stack import ProductionStack, create_postgres_database, drop_postgres_database, is_postgres_url
+from tests.production.stack import (
+    ProductionStack,
+    children_of,
+    create_postgres_database,
+    drop_postgres_database,
+    is_postgres_url,
+)
 
 from .load_report import ALERT_REPLY_LINE, NEEDS, report, run_checks
+from .profile_summary import summarize
 from .registry import CITIES, volunteers
 
+RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/dispatch_load"
 KINDS = ["flood", "fire", "earthquake", "storm", "search_rescue", "missing_person"]
 
@@ -71,6 +80,13 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -346,7 +362,9 @@ class Event:
         return cpu_seconds(master) + sum(cpu_seconds(pid) for pid in self.stack.worker_pids())
 
     def _scheduler_cpu(self) -> float:
-        return sum(cpu_seconds(proc.pid) for proc in self.stack.schedulers)
+        # The scheduler itself, not a profiler it runs under (--profile).
+        pids = [pid for proc in self.stack.schedulers for pid in (proc.pid, *children_of(proc.pid))]
+        return sum(cpu_seconds(pid) for pid in pids if "py-spy" not in _command(pid))
 
     def cpu_used(self) -> dict[str, float]:
         """CPU seconds used during the event, by component, and the machine's busy share."""
@@ -386,6 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-replies", type=int, default=8_000)
     parser.add_argument("--time-limit-s", type=float, default=840.0, help="the whole run, set-up included")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the scheduler under py-spy (tools/requirements-dev.txt); top entries to bench/results/",
+    )
     args = parser.parse_args(argv)
     run_started = time.monotonic()
     deadline = run_started + args.time_limit_s
@@ -416,6 +439,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed_s = seed_registry(stack, args.volunteers)
                 stack.token = stack.create_user("load@bench.local", "coordinator")
                 stack.start_web()
+                profile = _profile_scheduler(stack, logs) if args.profile else None
                 stack.start_scheduler()
                 args.plan = incident_plan(args.incidents)
                 print(
@@ -434,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
                     checks,
                 )
                 ok = all(c.ok for c in checks)
+                if profile is not None:
+                    _write_profile(stack, profile, args)
             finally:
                 stack.stop()
     finally:
@@ -446,6 +472,36 @@ def main(argv: list[str] | None = None) -> int:
     if ok:
         shutil.rmtree(logs, ignore_errors=True)
     return 0 if ok else 1
+
+
+def _profile_scheduler(stack: ProductionStack, logs: Path) -> Path:
+    """The scheduler runs under `py-spy record` (sampling from outside: the scheduler runs at
+    full speed, py-spy's own CPU is not counted as the scheduler's)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        sys.exit("--profile needs py-spy: .venv/bin/pip install -r tools/requirements-dev.txt")
+    raw = logs / "scheduler.raw"
+    stack.scheduler_prefix = [spy, "record", "--nonblocking", "--threads", "-r", "100", "--format", "raw"]
+    stack.scheduler_prefix += ["-o", str(raw), "--"]
+    return raw
+
+
+def _write_profile(stack: ProductionStack, raw: Path, args: argparse.Namespace) -> None:
+    """Stop the profiled scheduler (py-spy writes its file when its child exits) and write the
+    top entries to bench/results/."""
+    for proc in stack.schedulers:
+        for pid in children_of(proc.pid):
+            os.kill(pid, signal.SIGTERM)
+        proc.wait(30)
+    stack.schedulers.clear()
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"scheduler-profile-{datetime.now(UTC):%Y%m%d-%H%M%S}.txt"
+    head = (
+        f"py-spy of the scheduler under make load: {args.volunteers:,} volunteers, {args.incidents} incidents, "
+        f"--senders {getattr(args, 'senders', 1)}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
+    )
+    out.write_text(head + summarize(raw))
+    print(f"scheduler profile: {out}\n{out.read_text()}", flush=True)
 
 
 if __name__ == "__main__":

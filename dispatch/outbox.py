@@ -336,31 +336,51 @@ def _route_is(channel: str, route: str | None) -> tuple:
     return (OutboxMessage.route.is_(None),) if route is None else (OutboxMessage.route == route,)
 
 
-def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = None, still_wanted=None) -> SendOutcome:
+def _claimed_columns():
+    return (
+        OutboxMessage.id,
+        OutboxMessage.to_phone,
+        OutboxMessage.body,
+        OutboxMessage.segments,
+        OutboxMessage.kind,
+        OutboxMessage.idempotency_key,
+        OutboxMessage.alert_id,
+        OutboxMessage.volunteer_id,
+        Volunteer.status.label("volunteer_status"),
+        Volunteer.phone.label("volunteer_phone"),
+        Volunteer.phone_problem,
+    )
+
+
+def load_claimed(ids: list[int]) -> dict:
+    """What sending needs of each claimed row (and its volunteer), in one read for a batch."""
+    rows = db.session.execute(
+        select(*_claimed_columns())
+        .outerjoin(Volunteer, Volunteer.id == OutboxMessage.volunteer_id)
+        .where(OutboxMessage.id.in_(ids))
+    ).all()
+    return {row.id: row for row in rows}
+
+
+def send_claimed(
+    message_id: int,
+    gateway: SmsGateway,
+    pacer: Pacer | None = None,
+    still_wanted=None,
+    message=None,
+    health_written: set[str] | None = None,
+) -> SendOutcome:
     """Send one claimed message and record the outcome (its own short transaction).
 
     `still_wanted(message) -> str | None` lets dispatch cancel an alert whose incident has
-    been filled or closed since it was queued (returns the reason to cancel).
+    been filled or closed since it was queued (returns the reason to cancel). `message`: the
+    row as load_claimed read it with its batch (else it is read here). `health_written`: the
+    batch's providers whose success is written already (provider_health.record_success).
     """
-    # The hot path of a mass call-out: one read (the message and its volunteer), one guarded
-    # write, no ORM objects.
-    message = db.session.execute(
-        select(
-            OutboxMessage.id,
-            OutboxMessage.to_phone,
-            OutboxMessage.body,
-            OutboxMessage.segments,
-            OutboxMessage.kind,
-            OutboxMessage.idempotency_key,
-            OutboxMessage.alert_id,
-            OutboxMessage.volunteer_id,
-            Volunteer.status.label("volunteer_status"),
-            Volunteer.phone.label("volunteer_phone"),
-            Volunteer.phone_problem,
-        )
-        .outerjoin(Volunteer, Volunteer.id == OutboxMessage.volunteer_id)
-        .where(OutboxMessage.id == message_id)
-    ).one()
+    # The hot path of a mass call-out: one guarded write before the call, one after, no ORM
+    # objects; the row itself is read with its batch.
+    if message is None:
+        message = load_claimed([message_id])[message_id]
     to, body, segments, kind, alert_id = (
         message.to_phone,
         message.body,
@@ -396,13 +416,13 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
             idempotency_key=message.idempotency_key,
         )
     except SmsPermanent as exc:
-        provider_health.record_attempt(provider, exc)
+        provider_health.record_attempt(provider, exc, health_written)
         return _record_permanent(message_id, exc)
     except (SmsRetryable, SmsAmbiguous) as exc:
-        provider_health.record_attempt(provider, exc)
+        provider_health.record_attempt(provider, exc, health_written)
         ambiguous = isinstance(exc, SmsAmbiguous) and not getattr(gateway, "idempotent", False)
         return _record_retry(message_id, exc, ambiguous=ambiguous)
-    provider_health.record_attempt(provider, None)
+    provider_health.record_attempt(provider, None, health_written)
     # A resend that finds the SMS already at the provider (SMSGate's 409) may learn it is already
     # delivered or failed; that final word is applied by its delivery report (held until now, or
     # still to come), which moves the alert too, so here it is recorded as "sent" at most.

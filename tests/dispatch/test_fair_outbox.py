@@ -108,11 +108,10 @@ def test_a_call_out_queued_later_in_one_incident_takes_the_next_turn(app):
     assert len(set(ranks.values())) == 6
 
 
-def test_two_concurrent_senders_claim_each_row_once(migrated_app):
-    with migrated_app.app_context():
-        for n in range(4):
-            queue_callouts(incident(code=str(700 + n)), 75)
-        db.session.remove()
+def test_two_concurrent_senders_claim_each_row_once(app, migrated_app):
+    for n in range(4):
+        queue_callouts(incident(code=str(700 + n)), 75)
+    db.session.commit()  # no read transaction of ours holds SQLite's lock while they claim
     claims: list[list[int]] = [[], []]
     errors: list[Exception] = []
     start = threading.Barrier(2)
@@ -134,11 +133,7 @@ def test_two_concurrent_senders_claim_each_row_once(migrated_app):
         thread.join(60)
     assert errors == []
     assert not set(claims[0]) & set(claims[1])
-    with migrated_app.app_context():
-        everything = set(db.session.scalars(select(OutboxMessage.id)))
-        assert sorted(claims[0] + claims[1]) == sorted(everything) and len(everything) == 300
-        statuses = set(db.session.scalars(select(OutboxMessage.status)))
-        assert statuses == {"claimed"}
-        db.session.execute(OutboxMessage.__table__.delete())
-        db.session.commit()
-        db.session.remove()
+    db.session.expire_all()
+    everything = set(db.session.scalars(select(OutboxMessage.id)))
+    assert sorted(claims[0] + claims[1]) == sorted(everything) and len(everything) == 300
+    assert set(db.session.scalars(select(OutboxMessage.status))) == {"claimed"}
