@@ -397,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--sms-rate", type=float, default=200.0, help="SMS_MAX_PER_SECOND")
     parser.add_argument("--sms-concurrency", type=int, default=2, help="SMS_SEND_CONCURRENCY")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=1,
+        help="SMS senders: this many Twilio numbers in TWILIO_FROM_NUMBER, each paced at --sms-rate",
+    )
     parser.add_argument("--reply-share", type=float, default=0.5, help="share of alerted volunteers who answer")
     parser.add_argument("--yes-share", type=float, default=0.8, help="share of answers that are YES")
     parser.add_argument("--reply-rate", type=float, default=50.0, help="replies per second at most")
@@ -432,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
                 tick_s=0.5,
                 ALERT_TIMEOUT_S="36000",
                 SMS_SEND_CONCURRENCY=str(args.sms_concurrency),
+                TWILIO_FROM_NUMBER=",".join(f"+1500555{6 + i:04d}" for i in range(args.senders)),
             )
             try:
                 stack.migrate()
@@ -481,7 +488,7 @@ def _profile_scheduler(stack: ProductionStack, logs: Path) -> Path:
     if not Path(spy).exists():
         sys.exit("--profile needs py-spy: .venv/bin/pip install -r tools/requirements-dev.txt")
     raw = logs / "scheduler.raw"
-    stack.scheduler_prefix = [spy, "record", "--nonblocking", "--threads", "-r", "100", "--format", "raw"]
+    stack.scheduler_prefix = [spy, "record", "--nonblocking", "--gil", "-r", "100", "--format", "raw"]
     stack.scheduler_prefix += ["-o", str(raw), "--"]
     return raw
 
@@ -498,7 +505,7 @@ def _write_profile(stack: ProductionStack, raw: Path, args: argparse.Namespace) 
     out = RESULTS / f"scheduler-profile-{datetime.now(UTC):%Y%m%d-%H%M%S}.txt"
     head = (
         f"py-spy of the scheduler under make load: {args.volunteers:,} volunteers, {args.incidents} incidents, "
-        f"--senders {getattr(args, 'senders', 1)}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
+        f"--senders {args.senders}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
     )
     out.write_text(head + summarize(raw))
     print(f"scheduler profile: {out}\n{out.read_text()}", flush=True)

@@ -41,6 +41,9 @@ def summarize(raw: Path, top: int = 25) -> str:
     lines += [f"  {n / max(1, busy):6.1%}  {frame}" for frame, n in own.most_common(top)]
     lines += ["", f"Top {top} by inclusive time (share of busy samples):"]
     lines += [f"  {n / max(1, busy):6.1%}  {frame}" for frame, n in total.most_common(top)]
+    ours = [(f, n) for f, n in total.most_common() if f.split(" (", 1)[-1].startswith(("dispatch/", "notifications/"))]
+    lines += ["", f"Top {top} of this project's functions by inclusive time:"]
+    lines += [f"  {n / max(1, busy):6.1%}  {frame}" for frame, n in ours[:top]]
     return "\n".join(lines) + "\n"
 
 

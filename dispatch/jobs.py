@@ -30,19 +30,40 @@ TICK_BATCHES = 5
 
 
 def send_outbox(budget_s: float = SEND_BUDGET_S) -> int:
-    """Send due SMS through each configured SMS provider (SMS_BACKEND, then SMS_FALLBACK_BACKEND:
-    each its own rows, gateway, pacer and lock) until none are due or the budget is spent.
-    Returns how many were handled."""
-    handled, started = 0, time.monotonic()
+    """Send due SMS through each SMS sender (SMS_BACKEND's, one per number or phone it lists,
+    then SMS_FALLBACK_BACKEND's: each its own gateway, pacer and lock) until none are due or the
+    budget is spent. SMS_BACKEND's senders run at once, in threads of their own (they share its
+    rows, so one alone would leave the others' capacity unused); then the fallback's, with
+    what is left of the budget. Returns how many were handled."""
+    started = time.monotonic()
     senders = sms.senders()
-    for index, (route, gateway, pacer) in enumerate(senders):
-        # Each provider gets its share of what is left: a slow one never starves the other.
-        share = (budget_s - (time.monotonic() - started)) / (len(senders) - index)
-        handled += _send_route(route, gateway, pacer, max(share, 0.0))
+    main = [s for s in senders if s[0] is None]
+    # Each provider gets its share: a slow one never starves the other.
+    main_budget = budget_s if len(main) == len(senders) else budget_s / 2
+    handled = 0
+    if len(main) == 1:
+        route, gateway, pacer, index = main[0]
+        handled += _send_route(route, gateway, pacer, main_budget, index)
+    else:
+        app = current_app._get_current_object()
+
+        def in_own_context(route, gateway, pacer, index) -> int:
+            with app.app_context():
+                try:
+                    return _send_route(route, gateway, pacer, main_budget, index)
+                finally:
+                    db.session.remove()
+
+        with ThreadPoolExecutor(max_workers=len(main), thread_name_prefix="sms-sender") as pool:
+            futures = [pool.submit(in_own_context, *sender) for sender in main]
+        handled += sum(future.result() for future in futures)
+    for route, gateway, pacer, index in senders[len(main) :]:
+        # The fallback gets what is left: a slow one never starves the main provider.
+        handled += _send_route(route, gateway, pacer, max(budget_s - (time.monotonic() - started), 0.0), index)
     return handled
 
 
-def _send_route(route: str | None, gateway, pacer, budget_s: float) -> int:
+def _send_route(route: str | None, gateway, pacer, budget_s: float, index: int = 0) -> int:
     config = current_app.config
     # A claim is a lease: claim about two seconds of sending, well within it.
     batch = max(1, min(50, int(config["SMS_MAX_PER_SECOND"] * 2)))
@@ -50,7 +71,7 @@ def _send_route(route: str | None, gateway, pacer, budget_s: float) -> int:
     # With a gateway that honours the outbox's idempotency keys (SMSGate), a row left `sending`
     # by a dead sender is resent with its key: never a possible duplicate.
     idempotent = getattr(gateway, "idempotent", False)
-    with outbox.sender_slot(outbox.sender_lock_key(outbox.provider_name(gateway))) as mine:
+    with outbox.sender_slot(outbox.sender_lock_key(outbox.provider_name(gateway), index)) as mine:
         if not mine:
             return 0
         while time.monotonic() - started < budget_s:

@@ -88,9 +88,10 @@ TELEGRAM_SENDER_LOCK_KEY = 0x5D15_0B0D
 SENDER_LOCK_KEYS = {"twilio": _SENDER_LOCK_KEY, "console": 0x5D15_0B0E, "smsgate": 0x5D15_0B0F}
 
 
-def sender_lock_key(provider: str) -> int:
-    """The advisory lock of the SMS sender for this provider."""
-    return SENDER_LOCK_KEYS.get(provider, _SENDER_LOCK_KEY)
+def sender_lock_key(provider: str, index: int = 0) -> int:
+    """The advisory lock of the SMS sender for this provider: its `index`th sender (a second
+    Twilio number, a second SMSGate phone) has a lock, and so a pace, of its own."""
+    return SENDER_LOCK_KEYS.get(provider, _SENDER_LOCK_KEY) + (index << 16)
 
 
 def failover_deadline(kind: str):
