@@ -364,28 +364,36 @@ def stand_down_pending(incident: Incident, template: str, actor: str) -> None:
 
 
 def stand_down(incident: Incident, alerts: list[Alert], template: str, actor: str) -> None:
-    """These pending alerts are not needed any more; the incident must be locked."""
+    """These pending alerts are not needed any more; the incident must be locked.
+
+    The accept that fills an incident stands down its whole wave inside a reply's request: what
+    is read for that (volunteers, Telegram call-outs, SMS in flight) is read once for all, and
+    the writes go to the database together, not a few round trips per alert."""
+    if not alerts:
+        return
+    ids = [alert.id for alert in alerts]
+    callouts = (OutboxMessage.alert_id.in_(ids), OutboxMessage.kind == "alert")
+    on_telegram = set(
+        db.session.scalars(select(OutboxMessage.alert_id).where(*callouts, OutboxMessage.channel == "telegram"))
+    )
+    in_flight = set(
+        db.session.scalars(select(OutboxMessage.alert_id).where(*callouts, OutboxMessage.status == "sending"))
+    )
+    # Held here, so in the session's identity map: tell() finds each without a query.
+    people = db.session.scalars(select(Volunteer).where(Volunteer.id.in_({a.volunteer_id for a in alerts}))).all()
+    ending = template if template in ("closed", "cancelled") else "stood_down"
     for alert in alerts:
         was = alert.status
         alert.status = "stood_down"
-        telegram_outbox.close_callout(alert, template if template in ("closed", "cancelled") else "stood_down")
+        if alert.id in on_telegram:
+            telegram_outbox.close_callout(alert, ending)
         audit.record(
             actor, "alert_stood_down", incident_id=incident.id, alert_id=alert.id, volunteer_id=alert.volunteer_id
         )
         # An alert still in the outbox is simply never sent; one that went out gets a message.
-        if was != "queued" or _alert_sms_in_flight(alert.id):
+        if was != "queued" or alert.id in in_flight:
             tell(alert.volunteer_id, incident, template)
-
-
-def _alert_sms_in_flight(alert_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.alert_id == alert_id, OutboxMessage.kind == "alert", OutboxMessage.status == "sending")
-        )
-        > 0
-    )
+    del people
 
 
 def tell(volunteer_id: int, incident: Incident, template: str, **values) -> None:

@@ -4,14 +4,17 @@ most alerting.WAVE_BATCH alerts, the scheduler's dispatch tick builds the rest i
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 from dispatch import alerting, jobs
 from dispatch.extensions import db
 from dispatch.models import Alert, Incident, OutboxMessage
 
-from .factories import alerts_of, count, report, swimmers, volunteer
+from .factories import alerts_of, by_status, count, report, swimmers, volunteer
 
 
 @pytest.fixture
@@ -70,3 +73,57 @@ def test_each_incident_takes_turns_in_the_tick(client, auth, sms, batch_of_five)
     assert len(alerts_of(first["id"])) == len(alerts_of(second["id"])) == 20
     everyone = [a.volunteer_id for a in alerts_of(first["id"])]
     assert len(set(everyone)) == 20
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements run inside the block (executemany counts once: one round trip)."""
+    seen: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+
+
+def near(n: int) -> list:
+    """n water rescuers within 9 km of Astana: one search finds them all."""
+    return [volunteer(km=i % 9 + 1, bearing=i * 7, skills=("water_rescue",)) for i in range(n)]
+
+
+# Round trips are PostgreSQL's cost (SQLite writes audit rows one by one whatever we do).
+@pytest.mark.postgres
+def test_a_reports_statements_do_not_grow_with_its_wave(client, auth, sms):
+    near(alerting.WAVE_BATCH + 5)
+    with statements() as small:
+        report(client, auth, [{"skill": "water_rescue", "count": 2}])  # a wave of 6
+    with statements() as large:
+        report(client, auth, [{"skill": "water_rescue", "count": 30}], title="Second")  # WAVE_BATCH of 86
+    assert count(Alert) == 6 + alerting.WAVE_BATCH
+    # A batch is written a table at a time: 6 alerts or 40, about the same round trips.
+    assert len(large) <= len(small) + 5, Counter(s[:70] for s in large).most_common(8)
+
+
+@pytest.mark.postgres
+def test_the_accept_that_fills_stands_down_the_wave_in_a_few_statements(client, auth, sms, text_in, run_outbox):
+    people = {p.id: p.phone for p in near(30)}
+
+    def fill(incident: dict, places: int) -> list[str]:
+        run_outbox()
+        alerts = alerts_of(incident["id"])
+        for alert in alerts[: places - 1]:
+            assert text_in(people[alert.volunteer_id], f"YES {incident['code']}").status_code == 200
+        with statements() as seen:
+            assert text_in(people[alerts[places - 1].volunteer_id], f"YES {incident['code']}").status_code == 200
+        return seen
+
+    few = fill(report(client, auth, [{"skill": "water_rescue", "count": 1}]), 1)  # 2 stood down
+    big = report(client, auth, [{"skill": "water_rescue", "count": 7}], title="Big")  # a wave of 20
+    many = fill(big, 7)
+    assert len(by_status(big["id"], "stood_down")) == 13
+    # 2 stood down or 13: about the same round trips.
+    assert len(many) <= len(few) + 5, Counter(s[:70] for s in many).most_common(8)
