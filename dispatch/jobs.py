@@ -14,11 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import activity, alerting, cap_feeds, delivery, outbox, responders, sms, telegram, telegram_outbox, warnings_in
 from .extensions import db
-from .models import Incident
+from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def top_up_waves(budget_s: float = 10.0) -> int:
     between incidents (a new incident is not held up by a huge one), until every wave is full
     or the budget is spent (the next tick goes on)."""
     created, started = 0, time.monotonic()
-    ids = db.session.scalars(select(Incident.id).where(Incident.status.in_(("dispatching", "unfilled")))).all()
+    ids = _short_of_alerts()
     db.session.rollback()
     while ids and time.monotonic() - started < budget_s:
         more = []
@@ -221,6 +221,29 @@ def top_up_waves(budget_s: float = 10.0) -> int:
                 more.append(incident_id)
         ids = more
     return created
+
+
+def _short_of_alerts() -> list[int]:
+    """The open incidents run_waves would change: unfilled ones (someone may have become
+    available), and dispatching ones with a need short of pending alerts (a wave still to
+    build, or a place freed) or with every need filled (to be marked staffed). One grouped
+    read, not a locked run_waves for every open incident on every tick."""
+    pending = func.count(Alert.id)
+    rows = db.session.execute(
+        select(Incident.id, Incident.status, Need.count, Need.filled, pending)
+        .join(Need, Need.incident_id == Incident.id)
+        .outerjoin(Alert, (Alert.need_id == Need.id) & Alert.status.in_(PENDING_ALERT_STATUSES))
+        .where(Incident.status.in_(("dispatching", "unfilled")))
+        .group_by(Incident.id, Incident.status, Need.id, Need.count, Need.filled)
+    ).all()
+    open_places: dict[int, list[tuple[int, int]]] = {}
+    for incident_id, status, places, filled, alerts in rows:
+        wanted = open_places.setdefault(incident_id, [])
+        if status == "unfilled":
+            wanted.append((1, 0))
+        elif filled < places:
+            wanted.append((alerting.wave_size(places - filled), alerts))
+    return sorted(i for i, needs in open_places.items() if not needs or any(want > have for want, have in needs))
 
 
 def welfare_checks(now: datetime | None = None) -> dict:
