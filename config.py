@@ -102,6 +102,11 @@ def _api_url(raw: str) -> str:
     return value
 
 
+def _api_urls(raw: str) -> str:
+    """One or more http(s) base URLs, comma-separated (several SMSGate phones: one sender each)."""
+    return ",".join(_api_url(part) for part in raw.split(",") if part.strip())
+
+
 def _tile_url(raw: str) -> str:
     """A slippy-map tile template (`https://tile.example/{z}/{x}/{y}.png`); empty means no tiles."""
     value = raw.strip()
@@ -129,7 +134,7 @@ SETTINGS: dict[str, tuple] = {
     "PUBLIC_BASE_URL": (_text, "http://127.0.0.1:5000"),
     "SMS_BACKEND": (_choice(SMS_BACKENDS), "console"),
     "SMS_FALLBACK_BACKEND": (_choice(SMS_FALLBACK_BACKENDS), ""),
-    "SMSGATE_URL": (_api_url, None),
+    "SMSGATE_URL": (_api_urls, None),
     "SMSGATE_USERNAME": (_text, None),
     "SMSGATE_PASSWORD": (_text, None),
     "SMSGATE_SIGNING_KEY": (_text, None),

@@ -37,6 +37,7 @@ import queue
 import random
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -55,11 +56,19 @@ from sqlalchemy import text
 
 from config import normalize_database_url
 from tests.fakes.twilio_server import FakeTwilio
-from tests.production.stack import ProductionStack, create_postgres_database, drop_postgres_database, is_postgres_url
+from tests.production.stack import (
+    ProductionStack,
+    children_of,
+    create_postgres_database,
+    drop_postgres_database,
+    is_postgres_url,
+)
 
 from .load_report import ALERT_REPLY_LINE, NEEDS, report, run_checks
+from .profile_summary import summarize
 from .registry import CITIES, volunteers
 
+RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/dispatch_load"
 KINDS = ["flood", "fire", "earthquake", "storm", "search_rescue", "missing_person"]
 
@@ -71,6 +80,13 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def machine_cpu() -> tuple[float, float]:
@@ -345,7 +361,9 @@ class Event:
         return cpu_seconds(master) + sum(cpu_seconds(pid) for pid in self.stack.worker_pids())
 
     def _scheduler_cpu(self) -> float:
-        return sum(cpu_seconds(proc.pid) for proc in self.stack.schedulers)
+        # The scheduler itself, not a profiler it runs under (--profile).
+        pids = [pid for proc in self.stack.schedulers for pid in (proc.pid, *children_of(proc.pid))]
+        return sum(cpu_seconds(pid) for pid in pids if "py-spy" not in _command(pid))
 
     def cpu_used(self) -> dict[str, float]:
         """CPU seconds used during the event, by component, and the machine's busy share."""
@@ -378,6 +396,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--sms-rate", type=float, default=200.0, help="SMS_MAX_PER_SECOND")
     parser.add_argument("--sms-concurrency", type=int, default=2, help="SMS_SEND_CONCURRENCY")
+    parser.add_argument(
+        "--senders",
+        type=int,
+        default=1,
+        help="SMS senders: this many Twilio numbers in TWILIO_FROM_NUMBER, each paced at --sms-rate",
+    )
     parser.add_argument("--reply-share", type=float, default=0.5, help="share of alerted volunteers who answer")
     parser.add_argument("--yes-share", type=float, default=0.8, help="share of answers that are YES")
     parser.add_argument("--reply-rate", type=float, default=50.0, help="replies per second at most")
@@ -385,6 +409,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-replies", type=int, default=8_000)
     parser.add_argument("--time-limit-s", type=float, default=840.0, help="the whole run, set-up included")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database at the end")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the scheduler under py-spy (tools/requirements-dev.txt); top entries to bench/results/",
+    )
     args = parser.parse_args(argv)
     run_started = time.monotonic()
     deadline = run_started + args.time_limit_s
@@ -408,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
                 tick_s=0.5,
                 ALERT_TIMEOUT_S="36000",
                 SMS_SEND_CONCURRENCY=str(args.sms_concurrency),
+                TWILIO_FROM_NUMBER=",".join(f"+1500555{6 + i:04d}" for i in range(args.senders)),
             )
             try:
                 stack.migrate()
@@ -415,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
                 seed_s = seed_registry(stack, args.volunteers)
                 stack.token = stack.create_user("load@bench.local", "coordinator")
                 stack.start_web()
+                profile = _profile_scheduler(stack, logs) if args.profile else None
                 stack.start_scheduler()
                 args.plan = incident_plan(args.incidents)
                 print(
@@ -433,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
                     checks,
                 )
                 ok = all(c.ok for c in checks)
+                if profile is not None:
+                    _write_profile(stack, profile, args)
             finally:
                 stack.stop()
     finally:
@@ -445,6 +478,36 @@ def main(argv: list[str] | None = None) -> int:
     if ok:
         shutil.rmtree(logs, ignore_errors=True)
     return 0 if ok else 1
+
+
+def _profile_scheduler(stack: ProductionStack, logs: Path) -> Path:
+    """The scheduler runs under `py-spy record` (sampling from outside: the scheduler runs at
+    full speed, py-spy's own CPU is not counted as the scheduler's)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        sys.exit("--profile needs py-spy: .venv/bin/pip install -r tools/requirements-dev.txt")
+    raw = logs / "scheduler.raw"
+    stack.scheduler_prefix = [spy, "record", "--nonblocking", "--gil", "-r", "100", "--format", "raw"]
+    stack.scheduler_prefix += ["-o", str(raw), "--"]
+    return raw
+
+
+def _write_profile(stack: ProductionStack, raw: Path, args: argparse.Namespace) -> None:
+    """Stop the profiled scheduler (py-spy writes its file when its child exits) and write the
+    top entries to bench/results/."""
+    for proc in stack.schedulers:
+        for pid in children_of(proc.pid):
+            os.kill(pid, signal.SIGTERM)
+        proc.wait(30)
+    stack.schedulers.clear()
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"scheduler-profile-{datetime.now(UTC):%Y%m%d-%H%M%S}.txt"
+    head = (
+        f"py-spy of the scheduler under make load: {args.volunteers:,} volunteers, {args.incidents} incidents, "
+        f"--senders {args.senders}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
+    )
+    out.write_text(head + summarize(raw))
+    print(f"scheduler profile: {out}\n{out.read_text()}", flush=True)
 
 
 if __name__ == "__main__":

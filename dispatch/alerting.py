@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 from geo import Point, parse_geojson_area
 from notifications.texts import render
 
-from . import audit, channels, matching, reply_links, telegram_outbox
+from . import audit, channels, matching, provider_health, reply_links, telegram_outbox
 from .clock import utcnow
 from .extensions import db
 from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need, OutboxMessage, Volunteer
@@ -32,6 +32,8 @@ from .outbox import enqueue, enqueue_to_chat, enqueue_to_number
 from .skills import SkillCatalogue
 
 RADIUS_GROWTH = 1.5
+# At most this many new alerts in one run_waves: about 0.1 s of work, however large the incident.
+WAVE_BATCH = 40
 MIN_RADIUS_STEP_KM = 5.0
 
 
@@ -47,11 +49,16 @@ def lock_incident(incident_id: int) -> Incident:
 # -- waves -------------------------------------------------------------------------------
 
 
-def run_waves(incident: Incident, actor: str = "system", now: datetime | None = None) -> int:
-    """Top up pending alerts for every open need; the incident must be locked. Returns new alerts."""
+def run_waves(incident: Incident, actor: str = "system", now: datetime | None = None, limit: int | None = None) -> int:
+    """Top up pending alerts for every open need; the incident must be locked. Returns new alerts.
+
+    At most `limit` (WAVE_BATCH) new alerts at a time, shared between the open needs: a request
+    or a reply stays short however large the incident, and the scheduler's dispatch tick
+    (jobs.top_up_waves) builds the rest, a batch at a time, in transactions of their own."""
     if not incident.is_open:
         return 0
     now = now or utcnow()
+    budget = WAVE_BATCH if limit is None else limit
     open_needs = [n for n in incident.needs if n.filled < n.count]
     if not open_needs:
         _mark_staffed(incident, actor)
@@ -64,8 +71,12 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
     short: list[str] = []
     created = 0
     # Specific skills first: an "anyone" need should not take the only diver.
-    for need in sorted(open_needs, key=lambda n: (n.skill is None, n.id)):
-        want = wave_size(need.count - need.filled) - pending[need.id]
+    ordered = sorted(open_needs, key=lambda n: (n.skill is None, n.id))
+    for index, need in enumerate(ordered):
+        wanted = wave_size(need.count - need.filled) - pending[need.id]
+        # Each need left gets its share of what is left of the batch.
+        want = min(wanted, math.ceil((budget - created) / (len(ordered) - index)))
+        searched = want > 0
         while want > 0:
             search = matching.Search(
                 point=Point(incident.lat, incident.lon),
@@ -78,15 +89,15 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
                 limit=want + len(chosen),
             )
             found = [c for c in matching.find_candidates(search, now) if c.volunteer_id not in chosen][:want]
-            for candidate in found:
-                create_alert(incident, need, candidate, wave, catalogue, now)
-                chosen.add(candidate.volunteer_id)
+            if found:
+                create_alerts(incident, need, found, wave, catalogue, now)
+            chosen.update(candidate.volunteer_id for candidate in found)
             created += len(found)
             pending[need.id] += len(found)
             want -= len(found)
             if want > 0 and not _widen(incident, actor):
                 break
-        if pending[need.id] == 0:
+        if pending[need.id] == 0 and searched:  # not judged when the batch ran out first
             label = need.skill or "any volunteer"
             short.append(
                 f"{label}: {need.count - need.filled} of {need.count} open, nobody eligible within "
@@ -129,33 +140,49 @@ def _widen(incident: Incident, actor: str) -> bool:
 
 
 def create_alert(incident, need, candidate, wave, catalogue, now) -> Alert:
-    volunteer = db.session.get(Volunteer, candidate.volunteer_id)
-    alert = Alert(
-        incident_id=incident.id,
-        volunteer_id=volunteer.id,
-        need_id=need.id,
-        wave=wave,
-        status="queued",
-        distance_km=round(candidate.distance_km, 3),
-        reason=candidate.reason,
-        created_at=now,
-    )
-    db.session.add(alert)
+    return create_alerts(incident, need, [candidate], wave, catalogue, now)[0]
+
+
+def create_alerts(incident, need, candidates, wave, catalogue, now) -> list[Alert]:
+    """Alerts for these candidates of one need, each with its call-out queued and its audit
+    event. Written a table at a time (one multi-row INSERT each), not a round trip per row per
+    table: a wave's cost in a request was its round trips (issue 13)."""
+    ids = [candidate.volunteer_id for candidate in candidates]
+    people = {v.id: v for v in db.session.scalars(select(Volunteer).where(Volunteer.id.in_(ids)))}
+    down = provider_health.down_providers()
+    made = []
+    for candidate in candidates:
+        volunteer = people[candidate.volunteer_id]
+        alert = Alert(
+            incident_id=incident.id,
+            volunteer_id=volunteer.id,
+            need_id=need.id,
+            wave=wave,
+            status="queued",
+            distance_km=round(candidate.distance_km, 3),
+            reason=candidate.reason,
+            created_at=now,
+        )
+        route = channels.first_route(volunteer, down)
+        # A new alert's reply token goes in with its row (no UPDATE after).
+        token = reply_links.issue(alert) if route is not None and route != "telegram" else None
+        db.session.add(alert)
+        made.append((alert, volunteer, route, token))
     db.session.flush()
-    volunteer.last_alerted_at = now
-    skill_name = catalogue.name(need.skill, volunteer.language) if need.skill else None
-    route = channels.first_route(volunteer)
-    if route is not None:
-        _queue_callout(alert, incident, volunteer, route, skill_name)
-    audit.record(
-        "system",
-        "alert_queued",
-        incident_id=incident.id,
-        alert_id=alert.id,
-        volunteer_id=volunteer.id,
-        details={"wave": wave, "need": need.skill, "distance_km": alert.distance_km},
-    )
-    return alert
+    for alert, volunteer, route, token in made:
+        volunteer.last_alerted_at = now
+        skill_name = catalogue.name(need.skill, volunteer.language) if need.skill else None
+        if route is not None:
+            _queue_callout(alert, incident, volunteer, route, skill_name, new_token=token)
+        audit.record(
+            "system",
+            "alert_queued",
+            incident_id=incident.id,
+            alert_id=alert.id,
+            volunteer_id=volunteer.id,
+            details={"wave": wave, "need": need.skill, "distance_km": alert.distance_km},
+        )
+    return [alert for alert, _, _, _ in made]
 
 
 def alert_text(
@@ -183,8 +210,16 @@ def alert_text(
     )
 
 
-def _queue_callout(alert: Alert, incident: Incident, volunteer: Volunteer, route: str, skill_name: str | None):
-    """Queue the alert's call-out on a route (channels.py), in the caller's transaction."""
+def _queue_callout(
+    alert: Alert,
+    incident: Incident,
+    volunteer: Volunteer,
+    route: str,
+    skill_name: str | None,
+    new_token: str | None = None,
+):
+    """Queue the alert's call-out on a route (channels.py), in the caller's transaction.
+    `new_token`: the reply token just issued for a new alert (it has no SMS before this one)."""
     if route == "telegram":
         # Buttons answer a Telegram call-out: no reply link.
         body = alert_text(incident, volunteer.language, alert.distance_km, skill_name, with_link=False)
@@ -196,14 +231,19 @@ def _queue_callout(alert: Alert, incident: Incident, volunteer: Volunteer, route
             incident_id=incident.id,
             alert_id=alert.id,
         )
-    # An SMS that follows an SMS carries the same text and so the same reply link (a new token
-    # would turn the first SMS's link into a dead one, and it may still arrive).
-    body = db.session.scalar(
-        select(OutboxMessage.body)
-        .where(OutboxMessage.alert_id == alert.id, OutboxMessage.kind == "alert", OutboxMessage.channel == "sms")
-        .order_by(OutboxMessage.id.desc())
-        .limit(1)
-    ) or alert_text(incident, volunteer.language, alert.distance_km, skill_name, reply_token=reply_links.issue(alert))
+    if new_token is not None:
+        body = alert_text(incident, volunteer.language, alert.distance_km, skill_name, reply_token=new_token)
+    else:
+        # An SMS that follows an SMS carries the same text and so the same reply link (a new
+        # token would turn the first SMS's link into a dead one, and it may still arrive).
+        body = db.session.scalar(
+            select(OutboxMessage.body)
+            .where(OutboxMessage.alert_id == alert.id, OutboxMessage.kind == "alert", OutboxMessage.channel == "sms")
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        ) or alert_text(
+            incident, volunteer.language, alert.distance_km, skill_name, reply_token=reply_links.issue(alert)
+        )
     return enqueue_to_number(
         volunteer.phone,
         "alert",
@@ -324,28 +364,36 @@ def stand_down_pending(incident: Incident, template: str, actor: str) -> None:
 
 
 def stand_down(incident: Incident, alerts: list[Alert], template: str, actor: str) -> None:
-    """These pending alerts are not needed any more; the incident must be locked."""
+    """These pending alerts are not needed any more; the incident must be locked.
+
+    The accept that fills an incident stands down its whole wave inside a reply's request: what
+    is read for that (volunteers, Telegram call-outs, SMS in flight) is read once for all, and
+    the writes go to the database together, not a few round trips per alert."""
+    if not alerts:
+        return
+    ids = [alert.id for alert in alerts]
+    callouts = (OutboxMessage.alert_id.in_(ids), OutboxMessage.kind == "alert")
+    on_telegram = set(
+        db.session.scalars(select(OutboxMessage.alert_id).where(*callouts, OutboxMessage.channel == "telegram"))
+    )
+    in_flight = set(
+        db.session.scalars(select(OutboxMessage.alert_id).where(*callouts, OutboxMessage.status == "sending"))
+    )
+    # Held here, so in the session's identity map: tell() finds each without a query.
+    people = db.session.scalars(select(Volunteer).where(Volunteer.id.in_({a.volunteer_id for a in alerts}))).all()
+    ending = template if template in ("closed", "cancelled") else "stood_down"
     for alert in alerts:
         was = alert.status
         alert.status = "stood_down"
-        telegram_outbox.close_callout(alert, template if template in ("closed", "cancelled") else "stood_down")
+        if alert.id in on_telegram:
+            telegram_outbox.close_callout(alert, ending)
         audit.record(
             actor, "alert_stood_down", incident_id=incident.id, alert_id=alert.id, volunteer_id=alert.volunteer_id
         )
         # An alert still in the outbox is simply never sent; one that went out gets a message.
-        if was != "queued" or _alert_sms_in_flight(alert.id):
+        if was != "queued" or alert.id in in_flight:
             tell(alert.volunteer_id, incident, template)
-
-
-def _alert_sms_in_flight(alert_id: int) -> bool:
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(OutboxMessage)
-            .where(OutboxMessage.alert_id == alert_id, OutboxMessage.kind == "alert", OutboxMessage.status == "sending")
-        )
-        > 0
-    )
+    del people
 
 
 def tell(volunteer_id: int, incident: Incident, template: str, **values) -> None:
@@ -538,6 +586,33 @@ def alert_still_wanted(message) -> str | None:
     if later is not None:
         return "the call-out went on by another channel"
     return None
+
+
+def still_wanted_reasons(messages) -> dict[int, str]:
+    """alert_still_wanted for a claimed batch at once (two reads, not two per call-out):
+    {message id: why not to send it} for the call-outs that should not go out any more."""
+    callouts = [m for m in messages if m.kind == "alert" and m.alert_id is not None]
+    if not callouts:
+        return {}
+    alert_ids = {m.alert_id for m in callouts}
+    statuses = dict(db.session.execute(select(Alert.id, Alert.status).where(Alert.id.in_(alert_ids))).tuples().all())
+    latest = dict(
+        db.session.execute(
+            select(OutboxMessage.alert_id, func.max(OutboxMessage.id))
+            .where(OutboxMessage.alert_id.in_(alert_ids), OutboxMessage.kind == "alert")
+            .group_by(OutboxMessage.alert_id)
+        )
+        .tuples()
+        .all()
+    )
+    reasons = {}
+    for m in callouts:
+        status = statuses.get(m.alert_id)
+        if status not in ("queued", "sent"):
+            reasons[m.id] = f"alert is {status or 'gone'}"
+        elif latest.get(m.alert_id, m.id) > m.id:
+            reasons[m.id] = "the call-out went on by another channel"
+    return reasons
 
 
 def expire_alerts(now: datetime | None = None, limit: int = 500) -> int:

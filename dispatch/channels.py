@@ -71,13 +71,15 @@ def order(volunteer: Volunteer) -> list[str]:
     return [route for route in dict.fromkeys((preferred, *ROUTES)) if reachable(volunteer, route)]
 
 
-def first_route(volunteer: Volunteer) -> str | None:
+def first_route(volunteer: Volunteer, down: set[str] | None = None) -> str | None:
     """Where a new call-out goes: the first reachable route whose provider is not down (the
-    first reachable one when all are down: a call-out is never dropped for that)."""
+    first reachable one when all are down: a call-out is never dropped for that). `down`: the
+    providers down now, when the caller has read them already (a wave reads them once)."""
     routes = order(volunteer)
     if not routes:
         return None
-    down = provider_health.down_providers()
+    if down is None:
+        down = provider_health.down_providers()
     return next((route for route in routes if provider_of(route) not in down), routes[0])
 
 

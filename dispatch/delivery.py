@@ -55,6 +55,18 @@ def apply_held(provider_id: str) -> None:
     db.session.commit()
 
 
+def apply_held_for(provider_ids: list[str]) -> None:
+    """apply_held for those of a sent batch that have statuses held (one read for the batch)."""
+    if not provider_ids:
+        return
+    held = db.session.scalars(
+        select(EarlyStatus.provider_id).where(EarlyStatus.provider_id.in_(provider_ids)).distinct()
+    ).all()
+    db.session.rollback()
+    for provider_id in held:
+        apply_held(provider_id)
+
+
 def forget_stale_early_statuses() -> int:
     done = db.session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < utcnow() - EARLY_KEPT)).rowcount
     db.session.commit()

@@ -8,37 +8,62 @@ in any number of processes, be killed and restarted, and still do each piece of 
 from __future__ import annotations
 
 import logging
+import queue
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from . import activity, alerting, cap_feeds, delivery, outbox, responders, sms, telegram, telegram_outbox, warnings_in
 from .extensions import db
-from .models import Incident
+from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need
 
 log = logging.getLogger(__name__)
 
 # One call sends for at most this long, so a tick never overlaps the next one for long.
 SEND_BUDGET_S = 30.0
+# Outside a request a wave is built a few batches at a time (fewer candidate searches per
+# alert), still in short transactions: about half a second of the incident's lock at most.
+TICK_BATCHES = 5
 
 
 def send_outbox(budget_s: float = SEND_BUDGET_S) -> int:
-    """Send due SMS through each configured SMS provider (SMS_BACKEND, then SMS_FALLBACK_BACKEND:
-    each its own rows, gateway, pacer and lock) until none are due or the budget is spent.
-    Returns how many were handled."""
-    handled, started = 0, time.monotonic()
+    """Send due SMS through each SMS sender (SMS_BACKEND's, one per number or phone it lists,
+    then SMS_FALLBACK_BACKEND's: each its own gateway, pacer and lock) until none are due or the
+    budget is spent. SMS_BACKEND's senders run at once, in threads of their own (they share its
+    rows, so one alone would leave the others' capacity unused); then the fallback's, with
+    what is left of the budget. Returns how many were handled."""
+    started = time.monotonic()
     senders = sms.senders()
-    for index, (route, gateway, pacer) in enumerate(senders):
-        # Each provider gets its share of what is left: a slow one never starves the other.
-        share = (budget_s - (time.monotonic() - started)) / (len(senders) - index)
-        handled += _send_route(route, gateway, pacer, max(share, 0.0))
+    main = [s for s in senders if s[0] is None]
+    # Each provider gets its share: a slow one never starves the other.
+    main_budget = budget_s if len(main) == len(senders) else budget_s / 2
+    handled = 0
+    if len(main) == 1:
+        route, gateway, pacer, index = main[0]
+        handled += _send_route(route, gateway, pacer, main_budget, index)
+    else:
+        app = current_app._get_current_object()
+
+        def in_own_context(route, gateway, pacer, index) -> int:
+            with app.app_context():
+                try:
+                    return _send_route(route, gateway, pacer, main_budget, index)
+                finally:
+                    db.session.remove()
+
+        with ThreadPoolExecutor(max_workers=len(main), thread_name_prefix="sms-sender") as pool:
+            futures = [pool.submit(in_own_context, *sender) for sender in main]
+        handled += sum(future.result() for future in futures)
+    for route, gateway, pacer, index in senders[len(main) :]:
+        # The fallback gets what is left: a slow one never starves the main provider.
+        handled += _send_route(route, gateway, pacer, max(budget_s - (time.monotonic() - started), 0.0), index)
     return handled
 
 
-def _send_route(route: str | None, gateway, pacer, budget_s: float) -> int:
+def _send_route(route: str | None, gateway, pacer, budget_s: float, index: int = 0) -> int:
     config = current_app.config
     # A claim is a lease: claim about two seconds of sending, well within it.
     batch = max(1, min(50, int(config["SMS_MAX_PER_SECOND"] * 2)))
@@ -46,7 +71,7 @@ def _send_route(route: str | None, gateway, pacer, budget_s: float) -> int:
     # With a gateway that honours the outbox's idempotency keys (SMSGate), a row left `sending`
     # by a dead sender is resent with its key: never a possible duplicate.
     idempotent = getattr(gateway, "idempotent", False)
-    with outbox.sender_slot(outbox.sender_lock_key(outbox.provider_name(gateway))) as mine:
+    with outbox.sender_slot(outbox.sender_lock_key(outbox.provider_name(gateway), index)) as mine:
         if not mine:
             return 0
         while time.monotonic() - started < budget_s:
@@ -61,28 +86,60 @@ def _send_route(route: str | None, gateway, pacer, budget_s: float) -> int:
 def _send_batch(ids: list[int], concurrency: int, gateway=None, pacer=None) -> None:
     """Send a claimed batch, `concurrency` HTTP calls in flight at once under the one pacer.
 
-    Each message is sent in short transactions of its own, so a thread is just another sender of the
-    batch: with its own app context (and so its own session and connection). The pacer hands
-    out send times in order, so priority holds between batches and, to within the few calls in
-    flight, inside one."""
+    The batch is read at once (its rows, their volunteers, whether each call-out is still
+    wanted); then each message is sent in short transactions of its own: a guarded write before
+    the call, one after. `concurrency` threads each take the next message of the batch, each
+    with its own app context (and so its own session and connection) for the whole batch. The
+    pacer hands out send times in order, so priority holds between batches and, to within the
+    few calls in flight, inside one. A status callback that came before its send was recorded
+    is applied once the batch is done (delivery.apply_held)."""
     if gateway is None:
         gateway, pacer = sms.gateway(), sms.pacer()
-    if concurrency <= 1 or len(ids) == 1:
-        for message_id in ids:
-            _send_one(message_id, gateway, pacer)
-        return
-    app = current_app._get_current_object()
+    rows = outbox.load_claimed(ids)
+    reasons = alerting.still_wanted_reasons(rows.values())
+    db.session.commit()
 
-    def in_own_context(message_id: int) -> None:
-        with app.app_context():
+    def still_wanted(message):
+        return reasons.get(message.id)
+
+    work: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for message_id in ids:
+        work.put(message_id)
+    sent: list[str] = []
+    errors: list[BaseException] = []
+    health_written: set[str] = set()  # one provider-health write a batch, not one an SMS
+
+    def drain() -> None:
+        while True:
             try:
-                _send_one(message_id, gateway, pacer)
-            finally:
-                db.session.remove()
+                message_id = work.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                provider_id = _send_one(message_id, gateway, pacer, still_wanted, rows.get(message_id), health_written)
+            except Exception as exc:  # the others go on; the row is leased and goes back to the pool
+                db.session.rollback()
+                errors.append(exc)
+                continue
+            if provider_id is not None:
+                sent.append(provider_id)
 
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(ids)), thread_name_prefix="sms-send") as pool:
-        futures = [pool.submit(in_own_context, message_id) for message_id in ids]
-    errors = [future.exception() for future in futures if future.exception() is not None]
+    if concurrency <= 1 or len(ids) == 1:
+        drain()
+    else:
+        app = current_app._get_current_object()
+
+        def in_own_context() -> None:
+            with app.app_context():
+                try:
+                    drain()
+                finally:
+                    db.session.remove()
+
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(ids)), thread_name_prefix="sms-send") as pool:
+            futures = [pool.submit(in_own_context) for _ in range(min(concurrency, len(ids)))]
+        errors += [future.exception() for future in futures if future.exception() is not None]
+    delivery.apply_held_for(sent)  # status callbacks that beat our commits
     for error in errors[1:]:
         log.error("sending an SMS failed too", exc_info=error)
     if errors:
@@ -90,17 +147,17 @@ def _send_batch(ids: list[int], concurrency: int, gateway=None, pacer=None) -> N
         raise errors[0]
 
 
-def _send_one(message_id: int, gateway, pacer) -> None:
-    """Send one claimed SMS and start (or replace) its alert, in the same commit as the outcome."""
-    result = outbox.send_claimed(message_id, gateway, pacer, alerting.alert_still_wanted)
+def _send_one(message_id: int, gateway, pacer, still_wanted, row, health_written: set[str]) -> str | None:
+    """Send one claimed SMS and start (or replace) its alert, in the same commit as the outcome.
+    Returns the provider's id when it went."""
+    result = outbox.send_claimed(message_id, gateway, pacer, still_wanted, row, health_written)
     if result.alert_id is not None and result.kind == "alert":
         if result.outcome == "sent":
             alerting.alert_sms_sent(result.alert_id)
         elif result.outcome == "failed":
             alerting.fail_over(result.alert_id, message_id, "the SMS could not be sent", failed=True)
     db.session.commit()
-    if result.provider_id is not None:
-        delivery.apply_held(result.provider_id)  # a status callback may have beaten our commit
+    return result.provider_id
 
 
 def send_telegram_outbox(budget_s: float = SEND_BUDGET_S) -> int:
@@ -144,15 +201,49 @@ def fail_over_silent() -> int:
     return alerting.fail_over_due()
 
 
-def top_up_waves() -> int:
-    """Retry incidents that are short of people: volunteers may have become available."""
-    created = 0
-    ids = db.session.scalars(select(Incident.id).where(Incident.status.in_(("dispatching", "unfilled")))).all()
-    for incident_id in ids:
-        incident = alerting.lock_incident(incident_id)
-        created += alerting.run_waves(incident, "scheduler")
-        db.session.commit()
+def top_up_waves(budget_s: float = 10.0) -> int:
+    """Build waves outside requests, and retry incidents that are short of people (volunteers
+    may have become available). A request queues at most alerting.WAVE_BATCH alerts: here the
+    rest is built, a batch per incident per pass, each in its own short transaction, in turns
+    between incidents (a new incident is not held up by a huge one), until every wave is full
+    or the budget is spent (the next tick goes on)."""
+    created, started = 0, time.monotonic()
+    ids = _short_of_alerts()
+    db.session.rollback()
+    while ids and time.monotonic() - started < budget_s:
+        more = []
+        for incident_id in ids:
+            incident = alerting.lock_incident(incident_id)
+            batch = alerting.run_waves(incident, "scheduler", limit=alerting.WAVE_BATCH * TICK_BATCHES)
+            db.session.commit()
+            created += batch
+            if batch >= alerting.WAVE_BATCH * TICK_BATCHES:  # there may be more to build
+                more.append(incident_id)
+        ids = more
     return created
+
+
+def _short_of_alerts() -> list[int]:
+    """The open incidents run_waves would change: unfilled ones (someone may have become
+    available), and dispatching ones with a need short of pending alerts (a wave still to
+    build, or a place freed) or with every need filled (to be marked staffed). One grouped
+    read, not a locked run_waves for every open incident on every tick."""
+    pending = func.count(Alert.id)
+    rows = db.session.execute(
+        select(Incident.id, Incident.status, Need.count, Need.filled, pending)
+        .join(Need, Need.incident_id == Incident.id)
+        .outerjoin(Alert, (Alert.need_id == Need.id) & Alert.status.in_(PENDING_ALERT_STATUSES))
+        .where(Incident.status.in_(("dispatching", "unfilled")))
+        .group_by(Incident.id, Incident.status, Need.id, Need.count, Need.filled)
+    ).all()
+    open_places: dict[int, list[tuple[int, int]]] = {}
+    for incident_id, status, places, filled, alerts in rows:
+        wanted = open_places.setdefault(incident_id, [])
+        if status == "unfilled":
+            wanted.append((1, 0))
+        elif filled < places:
+            wanted.append((alerting.wave_size(places - filled), alerts))
+    return sorted(i for i, needs in open_places.items() if not needs or any(want > have for want, have in needs))
 
 
 def welfare_checks(now: datetime | None = None) -> dict:

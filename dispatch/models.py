@@ -450,9 +450,23 @@ class OutboxMessage(db.Model):
     # with no delivery report by then it goes once more on the next channel. Cleared by a final
     # report, by the failover itself, and on Telegram (accepted counts as delivered).
     failover_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    # Fair turns between incidents (migration 0016, dispatch/outbox.py fair_rank): due rows go in
+    # (priority, fair_rank, id) order, so a new incident's first call-out is never behind the
+    # thousands queued for older ones. 0 for everything but call-outs.
+    fair_rank: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
+        # What a sender claims: due pending rows of its channel in fair order (outbox.claim_due).
+        Index(
+            "ix_outbox_fair_due",
+            "channel",
+            "priority",
+            "fair_rank",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index("ix_outbox_channel_due", "channel", "status", "next_attempt_at"),
         # Provider health's delivery ratio reads the recent sends of each provider.
         Index("ix_outbox_provider_sent_at", "provider", "sent_at"),

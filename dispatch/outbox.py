@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import func, select, text, update
 
 from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable, mask_phone
 from notifications.segments import count_segments
@@ -35,7 +35,7 @@ from notifications.texts import one_line
 from . import provider_health
 from .clock import utcnow
 from .extensions import db
-from .models import OutboxMessage, Volunteer, new_idempotency_key
+from .models import Incident, OutboxMessage, Volunteer, new_idempotency_key
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,18 @@ PRIORITY = {
     "standby": 1,
     "standby_notice": 2,
 }
+# Fair turns between incidents (fair_rank): within one priority, due rows go in fair_rank order.
+# A call-out's fair_rank is its turn in its incident's queue: the incident's first queued
+# call-out takes the first turn, each next one a turn of _FAIR_STEP[severity] later. So every
+# open incident's first call-out goes before any incident's second, and a new incident's first
+# call-out never waits behind an older incident's backlog. Weighted by severity: an extreme
+# incident takes two turns for a severe one's one and four for a moderate or minor one's, and
+# at the same turn extreme goes before severe before the rest (the offset within a turn). Other
+# kinds keep fair_rank 0: a confirmation never waits behind call-outs.
+_FAIR_STEP = {"extreme": 1, "severe": 2}  # others 4
+_FAIR_OFFSET = {"extreme": 0, "severe": 1}  # others 2
+_FAIR_TURN = 3  # ranks per turn: room for the three offsets
+_QUEUED = ("pending", "claimed", "sending")
 # PostgreSQL advisory lock keys: one sender per provider at a time keeps each provider's pacing
 # global. Keyed by provider, not by route, so whichever setting names a provider, its pace holds.
 _SENDER_LOCK_KEY = 0x5D15_0B0C
@@ -76,9 +88,10 @@ TELEGRAM_SENDER_LOCK_KEY = 0x5D15_0B0D
 SENDER_LOCK_KEYS = {"twilio": _SENDER_LOCK_KEY, "console": 0x5D15_0B0E, "smsgate": 0x5D15_0B0F}
 
 
-def sender_lock_key(provider: str) -> int:
-    """The advisory lock of the SMS sender for this provider."""
-    return SENDER_LOCK_KEYS.get(provider, _SENDER_LOCK_KEY)
+def sender_lock_key(provider: str, index: int = 0) -> int:
+    """The advisory lock of the SMS sender for this provider: its `index`th sender (a second
+    Twilio number, a second SMSGate phone) has a lock, and so a pace, of its own."""
+    return SENDER_LOCK_KEYS.get(provider, _SENDER_LOCK_KEY) + (index << 16)
 
 
 def failover_deadline(kind: str):
@@ -133,6 +146,7 @@ def enqueue_to_number(
     if route is None and kind != "alert":  # a call-out's route is chosen by channels.py
         route = _route_while_main_is_down()
     message = OutboxMessage(
+        fair_rank=fair_rank(incident_id) if kind == "alert" else 0,
         to_phone=phone,
         body=body,
         kind=kind,
@@ -183,6 +197,7 @@ def enqueue_to_chat(
 ) -> OutboxMessage:
     """Queue a Telegram message to a chat (a volunteer's, or an unlinked one for a hint)."""
     message = OutboxMessage(
+        fair_rank=fair_rank(incident_id) if kind == "alert" else 0,
         channel="telegram",
         to_phone="",
         to_chat_id=chat_id,
@@ -201,6 +216,36 @@ def enqueue_to_chat(
     )
     db.session.add(message)
     return message
+
+
+def fair_rank(incident_id: int | None) -> int:
+    """The fair_rank of the next call-out of this incident: one turn after its last call-out
+    still queued, or its first turn when none is. The caller holds the incident's lock
+    (alerting.lock_incident), so no two transactions number one incident's call-outs at once;
+    within a transaction the last rank is remembered (a wave queues hundreds)."""
+    if incident_id is None:
+        return 0
+    incident = db.session.get(Incident, incident_id)
+    severity = incident.severity if incident is not None else "severe"
+    transaction = db.session().get_transaction()
+    memo = db.session.info.get("fair_ranks")
+    if memo is None or memo[0] is not transaction:
+        memo = db.session.info["fair_ranks"] = (transaction, {})
+    last = memo[1].get(incident_id)
+    if last is None:
+        last = db.session.scalar(
+            select(func.max(OutboxMessage.fair_rank)).where(
+                OutboxMessage.incident_id == incident_id,
+                OutboxMessage.kind == "alert",
+                OutboxMessage.status.in_(_QUEUED),
+            )
+        )
+    if last is None:
+        rank = _FAIR_OFFSET.get(severity, 2)
+    else:
+        rank = last + _FAIR_STEP.get(severity, 4) * _FAIR_TURN
+    memo[1][incident_id] = rank
+    return rank
 
 
 class Pacer:
@@ -247,19 +292,27 @@ def claim_due(limit: int, *, idempotent: bool = False, channel: str = "sms", rou
     `idempotent`: the gateway these will be sent through honours the idempotency key, so a row
     found `sending` (its sender died mid-call) is resent without any risk of a duplicate."""
     now = utcnow()
-    due = or_(
-        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status.in_(("claimed", "sending")), OutboxMessage.claimed_until < now),
-    )
+    mine = (OutboxMessage.channel == channel, *_route_is(channel, route))
+    fair = (OutboxMessage.priority, OutboxMessage.fair_rank, OutboxMessage.id)
+    # First rows whose lease ran out (a sender died holding them: rare, and overdue), then due
+    # pending rows in fair order, along the partial index ix_outbox_fair_due.
     ids = list(
         db.session.scalars(
             select(OutboxMessage.id)
-            .where(due, OutboxMessage.channel == channel, *_route_is(channel, route))
-            .order_by(OutboxMessage.priority, OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .where(*mine, OutboxMessage.status.in_(("claimed", "sending")), OutboxMessage.claimed_until < now)
+            .order_by(*fair)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
     )
+    if len(ids) < limit:
+        ids += db.session.scalars(
+            select(OutboxMessage.id)
+            .where(*mine, OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            .order_by(*fair)
+            .limit(limit - len(ids))
+            .with_for_update(skip_locked=True)
+        )
     if ids and not idempotent:
         # Found `sending`: a sender died during the HTTP call, so that attempt may have gone
         # out. (Found `claimed`: it died before sending; nothing went out.)
@@ -284,31 +337,51 @@ def _route_is(channel: str, route: str | None) -> tuple:
     return (OutboxMessage.route.is_(None),) if route is None else (OutboxMessage.route == route,)
 
 
-def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = None, still_wanted=None) -> SendOutcome:
+def _claimed_columns():
+    return (
+        OutboxMessage.id,
+        OutboxMessage.to_phone,
+        OutboxMessage.body,
+        OutboxMessage.segments,
+        OutboxMessage.kind,
+        OutboxMessage.idempotency_key,
+        OutboxMessage.alert_id,
+        OutboxMessage.volunteer_id,
+        Volunteer.status.label("volunteer_status"),
+        Volunteer.phone.label("volunteer_phone"),
+        Volunteer.phone_problem,
+    )
+
+
+def load_claimed(ids: list[int]) -> dict:
+    """What sending needs of each claimed row (and its volunteer), in one read for a batch."""
+    rows = db.session.execute(
+        select(*_claimed_columns())
+        .outerjoin(Volunteer, Volunteer.id == OutboxMessage.volunteer_id)
+        .where(OutboxMessage.id.in_(ids))
+    ).all()
+    return {row.id: row for row in rows}
+
+
+def send_claimed(
+    message_id: int,
+    gateway: SmsGateway,
+    pacer: Pacer | None = None,
+    still_wanted=None,
+    message=None,
+    health_written: set[str] | None = None,
+) -> SendOutcome:
     """Send one claimed message and record the outcome (its own short transaction).
 
     `still_wanted(message) -> str | None` lets dispatch cancel an alert whose incident has
-    been filled or closed since it was queued (returns the reason to cancel).
+    been filled or closed since it was queued (returns the reason to cancel). `message`: the
+    row as load_claimed read it with its batch (else it is read here). `health_written`: the
+    batch's providers whose success is written already (provider_health.record_success).
     """
-    # The hot path of a mass call-out: one read (the message and its volunteer), one guarded
-    # write, no ORM objects.
-    message = db.session.execute(
-        select(
-            OutboxMessage.id,
-            OutboxMessage.to_phone,
-            OutboxMessage.body,
-            OutboxMessage.segments,
-            OutboxMessage.kind,
-            OutboxMessage.idempotency_key,
-            OutboxMessage.alert_id,
-            OutboxMessage.volunteer_id,
-            Volunteer.status.label("volunteer_status"),
-            Volunteer.phone.label("volunteer_phone"),
-            Volunteer.phone_problem,
-        )
-        .outerjoin(Volunteer, Volunteer.id == OutboxMessage.volunteer_id)
-        .where(OutboxMessage.id == message_id)
-    ).one()
+    # The hot path of a mass call-out: one guarded write before the call, one after, no ORM
+    # objects; the row itself is read with its batch.
+    if message is None:
+        message = load_claimed([message_id])[message_id]
     to, body, segments, kind, alert_id = (
         message.to_phone,
         message.body,
@@ -344,13 +417,13 @@ def send_claimed(message_id: int, gateway: SmsGateway, pacer: Pacer | None = Non
             idempotency_key=message.idempotency_key,
         )
     except SmsPermanent as exc:
-        provider_health.record_attempt(provider, exc)
+        provider_health.record_attempt(provider, exc, health_written)
         return _record_permanent(message_id, exc)
     except (SmsRetryable, SmsAmbiguous) as exc:
-        provider_health.record_attempt(provider, exc)
+        provider_health.record_attempt(provider, exc, health_written)
         ambiguous = isinstance(exc, SmsAmbiguous) and not getattr(gateway, "idempotent", False)
         return _record_retry(message_id, exc, ambiguous=ambiguous)
-    provider_health.record_attempt(provider, None)
+    provider_health.record_attempt(provider, None, health_written)
     # A resend that finds the SMS already at the provider (SMSGate's 409) may learn it is already
     # delivered or failed; that final word is applied by its delivery report (held until now, or
     # still to come), which moves the alert too, so here it is recorded as "sent" at most.

@@ -45,7 +45,13 @@ def provider_failure(exc: Exception) -> bool:
     return reason is None or reason in PROVIDER_REASONS
 
 
-def record_success(provider: str, now: datetime | None = None) -> None:
+def record_success(provider: str, now: datetime | None = None, written: set[str] | None = None) -> None:
+    """`written`: the providers whose success a sender's batch has written already (none of
+    its sends failed since): the rest of the batch writes nothing (not two statements an SMS)."""
+    if written is not None:
+        if provider in written:
+            return
+        written.add(provider)
     now = now or utcnow()
     stale = now - timedelta(seconds=SUCCESS_WRITE_EVERY_S)
     # Nearly every send finds nothing to write: one read says so (one round trip per SMS, not two).
@@ -71,7 +77,9 @@ def record_success(provider: str, now: datetime | None = None) -> None:
         _insert_if_missing(provider, consecutive_failures=0, last_success_at=now)
 
 
-def record_failure(provider: str, exc: Exception, now: datetime | None = None) -> None:
+def record_failure(provider: str, exc: Exception, now: datetime | None = None, written: set[str] | None = None) -> None:
+    if written is not None:
+        written.discard(provider)
     now = now or utcnow()
     error = _NUMBER.sub("***", one_line(f"{type(exc).__name__}: {exc}"))[:300]
     values = dict(last_failure_at=now, last_error=error)
@@ -86,12 +94,12 @@ def record_failure(provider: str, exc: Exception, now: datetime | None = None) -
         db.session.execute(bump)  # another sender inserted it meanwhile
 
 
-def record_attempt(provider: str, exc: Exception | None) -> None:
-    """The outcome of one send attempt (None: it went)."""
+def record_attempt(provider: str, exc: Exception | None, written: set[str] | None = None) -> None:
+    """The outcome of one send attempt (None: it went); `written` as for record_success."""
     if exc is None:
-        record_success(provider)
+        record_success(provider, written=written)
     elif provider_failure(exc):
-        record_failure(provider, exc)
+        record_failure(provider, exc, written=written)
 
 
 def _insert_if_missing(provider: str, **values) -> bool:

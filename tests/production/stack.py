@@ -165,6 +165,8 @@ class ProductionStack:
         self.token: str | None = None  # a coordinator's, once create_user has given one
         self.web: subprocess.Popen | None = None
         self.schedulers: list[subprocess.Popen] = []
+        # Run before the scheduler's command (a profiler: bench/load_test.py --profile).
+        self.scheduler_prefix: list[str] = []
         self._engine: Engine | None = None
         self._local = threading.local()
 
@@ -221,7 +223,7 @@ class ProductionStack:
     def start_scheduler(self) -> subprocess.Popen:
         with self._log("scheduler.log") as log:
             proc = subprocess.Popen(
-                [FLASK, "--app", "wsgi", "scheduler"],
+                [*self.scheduler_prefix, FLASK, "--app", "wsgi", "scheduler"],
                 cwd=PROJECT_ROOT,
                 env=self.env(),
                 stdout=log,

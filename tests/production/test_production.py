@@ -207,6 +207,8 @@ def test_a_web_worker_killed_mid_burst_is_replaced_and_nothing_is_lost(stack):
 def test_the_scheduler_killed_mid_dispatch_is_replaced_and_every_alert_goes_out(stack):
     register_bulk(stack, 70, "705")
     created = post_incident(stack, [{"skill": None, "count": 20}])  # ceil(20 / 0.35) = 58 alerts
+    # The request queues the first alerting.WAVE_BATCH, the scheduler's tick the rest.
+    assert wait_for(lambda: len(alerts(stack, created["id"])) == 58, 15)
     expected = {a["phone"] for a in alerts(stack, created["id"])}
     assert len(expected) == 58
     assert stack.fake.wait_for_messages(5, 15), "the scheduler sent nothing"
