@@ -1,7 +1,7 @@
 """fair outbox: call-outs take turns between incidents
 
-Revision ID: 0016
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-02
 
 outbox.fair_rank: a call-out's turn within its incident's queue, weighted by the incident's
@@ -12,8 +12,8 @@ in (priority, fair_rank, id) order through the partial index ix_outbox_fair_due.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0014"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
