@@ -65,7 +65,9 @@ def test_a_draft_tells_those_inside_and_near_the_area_once(client, auth, app):
     assert len(notices(draft.id)) == 2
     shown = client.get(f"/api/v1/incidents/{draft.id}", headers=headers).get_json()
     assert shown["standby_notified"] == 2 and shown["status"] == "draft"
-    audited = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "standby_notified")).all()
+    audited = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.event == "standby_notified").order_by(AuditEvent.id)
+    ).all()
     assert [e.details["notified"] for e in audited] == [2, 0]
 
 
