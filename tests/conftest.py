@@ -129,3 +129,26 @@ def auth(tokens):
         return {"Authorization": f"Bearer {tokens[role]}"}
 
     return headers
+
+
+@pytest.fixture
+def scratch_database_url(request, tmp_path) -> Iterator[str]:
+    """An empty database of the kind under test, dropped afterwards: for a migration's data step."""
+    if not is_postgres():
+        yield f"sqlite:///{tmp_path / 'migration.db'}"
+        return
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"{url.database}_{request.node.module.__name__.rsplit('.', 1)[-1]}"[:63]
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -8,15 +8,13 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select, text
 
 from config import TestConfig
 from dispatch import create_app
 from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import AuditEvent, Organization, Volunteer
-from tests.conftest import is_postgres
 
 from .factories import ASTANA, organization, volunteer
 
@@ -257,28 +255,6 @@ def test_seed_demo_makes_organisations_in_two_regions_and_links_every_volunteer(
 
 
 # -- the migration's data step ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def scratch_database_url(tmp_path):
-    """An empty database of the kind under test, dropped afterwards."""
-    if not is_postgres():
-        yield f"sqlite:///{tmp_path / 'organizations_migration.db'}"
-        return
-    import os
-
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"{url.database}_organizations_migration"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_the_migration_merges_spellings_links_everyone_and_reports_it(scratch_database_url, capsys):

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from config import TestConfig
 from dispatch import create_app
 from dispatch.clock import utcnow
 from dispatch.extensions import db
 from dispatch.models import Volunteer
-from tests.conftest import is_postgres
 
 from .factories import report
 
@@ -213,28 +211,6 @@ def test_an_incident_with_an_unknown_region_is_refused(client, auth):
 
 
 # -- the migration's data step ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def scratch_database_url(tmp_path):
-    """An empty database of the kind under test, dropped afterwards."""
-    if not is_postgres():
-        yield f"sqlite:///{tmp_path / 'regions_migration.db'}"
-        return
-    import os
-
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"{url.database}_regions_migration"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_the_migration_derives_the_region_of_existing_rows(scratch_database_url):

@@ -8,8 +8,7 @@ from datetime import timedelta
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import select, text, update
 
 from config import TestConfig
 from dispatch import create_app, jobs, outbox
@@ -18,7 +17,6 @@ from dispatch.extensions import db
 from dispatch.models import Alert, EarlyStatus, OutboxMessage
 from notifications.gateway import SmsRetryable
 from notifications.smsgate import is_valid_message_id
-from tests.conftest import is_postgres
 from tests.fakes.smsgate_server import FakeSmsGate
 
 from .factories import by_status, report, swimmers, volunteer
@@ -213,28 +211,6 @@ def test_an_app_started_with_sms_backend_smsgate_hears_and_answers_through_the_p
 
 
 # -- the migration gives existing rows a key ------------------------------------------------------
-
-
-@pytest.fixture
-def scratch_database_url(tmp_path):
-    """An empty database of the kind under test, dropped afterwards."""
-    if not is_postgres():
-        yield f"sqlite:///{tmp_path / 'migration.db'}"
-        return
-    import os
-
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"{url.database}_smsgate_migration"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_the_migration_gives_every_existing_row_its_own_key(scratch_database_url):
