@@ -145,24 +145,16 @@ def enqueue_to_number(
     SMS_BACKEND (route None) or SMS_FALLBACK_BACKEND (route "fallback")."""
     if route is None and kind != "alert":  # a call-out's route is chosen by channels.py
         route = _route_while_main_is_down()
-    message = OutboxMessage(
-        fair_rank=fair_rank(incident_id) if kind == "alert" else 0,
+    return _queue(
+        kind,
+        body,
+        volunteer_id,
+        incident_id,
+        alert_id,
         to_phone=phone,
-        body=body,
-        kind=kind,
         segments=count_segments(body).segments,
-        priority=PRIORITY.get(kind, 2),
-        volunteer_id=volunteer_id,
-        incident_id=incident_id,
-        alert_id=alert_id,
-        status="pending",
-        next_attempt_at=utcnow(),
-        idempotency_key=new_idempotency_key(),
         route=route,
-        failover_at=failover_deadline(kind),
     )
-    db.session.add(message)
-    return message
 
 
 def _route_while_main_is_down() -> str | None:
@@ -196,15 +188,34 @@ def enqueue_to_chat(
     markup: str | None = None,
 ) -> OutboxMessage:
     """Queue a Telegram message to a chat (a volunteer's, or an unlinked one for a hint)."""
-    message = OutboxMessage(
-        fair_rank=fair_rank(incident_id) if kind == "alert" else 0,
+    return _queue(
+        kind,
+        body[:1600],
+        volunteer_id,
+        incident_id,
+        alert_id,
         channel="telegram",
         to_phone="",
         to_chat_id=chat_id,
         markup=markup,
-        body=body[:1600],
-        kind=kind,
         segments=1,
+    )
+
+
+def _queue(
+    kind: str,
+    body: str,
+    volunteer_id: int | None,
+    incident_id: int | None,
+    alert_id: int | None,
+    **channel_fields,
+) -> OutboxMessage:
+    """A new due row in the caller's transaction: what every channel's row has in common, plus
+    where it goes (`channel_fields`)."""
+    message = OutboxMessage(
+        fair_rank=fair_rank(incident_id) if kind == "alert" else 0,
+        body=body,
+        kind=kind,
         priority=PRIORITY.get(kind, 2),
         volunteer_id=volunteer_id,
         incident_id=incident_id,
@@ -213,6 +224,7 @@ def enqueue_to_chat(
         next_attempt_at=utcnow(),
         idempotency_key=new_idempotency_key(),
         failover_at=failover_deadline(kind),
+        **channel_fields,
     )
     db.session.add(message)
     return message

@@ -124,6 +124,16 @@ Description = Text(2000)
 Message = Text(600, min_length=1)
 
 
+class Patch(Body):
+    """A change: every field optional, at least one given."""
+
+    @model_validator(mode="after")
+    def something_to_change(self):
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
 class Placed(Body):
     """A body that says where: lat and lon, or an address to geocode."""
 
@@ -235,7 +245,7 @@ class OrganizationIn(Body):
     active: bool = True
 
 
-class OrganizationPatch(Body):
+class OrganizationPatch(Patch):
     """Any field of an organisation; null clears region and contacts. active: false deactivates it."""
 
     name: OrganizationName | None = None
@@ -251,12 +261,6 @@ class OrganizationPatch(Body):
         if value is None:
             raise ValueError("cannot be null")
         return value
-
-    @model_validator(mode="after")
-    def something_to_change(self):
-        if not self.model_fields_set:
-            raise ValueError("give at least one field to change")
-        return self
 
 
 class CandidatesIn(Body):
@@ -317,7 +321,7 @@ class NeedChange(Body):
     count: Annotated[int, Field(ge=0, le=500)]
 
 
-class IncidentPatch(Body):
+class IncidentPatch(Patch):
     """What a coordinator may change on a draft or an open incident; at least one field. A field
     given as null (description, area, meeting_point, region) is cleared; see incident_changes."""
 
@@ -355,9 +359,7 @@ class IncidentPatch(Body):
         return value
 
     @model_validator(mode="after")
-    def something_to_change(self):
-        if not self.model_fields_set:
-            raise ValueError("give at least one field to change")
+    def both_coordinates(self):
         if ("lat" in self.model_fields_set) != ("lon" in self.model_fields_set):
             raise ValueError("give both lat and lon")
         return self
