@@ -134,7 +134,7 @@ def encoding_named(name: str | None) -> str | None:
         return None
     try:
         codec = codecs.lookup(name.strip()).name
-    except LookupError:
+    except (LookupError, ValueError):  # an unknown name, or one no codec name can be (a NUL in it)
         raise UnknownEncoding(name) from None
     found = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "ascii": "utf-8", "cp1251": "windows-1251"}.get(codec)
     if found is None:

@@ -398,3 +398,10 @@ def test_the_cli_reads_windows_1251_when_told_or_detected(app, tmp_path, monkeyp
     assert refused.exit_code == 1 and "not UTF-8" in refused.stderr
     unknown = runner.invoke(args=["volunteers", "import", "--encoding", "koi8-r", str(path)])
     assert unknown.exit_code == 2 and "--encoding" in unknown.stderr
+
+
+def test_an_encoding_name_with_a_nul_is_a_clear_400(client, auth):
+    # Found by the API fuzzer: codecs.lookup raises ValueError, not LookupError, for it.
+    response = post_csv(client, auth, HEADER + GOOD_1, query="?encoding=utf%008")
+    assert response.status_code == 400
+    assert volunteers() == {}
