@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from notifications.texts import render
 
-from . import audit
+from . import audit, scopes
 from .clock import isoformat, utcnow
 from .errors import NotFound, ValidationFailed
 from .extensions import db
@@ -324,12 +324,12 @@ def _rows():
 
 
 def in_scope(reader: User | None) -> list:
-    """Conditions on Activity/Volunteer limiting the register to what `reader` may see.
-
-    THE single place for scopes: every read of the register (the JSON list, the CSV and XLSX
-    exports, the console totals) goes through conditions(). Users have no scope yet, so every
-    reader is national; issue 15 (organisations and user scopes) fills this in."""
-    return []
+    """Conditions on Activity/Volunteer limiting the register to what `reader` may see: the
+    activity of the volunteers in their scope (dispatch/scopes.py). THE single place: every read
+    of the register (the JSON list, the CSV and XLSX exports, the console totals) goes through
+    conditions()."""
+    clause = scopes.of(reader).volunteer_clause()
+    return [] if clause is None else [clause]
 
 
 def conditions(flt: ActivityFilter) -> list:

@@ -9,11 +9,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import users
+from . import scopes, users
 from .clock import isoformat
 from .demo import seed_demo
 from .errors import DispatchError
-from .models import ROLES
+from .extensions import db
+from .models import ROLES, User
 from .volunteer_import import ENCODINGS, UnknownEncoding, decode_csv, encoding_named, import_volunteers
 
 users_cli = AppGroup("users", help="Manage coordinator, viewer and admin accounts.")
@@ -32,15 +33,51 @@ def _fail(exc: DispatchError) -> None:
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--password", is_flag=True, help="Ask for a password (for the coordinators' console).")
 @click.option("--phone", default=None, help="Their own mobile number: welfare and HELP alerts about their incidents.")
-def create_user_command(email: str, role: str, password: bool, phone: str | None) -> None:
-    """Create a user; the last line of output is their API token."""
+@click.option(
+    "--region", "regions", multiple=True, help="A region in their scope (ISO 3166-2, e.g. KZ-75); repeatable."
+)
+@click.option(
+    "--organization", "organizations", type=int, multiple=True, help="An organisation id in their scope; repeatable."
+)
+def create_user_command(
+    email: str, role: str, password: bool, phone: str | None, regions: tuple[str, ...], organizations: tuple[int, ...]
+) -> None:
+    """Create a user; the last line of output is their API token. Without --region and
+    --organization the user is national."""
     secret = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     try:
-        user, token = users.create_user(email, role, password=secret, phone=phone)
+        user, token = users.create_user(
+            email, role, password=secret, phone=phone, regions=regions, organization_ids=organizations
+        )
     except DispatchError as exc:
         _fail(exc)
-    click.echo(f"created {user.role} {user.email}", err=True)
+    click.echo(f"created {user.role} {user.email} ({_scope_text(user)})", err=True)
     click.echo(token)
+
+
+def _scope_text(user: User) -> str:
+    scope = scopes.describe(user)
+    parts = [*scope["regions"], *(f"organisation {org_id}" for org_id in scope["organization_ids"])]
+    return "scope: " + (", ".join(parts) if parts else "national")
+
+
+@users_cli.command("scope")
+@click.argument("email")
+@click.option("--region", "regions", multiple=True, help="A region in their scope (ISO 3166-2); repeatable.")
+@click.option("--organization", "organizations", type=int, multiple=True, help="An organisation id; repeatable.")
+@click.option("--national", is_flag=True, help="No regions and no organisations: everything.")
+def scope_command(email: str, regions: tuple[str, ...], organizations: tuple[int, ...], national: bool) -> None:
+    """Show a user's scope, or replace it (--region/--organization, or --national)."""
+    if national and (regions or organizations):
+        raise click.UsageError("--national takes no --region or --organization.")
+    try:
+        user = users.get_user(email)
+        if national or regions or organizations:
+            scopes.set_scope(user, regions, organizations, "cli")
+            db.session.commit()
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"{user.email}: {_scope_text(user)}")
 
 
 @users_cli.command("token")

@@ -49,6 +49,10 @@ class Forbidden(DispatchError):
     status, code, message = 403, "FORBIDDEN", "Your role does not allow this."
 
 
+class OutOfScope(DispatchError):
+    status, code, message = 403, "OUT_OF_SCOPE", "This is outside your regions and organisations."
+
+
 class NotFound(DispatchError):
     status, code, message = 404, "NOT_FOUND", "No such resource."
 

@@ -56,11 +56,28 @@ class User(db.Model):
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    # What they may see and manage (dispatch/scopes.py): no rows = national.
+    scope_entries: Mapped[list[UserScope]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="UserScope.id"
+    )
 
     __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
 
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class UserScope(db.Model):
+    """One region or one organisation in a user's scope (dispatch/scopes.py reads them)."""
+
+    __tablename__ = "user_scopes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    region: Mapped[str | None] = mapped_column(String(8))  # ISO 3166-2 (geo.regions)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+
+    __table_args__ = (CheckConstraint("(region IS NULL) <> (organization_id IS NULL)", name="one_kind"),)
 
 
 class ApiToken(db.Model):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit
+from . import audit, scopes
 from .clock import utcnow
 from .errors import DispatchError, DuplicateEmail, ValidationFailed
 from .extensions import db
@@ -45,8 +46,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(email: str, role: str, password: str | None = None, phone: str | None = None) -> tuple[User, str]:
-    """A new user and their first API token (returned once, stored only as a hash)."""
+def create_user(
+    email: str,
+    role: str,
+    password: str | None = None,
+    phone: str | None = None,
+    regions: Iterable[str] = (),
+    organization_ids: Iterable[int] = (),
+) -> tuple[User, str]:
+    """A new user and their first API token (returned once, stored only as a hash); no regions
+    and no organisations: a national user (dispatch/scopes.py)."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise ValidationFailed("Not an email address.", {"fields": {"email": "not an email address"}})
@@ -55,6 +64,7 @@ def create_user(email: str, role: str, password: str | None = None, phone: str |
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DuplicateEmail()
     user = User(email=email, role=role, phone=_checked_phone(phone) if phone else None)
+    user.scope_entries = scopes.entries(regions, organization_ids)
     if password:
         set_password(user, password)
     db.session.add(user)
