@@ -359,6 +359,7 @@ def _claimed_columns():
         OutboxMessage.idempotency_key,
         OutboxMessage.alert_id,
         OutboxMessage.volunteer_id,
+        OutboxMessage.failover_at,
         Volunteer.status.label("volunteer_status"),
         Volunteer.phone.label("volunteer_phone"),
         Volunteer.phone_problem,
@@ -452,8 +453,9 @@ def send_claimed(
             claimed_until=None,
             last_error=None,
             provider=provider,
-            # From now on the deadline counts from when it left.
-            failover_at=failover_deadline(kind),
+            # From now on the deadline counts from when it left (a call-out with no other
+            # route to go on has none: alerting._queue_callout).
+            failover_at=failover_deadline(kind) if message.failover_at is not None else None,
         )
     )
     log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
