@@ -529,6 +529,7 @@ def _write_web_profile(spy_process: subprocess.Popen, raw: Path, args: argparse.
         f"{args.volunteers:,} volunteers, {args.incidents} incidents, --senders {args.senders}\n"
     )
     out.write_text(head + summarize(raw, inside="Flask.wsgi_app (flask/app.py"))
+    shutil.copy(raw, out.with_suffix(".raw"))  # the collapsed stacks, for a closer look
     print(f"web profile: {out}\n{out.read_text()}", flush=True)
 
 
@@ -547,6 +548,7 @@ def _write_profile(stack: ProductionStack, raw: Path, args: argparse.Namespace) 
         f"--senders {args.senders}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
     )
     out.write_text(head + summarize(raw))
+    shutil.copy(raw, out.with_suffix(".raw"))
     print(f"scheduler profile: {out}\n{out.read_text()}", flush=True)
 
 

@@ -66,7 +66,7 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
     pending = _pending_by_need(incident.id)
     catalogue = SkillCatalogue.load()
     area = parse_geojson_area(incident.area_geojson) if incident.area_geojson else None
-    wave = next_wave(incident.id)
+    wave = None  # read when the first alert of this pass is made (most replies make none)
     chosen: set[int] = set()
     short: list[str] = []
     created = 0
@@ -90,6 +90,7 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
             )
             found = [c for c in matching.find_candidates(search, now) if c.volunteer_id not in chosen][:want]
             if found:
+                wave = wave or next_wave(incident.id)
                 create_alerts(incident, need, found, wave, catalogue, now)
             chosen.update(candidate.volunteer_id for candidate in found)
             created += len(found)
@@ -539,9 +540,10 @@ def alert_sms_sent(alert_id: int, now: datetime | None = None) -> None:
     now = now or utcnow()
     expires_at = now + timedelta(seconds=current_app.config["ALERT_TIMEOUT_S"])
     # The common case needs no incident lock: only a queued alert becomes sent.
+    alerts = Alert.__table__  # a Core UPDATE: the sender's hot path (see outbox.send_claimed)
     started = db.session.execute(
-        update(Alert)
-        .where(Alert.id == alert_id, Alert.status == "queued")
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.status == "queued")
         .values(status="sent", sent_at=now, expires_at=expires_at)
     ).rowcount
     if started:
