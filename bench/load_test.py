@@ -38,6 +38,7 @@ import random
 import resource
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -412,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile",
         action="store_true",
-        help="run the scheduler under py-spy (tools/requirements-dev.txt); top entries to bench/results/",
+        help="run the scheduler under py-spy and sample the web workers (tools/requirements-dev.txt); "
+        "top entries to bench/results/",
     )
     args = parser.parse_args(argv)
     run_started = time.monotonic()
@@ -446,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
                 stack.token = stack.create_user("load@bench.local", "coordinator")
                 stack.start_web()
                 profile = _profile_scheduler(stack, logs) if args.profile else None
+                web_profile = _profile_web(stack, logs) if args.profile else None
                 stack.start_scheduler()
                 args.plan = incident_plan(args.incidents)
                 print(
@@ -455,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 event = Event(stack, fake, args, deadline)
                 finished = event.run(args.plan)
+                if web_profile is not None:
+                    _write_web_profile(*web_profile, args)
                 checks = run_checks(stack, event, finished < deadline)
                 report(
                     stack,
@@ -492,6 +497,42 @@ def _profile_scheduler(stack: ProductionStack, logs: Path) -> Path:
     return raw
 
 
+def _profile_web(stack: ProductionStack, logs: Path) -> tuple[subprocess.Popen, Path]:
+    """py-spy attached to gunicorn's master and its workers (--subprocesses), wall-clock
+    (--idle: a request waiting for a lock or for PostgreSQL counts); stopped after the event."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    raw = logs / "web.raw"
+    command = [spy, "record", "--nonblocking", "--idle", "--subprocesses", "-r", "100", "--format", "raw"]
+    command += ["-o", str(raw), "--pid", str(stack.web.pid)]
+    with (logs / "py-spy-web.log").open("ab") as log:
+        spy_process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    time.sleep(1.0)  # attached before the first request
+    return spy_process, raw
+
+
+def _write_web_profile(spy_process: subprocess.Popen, raw: Path, args: argparse.Namespace) -> None:
+    """Stop the web sampler (py-spy writes its file on SIGINT) and write where the requests'
+    wall time went (samples inside a request only) to bench/results/."""
+    spy_process.send_signal(signal.SIGINT)
+    try:
+        spy_process.wait(60)
+    except subprocess.TimeoutExpired:
+        spy_process.kill()
+        spy_process.wait(5)
+    if not raw.exists():
+        print("web profile: py-spy wrote nothing", flush=True)
+        return
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"web-profile-{datetime.now(UTC):%Y%m%d-%H%M%S}.txt"
+    head = (
+        f"py-spy of the gunicorn workers under make load (wall time inside requests, waits included): "
+        f"{args.volunteers:,} volunteers, {args.incidents} incidents, --senders {args.senders}\n"
+    )
+    out.write_text(head + summarize(raw, inside="Flask.wsgi_app (flask/app.py"))
+    shutil.copy(raw, out.with_suffix(".raw"))  # the collapsed stacks, for a closer look
+    print(f"web profile: {out}\n{out.read_text()}", flush=True)
+
+
 def _write_profile(stack: ProductionStack, raw: Path, args: argparse.Namespace) -> None:
     """Stop the profiled scheduler (py-spy writes its file when its child exits) and write the
     top entries to bench/results/."""
@@ -507,6 +548,7 @@ def _write_profile(stack: ProductionStack, raw: Path, args: argparse.Namespace) 
         f"--senders {args.senders}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
     )
     out.write_text(head + summarize(raw))
+    shutil.copy(raw, out.with_suffix(".raw"))
     print(f"scheduler profile: {out}\n{out.read_text()}", flush=True)
 
 

@@ -15,7 +15,10 @@ _PROJECT = str(Path(__file__).resolve().parents[1]) + "/"
 IDLE = ("wait (threading.py", "_worker (concurrent/futures/thread.py", "select (selectors.py", "sleep")
 
 
-def summarize(raw: Path, top: int = 25) -> str:
+def summarize(raw: Path, top: int = 25, inside: str | None = None) -> str:
+    """`inside`: count only the stacks with a frame starting with it (a request's frames, for
+    the web workers), idle frames too: there a wait for a lock or for the database is the time
+    being looked for."""
     own: Counter[str] = Counter()
     total: Counter[str] = Counter()
     samples = idle = 0
@@ -23,10 +26,12 @@ def summarize(raw: Path, top: int = 25) -> str:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = stack.split(";")
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
         n = int(count)
+        if inside is not None and not any(_short(f).startswith(inside) for f in frames):
+            continue
         samples += n
-        if any(frames[-1].startswith(word) for word in IDLE):
+        if inside is None and any(frames[-1].startswith(word) for word in IDLE):
             idle += n
             continue
         own[_short(frames[-1])] += n
@@ -34,7 +39,9 @@ def summarize(raw: Path, top: int = 25) -> str:
             total[frame] += n
     busy = samples - idle
     lines = [
-        f"{samples} samples, {busy} busy ({busy / max(1, samples):.0%}), the rest idle in wait/sleep/select",
+        f"{samples} samples inside {inside}: wall time, waits included"
+        if inside is not None
+        else f"{samples} samples, {busy} busy ({busy / max(1, samples):.0%}), the rest idle in wait/sleep/select",
         "",
         f"Top {top} by own time (share of busy samples):",
     ]

@@ -66,7 +66,7 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
     pending = _pending_by_need(incident.id)
     catalogue = SkillCatalogue.load()
     area = parse_geojson_area(incident.area_geojson) if incident.area_geojson else None
-    wave = next_wave(incident.id)
+    wave = None  # read when the first alert of this pass is made (most replies make none)
     chosen: set[int] = set()
     short: list[str] = []
     created = 0
@@ -90,6 +90,7 @@ def run_waves(incident: Incident, actor: str = "system", now: datetime | None = 
             )
             found = [c for c in matching.find_candidates(search, now) if c.volunteer_id not in chosen][:want]
             if found:
+                wave = wave or next_wave(incident.id)
                 create_alerts(incident, need, found, wave, catalogue, now)
             chosen.update(candidate.volunteer_id for candidate in found)
             created += len(found)
@@ -223,7 +224,7 @@ def _queue_callout(
     if route == "telegram":
         # Buttons answer a Telegram call-out: no reply link.
         body = alert_text(incident, volunteer.language, alert.distance_km, skill_name, with_link=False)
-        return enqueue_to_chat(
+        message = enqueue_to_chat(
             volunteer.telegram_chat_id,
             "alert",
             body,
@@ -231,6 +232,8 @@ def _queue_callout(
             incident_id=incident.id,
             alert_id=alert.id,
         )
+        _no_deadline_without_next_route(message, volunteer, route)
+        return message
     if new_token is not None:
         body = alert_text(incident, volunteer.language, alert.distance_km, skill_name, reply_token=new_token)
     else:
@@ -244,7 +247,7 @@ def _queue_callout(
         ) or alert_text(
             incident, volunteer.language, alert.distance_km, skill_name, reply_token=reply_links.issue(alert)
         )
-    return enqueue_to_number(
+    message = enqueue_to_number(
         volunteer.phone,
         "alert",
         body,
@@ -253,6 +256,17 @@ def _queue_callout(
         alert_id=alert.id,
         route=channels.outbox_route(route),
     )
+    _no_deadline_without_next_route(message, volunteer, route)
+    return message
+
+
+def _no_deadline_without_next_route(message: OutboxMessage, volunteer: Volunteer, route: str) -> None:
+    """A call-out with no other route to go on for this volunteer gets no failover deadline: it
+    could only ever be checked and left alone (with one SMS provider and no linked chat, every
+    silent call-out was, one locked transaction each: 11% of the scheduler in a mass event).
+    A failed report still fails it over (delivery.py), and a silent one waits out its alert."""
+    if message.failover_at is not None and not channels.has_next_route(volunteer, route):
+        message.failover_at = None
 
 
 def fail_over(alert_id: int, from_message_id: int, why: str, *, failed: bool) -> str | None:
@@ -526,9 +540,10 @@ def alert_sms_sent(alert_id: int, now: datetime | None = None) -> None:
     now = now or utcnow()
     expires_at = now + timedelta(seconds=current_app.config["ALERT_TIMEOUT_S"])
     # The common case needs no incident lock: only a queued alert becomes sent.
+    alerts = Alert.__table__  # a Core UPDATE: the sender's hot path (see outbox.send_claimed)
     started = db.session.execute(
-        update(Alert)
-        .where(Alert.id == alert_id, Alert.status == "queued")
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.status == "queued")
         .values(status="sent", sent_at=now, expires_at=expires_at)
     ).rowcount
     if started:

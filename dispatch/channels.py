@@ -83,6 +83,12 @@ def first_route(volunteer: Volunteer, down: set[str] | None = None) -> str | Non
     return next((route for route in routes if provider_of(route) not in down), routes[0])
 
 
+def has_next_route(volunteer: Volunteer, route: str) -> bool:
+    """Whether a call-out on `route` could go on another route for this volunteer, should it
+    fail or stay silent (a new call-out's failover deadline is pointless without one)."""
+    return any(other != route and provider_of(other) != provider_of(route) for other in order(volunteer))
+
+
 def next_route(volunteer: Volunteer, tried: list[OutboxMessage]) -> str | None:
     """The next route after the call-outs already tried (outbox rows): never a route, nor a
     provider, that carried (or was to carry) this alert before."""

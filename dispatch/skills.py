@@ -28,11 +28,19 @@ class SkillCatalogue:
 
     @classmethod
     def load(cls) -> SkillCatalogue:
+        """The catalogue, read once per transaction: a reply read it three times (which need
+        to fill, the confirmation, the wave top-up), one query each, inside the incident's lock."""
+        memo = db.session.info.get("skill_catalogue")
+        transaction = db.session().get_transaction()
+        if memo is not None and transaction is not None and memo[0] is transaction:
+            return memo[1]
         skills = db.session.scalars(select(Skill).order_by(Skill.bit)).all()
-        return cls(
+        catalogue = cls(
             bits={s.code: s.bit for s in skills},
             names={s.code: {"en": s.name_en, "ru": s.name_ru, "kk": s.name_kk} for s in skills},
         )
+        db.session.info["skill_catalogue"] = (db.session().get_transaction(), catalogue)
+        return catalogue
 
     def unknown(self, codes: list[str]) -> list[str]:
         return [code for code in codes if code not in self.bits]

@@ -137,8 +137,20 @@ def test_no_channel_left_fails_the_alert_and_asks_the_next_candidate(client, aut
     # Silence with no channel left is not a failure: the alert waits out its reply time.
     jobs.send_outbox()
     second = callouts()[-1]
-    assert alerting.fail_over_due(second.failover_at + timedelta(seconds=1)) == 0
+    assert second.failover_at is None  # no channel to go on: no deadline to check
+    assert alerting.fail_over_due(utcnow() + timedelta(hours=1)) == 0
     assert the_alert(v2.id).status == "sent"
+
+
+def test_a_call_out_with_a_next_channel_has_a_deadline_and_one_without_has_none(client, auth, twilio, telegram):
+    linked = link(factories.volunteer(km=1.0), CHAT, telegram)
+    sms_only = factories.volunteer(km=2.0)
+    factories.report(client, auth, [{"skill": None, "count": 1}])
+    deadlines = {row.volunteer_id: row.failover_at for row in callouts()}
+    assert deadlines[linked.id] is not None and deadlines[sms_only.id] is None
+    jobs.send_outbox()
+    deadlines = {row.volunteer_id: row.failover_at for row in callouts()}
+    assert deadlines[linked.id] is not None and deadlines[sms_only.id] is None
 
 
 def test_a_late_report_on_the_first_call_out_after_failover_doubles_nothing(

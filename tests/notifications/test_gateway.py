@@ -287,3 +287,20 @@ def test_console_gateway_logs_one_line_per_sms_whatever_the_text(caplog):
     assert [r.getMessage() for r in caplog.records] == [
         "SMS to +7701***5678: Fire 2024-01-01 INFO forged: SMS to +77010000000: YES"
     ]
+
+
+@pytest.mark.parametrize("no_proxy, reaches_twilio", [("", False), ("127.0.0.1", True)])
+def test_a_proxy_set_in_the_environment_is_honoured_read_once_at_start(
+    fake_twilio, monkeypatch, no_proxy, reaches_twilio
+):
+    # The proxy and its exceptions are read when the gateway is built, not on every SMS.
+    monkeypatch.setenv("HTTP_PROXY", closed_port_url())
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    gateway = gateway_for(fake_twilio)
+    monkeypatch.delenv("HTTP_PROXY")
+    if reaches_twilio:
+        assert SID_PATTERN.match(gateway.send(TO, "via no proxy").provider_id)
+    else:
+        with pytest.raises((SmsRetryable, SmsAmbiguous), match="proxy"):  # the closed proxy was tried
+            gateway.send(TO, "via the proxy")
+        assert fake_twilio.messages == []
