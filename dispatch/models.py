@@ -574,6 +574,8 @@ class Activity(db.Model):
     organization: Mapped[str | None] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(300))
     skill: Mapped[str | None] = mapped_column(String(32))
+    # A coordinator's note, from the CSV import of activity outside dispatch.
+    note: Mapped[str | None] = mapped_column(String(500))
     started_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     # ended_at - started_at in whole seconds, kept so sums are plain SQL; None while open.
