@@ -51,13 +51,20 @@ class User(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Optional, E.164: where welfare and HELP alerts about incidents they posted are texted.
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Optional: the Telegram chat `/start <code>` linked to them; those alerts go there too.
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # The language of those alerts (kk, ru, en).
+    language: Mapped[str] = mapped_column(String(2), default="ru", server_default="ru")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Set by `users disable`: no sign-in, no token, no session until `users enable`.
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
-    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(one_of("role", ROLES), name="role"),
+        CheckConstraint(one_of("language", LANGUAGES), name="language"),
+    )
 
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -230,11 +237,16 @@ class TelegramLinkCode(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), index=True)
+    # Whom the code links: a volunteer, or a user (a coordinator, for the alerts about their
+    # incidents); one of the two.
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (CheckConstraint("(volunteer_id IS NULL) <> (user_id IS NULL)", name="one_holder"),)
 
 
 INCIDENT_KINDS = ("fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other")

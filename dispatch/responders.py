@@ -24,17 +24,16 @@ from notifications.texts import render
 
 from . import activity, alerting, audit
 from .clock import isoformat, utcnow
+from .coordinator_alerts import alert_coordinators
 from .errors import DispatchError, NotFound
 from .extensions import db
 from .models import Alert, Incident, Need, User, Volunteer
-from .outbox import enqueue, enqueue_to_number
+from .outbox import enqueue
 
 # The roll call: an unaccounted responder is highlighted this long after they were asked.
 ROLL_CALL_OVERDUE = timedelta(minutes=5)
 # A SAFE with nothing asked still counts for a responder who arrived this recently.
 RECENT_SCENE = timedelta(hours=12)
-# Coordinators' own phones get texts in this language (users have no language of their own yet).
-COORDINATOR_LANGUAGE = "ru"
 SCENE_STATUSES = ("arrived", "done", "safe")
 
 
@@ -242,7 +241,7 @@ def help_from_scene(volunteer: Volunteer, actor: str, alert_id: int | None = Non
         db.session.refresh(alert)
         alert.help_requested_at = now
         audit.record(actor, "help_requested", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id)
-        _alert_coordinators(
+        alert_coordinators(
             incident,
             "coordinator_help",
             name=volunteer.name or f"#{volunteer.id}",
@@ -254,20 +253,6 @@ def help_from_scene(volunteer: Volunteer, actor: str, alert_id: int | None = Non
 
 def _tell_volunteer(volunteer: Volunteer, template: str) -> None:
     enqueue(volunteer, template, render(template, volunteer.language))
-
-
-def _alert_coordinators(incident: Incident, template: str, **values) -> int:
-    """A text to the phone of the coordinator who posted the incident, when they have one."""
-    if incident.reported_by_id is None:
-        return 0
-    user = db.session.get(User, incident.reported_by_id)
-    if user is None or user.phone is None or user.disabled_at is not None:
-        return 0
-    body = render(
-        template, COORDINATOR_LANGUAGE, code=incident.code, title=incident.title, drill=incident.drill, **values
-    )
-    enqueue_to_number(user.phone, template, body, incident_id=incident.id)
-    return 1
 
 
 # -- a coordinator sets a state ---------------------------------------------------------------
@@ -474,7 +459,7 @@ def mark_welfare_overdue(now: datetime | None = None, limit: int = 200) -> int:
     for incident_id, volunteer_ids in overdue.items():
         incident = db.session.get(Incident, incident_id)
         names = db.session.scalars(select(Volunteer.name).where(Volunteer.id.in_(volunteer_ids))).all()
-        _alert_coordinators(
+        alert_coordinators(
             incident,
             "coordinator_welfare",
             names=", ".join(name or "?" for name in names),

@@ -19,7 +19,7 @@ from . import audit
 from .clock import utcnow
 from .errors import DispatchError, DuplicateEmail, ValidationFailed
 from .extensions import db
-from .models import ROLES, ApiToken, AuditEvent, User, UserSession
+from .models import LANGUAGES, ROLES, ApiToken, AuditEvent, User, UserSession
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # Password guessing: this many failures for one email from one address, or from one address
@@ -45,7 +45,9 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(email: str, role: str, password: str | None = None, phone: str | None = None) -> tuple[User, str]:
+def create_user(
+    email: str, role: str, password: str | None = None, phone: str | None = None, language: str = "ru"
+) -> tuple[User, str]:
     """A new user and their first API token (returned once, stored only as a hash)."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
@@ -54,7 +56,9 @@ def create_user(email: str, role: str, password: str | None = None, phone: str |
         raise ValidationFailed(f"Role must be one of {', '.join(ROLES)}.", {"fields": {"role": "unknown role"}})
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DuplicateEmail()
-    user = User(email=email, role=role, phone=_checked_phone(phone) if phone else None)
+    user = User(
+        email=email, role=role, phone=_checked_phone(phone) if phone else None, language=_checked_language(language)
+    )
     if password:
         set_password(user, password)
     db.session.add(user)
@@ -202,6 +206,40 @@ def set_phone(email: str, phone: str | None) -> User:
     user = get_user(email)
     user.phone = _checked_phone(phone) if phone else None
     _audit(user, "user_phone_set" if user.phone else "user_phone_removed")
+    db.session.commit()
+    return user
+
+
+def _checked_language(language: str) -> str:
+    if language not in LANGUAGES:
+        problem = f"must be one of {', '.join(LANGUAGES)}"
+        raise ValidationFailed(f"The language {problem}.", {"fields": {"language": problem}})
+    return language
+
+
+def set_language(email: str, language: str, actor: str = "cli") -> User:
+    """The language of the alerts to the user's own phone and Telegram (kk, ru, en)."""
+    user = get_user(email)
+    checked = _checked_language(language)
+    if user.language != checked:
+        user.language = checked
+        db.session.add(
+            AuditEvent(
+                at=utcnow(), actor=actor, event="user_language_set", details={"user_id": user.id, "language": checked}
+            )
+        )
+    db.session.commit()
+    return user
+
+
+def unlink_telegram(email: str, actor: str = "cli") -> User:
+    """No more alerts to the user's Telegram chat."""
+    user = get_user(email)
+    if user.telegram_chat_id is not None:
+        user.telegram_chat_id = None
+        db.session.add(
+            AuditEvent(at=utcnow(), actor=actor, event="user_telegram_unlinked", details={"user_id": user.id})
+        )
     db.session.commit()
     return user
 
