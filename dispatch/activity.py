@@ -247,7 +247,11 @@ def correct_activity(activity_id: int, patch: ActivityPatch, by: User) -> Activi
     corrected = [name for name in CORRECTABLE if name in changes and changes[name] != getattr(record, name)]
     for name in corrected:
         setattr(record, name, changes[name])
-    if record.ended_at is not None:
+    if record.ended_at is not None and (
+        "started_at" in corrected or "ended_at" in corrected or record.duration_s is None
+    ):
+        # Only a change of times recounts the hours: an imported record's hours may be fewer
+        # than its span (a programme of several days), and a verification keeps them.
         record.duration_s = _duration_s(record.started_at, record.ended_at)
         record.end_reason = record.end_reason or "entered"
     if corrected:
@@ -280,7 +284,9 @@ def corrections(activity_id: int) -> list[dict]:
         select(AuditEvent)
         .where(
             AuditEvent.volunteer_id == record.volunteer_id,
-            AuditEvent.event.in_(("activity_recorded", "activity_corrected", "activity_verified", "activity_closed")),
+            AuditEvent.event.in_(
+                ("activity_recorded", "activity_imported", "activity_corrected", "activity_verified", "activity_closed")
+            ),
         )
         .order_by(AuditEvent.id)
     )

@@ -63,6 +63,7 @@ COLUMNS = (
     "verified",
     "verified_at",
     "corrected_at",
+    "note",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MEDIA_TYPES = {
@@ -105,6 +106,7 @@ def _query():
             Activity.verified,
             Activity.verified_at,
             Activity.corrected_at,
+            Activity.note,
         )
         .join(Volunteer, Volunteer.id == Activity.volunteer_id)
         .outerjoin(Incident, Incident.id == Activity.incident_id)
@@ -127,7 +129,7 @@ def rows(flt: ActivityFilter, batch: int = BATCH) -> Iterator[tuple]:
         found = db.session.execute(query.order_by(Activity.started_at, Activity.id).limit(batch)).all()
         for row in found:
             (rid, vid, name, org, region, iid, kind, title, act, skill, place, start, end, secs, *rest) = row
-            source, end_reason, verified, verified_at, corrected_at = rest
+            source, end_reason, verified, verified_at, corrected_at, note = rest
             yield (
                 rid,
                 vid,
@@ -148,6 +150,7 @@ def rows(flt: ActivityFilter, batch: int = BATCH) -> Iterator[tuple]:
                 bool(verified),
                 isoformat(verified_at),
                 isoformat(corrected_at),
+                note,
             )
         if len(found) < batch:
             return

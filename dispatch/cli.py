@@ -9,13 +9,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from . import scopes, users
+from . import scopes, telegram_links, users
 from .clock import isoformat
+from .csv_text import ENCODINGS, UnknownEncoding, decode_csv, encoding_named
 from .demo import seed_demo
 from .errors import DispatchError
 from .extensions import db
-from .models import ROLES, User
-from .volunteer_import import ENCODINGS, UnknownEncoding, decode_csv, encoding_named, import_volunteers
+from .models import LANGUAGES, ROLES, User
+from .volunteer_import import import_volunteers
 
 users_cli = AppGroup("users", help="Manage coordinator, viewer and admin accounts.")
 volunteers_cli = AppGroup("volunteers", help="Bulk operations on the volunteer registry.")
@@ -39,15 +40,30 @@ def _fail(exc: DispatchError) -> None:
 @click.option(
     "--organization", "organizations", type=int, multiple=True, help="An organisation id in their scope; repeatable."
 )
+@click.option(
+    "--language", type=click.Choice(LANGUAGES), default="ru", show_default=True, help="The language of those alerts."
+)
 def create_user_command(
-    email: str, role: str, password: bool, phone: str | None, regions: tuple[str, ...], organizations: tuple[int, ...]
+    email: str,
+    role: str,
+    password: bool,
+    phone: str | None,
+    regions: tuple[str, ...],
+    organizations: tuple[int, ...],
+    language: str,
 ) -> None:
     """Create a user; the last line of output is their API token. Without --region and
     --organization the user is national."""
     secret = click.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     try:
         user, token = users.create_user(
-            email, role, password=secret, phone=phone, regions=regions, organization_ids=organizations
+            email,
+            role,
+            password=secret,
+            phone=phone,
+            regions=regions,
+            organization_ids=organizations,
+            language=language,
         )
     except DispatchError as exc:
         _fail(exc)
@@ -161,6 +177,31 @@ def set_phone_command(email: str, phone: str | None) -> None:
     except DispatchError as exc:
         _fail(exc)
     click.echo(f"phone of {user.email}: {user.phone or 'none'}")
+
+
+@users_cli.command("set-language")
+@click.argument("email")
+@click.argument("language", type=click.Choice(LANGUAGES))
+def set_language_command(email: str, language: str) -> None:
+    """Set the language (kk, ru, en) of the welfare and HELP alerts to the user's phone and Telegram."""
+    try:
+        user = users.set_language(email, language)
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"language of {user.email}: {user.language}")
+
+
+@users_cli.command("telegram-link")
+@click.argument("email")
+def telegram_link_command(email: str) -> None:
+    """A single-use link (24 h) that binds the user's own Telegram chat: open it and press Start;
+    welfare and HELP alerts about their incidents then go there too. The last line is the link."""
+    try:
+        link = telegram_links.create_user_link(users.get_user(email).id, "cli")
+    except DispatchError as exc:
+        _fail(exc)
+    click.echo(f"valid until {isoformat(link.expires_at)}", err=True)
+    click.echo(link.url)
 
 
 @users_cli.command("enable")

@@ -1,7 +1,7 @@
 """Request body limits, per route, enforced before anything parses the body.
 
-Every route takes a small body with few form fields; only the two CSV imports take a large one
-(IMPORT_MAX_BYTES). A body over its route's limit, announced (Content-Length) or streamed
+Every route takes a small body with few form fields; only the volunteer CSV imports take a
+large one (IMPORT_MAX_BYTES), and the activity imports a middling one (ACTIVITY_IMPORT_LIMIT). A body over its route's limit, announced (Content-Length) or streamed
 (chunked), is 413 PAYLOAD_TOO_LARGE before a form, a JSON document or a webhook signature is
 computed from it, so one request cannot hold a worker for seconds or gigabytes.
 """
@@ -41,8 +41,16 @@ JSON_WEBHOOK_LIMITS = {
 # The CSV imports (API and console page): streamed against IMPORT_MAX_BYTES, never held whole.
 IMPORT_ENDPOINTS = ("api.import_csv", "console.import_csv")
 IMPORT_FIELDS = 10
+# The activity imports (API and console page): all or nothing, so the whole file is checked
+# before anything is written; a bounded file of a bounded number of lines, read whole.
+ACTIVITY_IMPORT_LIMIT = BodyLimit(max_bytes=4 * 1024 * 1024, max_fields=IMPORT_FIELDS)
+ACTIVITY_IMPORT_MAX_LINES = 20_000
 # A CAP 1.2 document (POST /api/v1/cap): one XML body of at most 1 MiB.
-ROUTE_LIMITS = {"api.post_cap": BodyLimit(max_bytes=CAP_MAX_BYTES, max_fields=1)}
+ROUTE_LIMITS = {
+    "api.post_cap": BodyLimit(max_bytes=CAP_MAX_BYTES, max_fields=1),
+    "api.import_activity": ACTIVITY_IMPORT_LIMIT,
+    "console.activity_import": ACTIVITY_IMPORT_LIMIT,
+}
 
 
 def limit_for(endpoint: str | None, blueprint: str | None) -> BodyLimit:

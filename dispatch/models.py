@@ -51,6 +51,10 @@ class User(db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # Optional, E.164: where welfare and HELP alerts about incidents they posted are texted.
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Optional: the Telegram chat `/start <code>` linked to them; those alerts go there too.
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # The language of those alerts (kk, ru, en).
+    language: Mapped[str] = mapped_column(String(2), default="ru", server_default="ru")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     # Set by `users disable`: no sign-in, no token, no session until `users enable`.
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -61,7 +65,10 @@ class User(db.Model):
         cascade="all, delete-orphan", lazy="selectin", order_by="UserScope.id"
     )
 
-    __table_args__ = (CheckConstraint(one_of("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(one_of("role", ROLES), name="role"),
+        CheckConstraint(one_of("language", LANGUAGES), name="language"),
+    )
 
     def has_role(self, role: str) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -247,11 +254,16 @@ class TelegramLinkCode(db.Model):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), index=True)
+    # Whom the code links: a volunteer, or a user (a coordinator, for the alerts about their
+    # incidents); one of the two.
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (CheckConstraint("(volunteer_id IS NULL) <> (user_id IS NULL)", name="one_holder"),)
 
 
 INCIDENT_KINDS = ("fire", "flood", "earthquake", "missing_person", "search_rescue", "storm", "animal_rescue", "other")
@@ -591,6 +603,8 @@ class Activity(db.Model):
     organization: Mapped[str | None] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(300))
     skill: Mapped[str | None] = mapped_column(String(32))
+    # A coordinator's note, from the CSV import of activity outside dispatch.
+    note: Mapped[str | None] = mapped_column(String(500))
     started_at: Mapped[datetime] = mapped_column(DateTime)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
     # ended_at - started_at in whole seconds, kept so sums are plain SQL; None while open.

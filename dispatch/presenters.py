@@ -269,6 +269,7 @@ def activity_json(
         "verified": record.verified,
         "verified_at": isoformat(record.verified_at),
         "corrected_at": isoformat(record.corrected_at),
+        "note": record.note,
     }
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from notifications.telegram_buttons import accept_word, decline_word
 
-from . import alerting, audit
+from . import alerting, audit, responders
 from .clock import utcnow
 from .errors import RateLimited
 from .extensions import db
@@ -107,6 +107,12 @@ class ReplyPage:
     lat: float | None = None
     lon: float | None = None
     address: str | None = None
+    # After the accept: accepted | arrived | done | safe (responders.responder_status), since
+    # when they arrived and left, and the on-scene buttons the page offers now (SCENE_WORDS).
+    scene: str | None = None
+    arrived_at: datetime | None = None
+    left_at: datetime | None = None
+    scene_buttons: tuple[str, ...] = ()
 
 
 def page(alert: Alert) -> ReplyPage:
@@ -133,6 +139,10 @@ def page(alert: Alert) -> ReplyPage:
         lat=incident.lat if accepted else None,
         lon=incident.lon if accepted else None,
         address=incident.address if accepted else None,
+        scene=responders.responder_status(alert) if alert.status == "accepted" else None,
+        arrived_at=alert.arrived_at if alert.status == "accepted" else None,
+        left_at=alert.left_at if alert.status == "accepted" else None,
+        scene_buttons=scene_buttons(alert, incident),
     )
 
 
@@ -181,6 +191,66 @@ def answer(
         inbound.outcome = alerting.decline(alert.id, actor)
     db.session.commit()
     return inbound.outcome
+
+
+# -- on scene: the buttons after an accept ------------------------------------------------------------
+
+# What each button means, as the word an SMS would carry (kept with the inbound texts).
+SCENE_WORDS = {
+    "arrived": {"en": "ARRIVED", "ru": "ПРИБЫЛ", "kk": "КЕЛДІМ"},
+    "done": {"en": "DONE", "ru": "ЗАКОНЧИЛ", "kk": "БІТІРДІМ"},
+    "safe": {"en": "SAFE", "ru": "В ПОРЯДКЕ", "kk": "АМАНМЫН"},
+    "help": {"en": "HELP", "ru": "ПОМОЩЬ", "kk": "КӨМЕК"},
+}
+# Outcomes of a press that changed something; any other outcome changed nothing.
+SCENE_DONE = ("arrived", "left", "safe", "safe_noted", "help_on_scene")
+
+
+def scene_buttons(alert: Alert, incident: Incident) -> tuple[str, ...]:
+    """The on-scene buttons for the responder's state: ARRIVED before they arrive; DONE, SAFE
+    and HELP on scene; SAFE (and HELP while a welfare check waits) after they left."""
+    if alert.status != "accepted":
+        return ()
+    waiting = responders.waiting_for_safe(alert)
+    welfare = alert.welfare_due_at is not None or alert.welfare_overdue_at is not None
+    if alert.arrived_at is None:
+        return ("arrived",) if incident.is_open else ()
+    if alert.left_at is None and incident.is_open:
+        return ("done", "safe", "help")
+    if welfare or (waiting and not incident.is_open):  # the welfare check (or a HELP) waits
+        return ("safe", "help")
+    unsafe = alert.left_at is not None and (alert.safe_at is None or alert.safe_at < alert.left_at)
+    return ("safe",) if waiting or (unsafe and incident.is_open) else ()
+
+
+def from_scene(alert_id: int, intent: str) -> str:
+    """A press of ARRIVED, DONE, SAFE or HELP on the page: the same use cases as the words by
+    SMS (dispatch/responders.py), for this call-out alone, kept with the inbound texts, and
+    committed. The outcome; one outside SCENE_DONE changed nothing (DONE before ARRIVED...)."""
+    alert = db.session.get(Alert, alert_id)
+    volunteer = db.session.get(Volunteer, alert.volunteer_id)
+    incident = db.session.get(Incident, alert.incident_id)
+    actor = f"volunteer:{volunteer.id}"
+    word = SCENE_WORDS[intent].get(volunteer.language, SCENE_WORDS[intent]["en"])
+    inbound = InboundMessage(
+        message_sid=f"link:{alert.id}:{secrets.token_hex(8)}",
+        channel="link",
+        from_phone=volunteer.phone or "",
+        body=f"{word} {incident.code}",
+        received_at=utcnow(),
+        volunteer_id=volunteer.id,
+        incident_id=incident.id,
+        intent=intent,
+    )
+    db.session.add(inbound)
+    if intent == "help":
+        found = responders.help_from_scene(volunteer, actor, alert_id=alert.id)
+        outcome = found[0] if found is not None else "help_not_on_scene"
+    else:
+        outcome, _incident_id = responders.reply_from_scene(volunteer, intent, incident.code, actor, alert_id=alert.id)
+    inbound.outcome = outcome
+    db.session.commit()
+    return outcome
 
 
 # -- guessing -------------------------------------------------------------------------------------------

@@ -24,17 +24,16 @@ from notifications.texts import render
 
 from . import activity, alerting, audit
 from .clock import isoformat, utcnow
+from .coordinator_alerts import alert_coordinators
 from .errors import DispatchError, NotFound
 from .extensions import db
 from .models import Alert, Incident, Need, User, Volunteer
-from .outbox import enqueue, enqueue_to_number
+from .outbox import enqueue
 
 # The roll call: an unaccounted responder is highlighted this long after they were asked.
 ROLL_CALL_OVERDUE = timedelta(minutes=5)
 # A SAFE with nothing asked still counts for a responder who arrived this recently.
 RECENT_SCENE = timedelta(hours=12)
-# Coordinators' own phones get texts in this language (users have no language of their own yet).
-COORDINATOR_LANGUAGE = "ru"
 SCENE_STATUSES = ("arrived", "done", "safe")
 
 
@@ -122,19 +121,23 @@ def _accepted(volunteer_id: int, code: str | None, *where) -> list[Alert]:
     return list(db.session.scalars(query))
 
 
-def reply_from_scene(volunteer: Volunteer, intent: str, code: str | None, actor: str) -> tuple[str, int | None]:
-    """ARRIVED, DONE or SAFE by SMS: (outcome, incident id). The answer SMS is queued here;
-    a reply that does not fit the responder's state changes nothing and says why."""
+def reply_from_scene(
+    volunteer: Volunteer, intent: str, code: str | None, actor: str, alert_id: int | None = None
+) -> tuple[str, int | None]:
+    """ARRIVED, DONE or SAFE by SMS (or a button of the reply link page, for `alert_id` alone):
+    (outcome, incident id). The answer SMS is queued here; a reply that does not fit the
+    responder's state changes nothing and says why."""
     now = utcnow()
+    only = (Alert.id == alert_id,) if alert_id is not None else ()
     if intent == "arrived":
-        return _arrived_reply(volunteer, code, actor, now)
+        return _arrived_reply(volunteer, code, actor, now, *only)
     if intent == "done":
-        return _done_reply(volunteer, code, actor, now)
-    return _safe_reply(volunteer, code, actor, now)
+        return _done_reply(volunteer, code, actor, now, *only)
+    return _safe_reply(volunteer, code, actor, now, *only)
 
 
-def _arrived_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetime) -> tuple[str, int | None]:
-    alerts = _accepted(volunteer.id, code)
+def _arrived_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetime, *only) -> tuple[str, int | None]:
+    alerts = _accepted(volunteer.id, code, *only)
     if not alerts:
         _tell_volunteer(volunteer, "not_on_scene")
         return "not_on_scene", None
@@ -158,8 +161,8 @@ def _arrived_reply(volunteer: Volunteer, code: str | None, actor: str, now: date
     return "arrived", incident.id
 
 
-def _done_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetime) -> tuple[str, int | None]:
-    alerts = _accepted(volunteer.id, code)
+def _done_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetime, *only) -> tuple[str, int | None]:
+    alerts = _accepted(volunteer.id, code, *only)
     here = [a for a in alerts if a.arrived_at is not None and a.left_at is None]
     if not here:
         not_yet = [a for a in alerts if a.arrived_at is None]
@@ -185,7 +188,8 @@ def _done_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetim
     return "left", incident.id
 
 
-def _waiting_for_safe(alert: Alert) -> bool:
+def waiting_for_safe(alert: Alert) -> bool:
+    """A roll call, a welfare check or a HELP of this responder waits for their SAFE."""
     return (
         (alert.roll_call_at is not None and (alert.safe_at is None or alert.safe_at < alert.roll_call_at))
         or alert.welfare_due_at is not None
@@ -194,11 +198,11 @@ def _waiting_for_safe(alert: Alert) -> bool:
     )
 
 
-def _safe_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetime) -> tuple[str, int | None]:
+def _safe_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetime, *only) -> tuple[str, int | None]:
     """SAFE answers everything that waits for it (a roll call, a welfare check, a HELP), on
     every incident; with nothing asked, it is noted for the latest responder who arrived."""
-    arrived = _accepted(volunteer.id, code, Alert.arrived_at.is_not(None))
-    chosen = [a for a in arrived if _waiting_for_safe(a)]
+    arrived = _accepted(volunteer.id, code, Alert.arrived_at.is_not(None), *only)
+    chosen = [a for a in arrived if waiting_for_safe(a)]
     if not chosen:
         chosen = [a for a in arrived if a.arrived_at > now - RECENT_SCENE and (a.left_at is None or a.safe_at is None)][
             :1
@@ -216,13 +220,15 @@ def _safe_reply(volunteer: Volunteer, code: str | None, actor: str, now: datetim
     return "safe", incident.id
 
 
-def help_from_scene(volunteer: Volunteer, actor: str) -> tuple[str, int | None] | None:
+def help_from_scene(volunteer: Volunteer, actor: str, alert_id: int | None = None) -> tuple[str, int | None] | None:
     """HELP from a responder on scene (or one the welfare check still waits for): the
     coordinators are alerted at once and the incident lists them under help_requested. None
-    when they are not on scene: HELP is then the usual help text."""
+    when they are not on scene: HELP is then the usual help text. `alert_id`: that call-out
+    alone (the reply link page's button)."""
+    only = (Alert.id == alert_id,) if alert_id is not None else ()
     alerts = [
         a
-        for a in _accepted(volunteer.id, None, Alert.arrived_at.is_not(None))
+        for a in _accepted(volunteer.id, None, Alert.arrived_at.is_not(None), *only)
         if a.left_at is None or a.welfare_due_at is not None or a.welfare_overdue_at is not None
     ]
     if not alerts:
@@ -235,7 +241,7 @@ def help_from_scene(volunteer: Volunteer, actor: str) -> tuple[str, int | None] 
         db.session.refresh(alert)
         alert.help_requested_at = now
         audit.record(actor, "help_requested", incident_id=incident.id, alert_id=alert.id, volunteer_id=volunteer.id)
-        _alert_coordinators(
+        alert_coordinators(
             incident,
             "coordinator_help",
             name=volunteer.name or f"#{volunteer.id}",
@@ -247,20 +253,6 @@ def help_from_scene(volunteer: Volunteer, actor: str) -> tuple[str, int | None] 
 
 def _tell_volunteer(volunteer: Volunteer, template: str) -> None:
     enqueue(volunteer, template, render(template, volunteer.language))
-
-
-def _alert_coordinators(incident: Incident, template: str, **values) -> int:
-    """A text to the phone of the coordinator who posted the incident, when they have one."""
-    if incident.reported_by_id is None:
-        return 0
-    user = db.session.get(User, incident.reported_by_id)
-    if user is None or user.phone is None or user.disabled_at is not None:
-        return 0
-    body = render(
-        template, COORDINATOR_LANGUAGE, code=incident.code, title=incident.title, drill=incident.drill, **values
-    )
-    enqueue_to_number(user.phone, template, body, incident_id=incident.id)
-    return 1
 
 
 # -- a coordinator sets a state ---------------------------------------------------------------
@@ -467,7 +459,7 @@ def mark_welfare_overdue(now: datetime | None = None, limit: int = 200) -> int:
     for incident_id, volunteer_ids in overdue.items():
         incident = db.session.get(Incident, incident_id)
         names = db.session.scalars(select(Volunteer.name).where(Volunteer.id.in_(volunteer_ids))).all()
-        _alert_coordinators(
+        alert_coordinators(
             incident,
             "coordinator_welfare",
             names=", ".join(name or "?" for name in names),

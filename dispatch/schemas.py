@@ -410,6 +410,19 @@ class ActivityPatch(Body):
     place: Place | None = None
 
 
+Note = Line(500)
+
+
+class ActivityRow(Body):
+    """The text of one row of an activity CSV import (dispatch/activity_import.py reads the
+    volunteer, the times and the hours itself)."""
+
+    activity: ActivityName
+    place: Place | None = None
+    skill: SkillCode | None = None
+    note: Note | None = None
+
+
 class ManualAlertIn(Body):
     volunteer_ids: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(min_length=1, max_length=200)
 

@@ -133,8 +133,8 @@ def _message(message: Message) -> Handled:
 
 def _start(message: Message, code: str) -> str:
     assert message.from_id is not None
-    volunteer = telegram_links.redeem_code(code, message.chat_id, message.from_id)
-    if volunteer is None:
+    holder = telegram_links.redeem_code(code, message.chat_id, message.from_id)
+    if holder is None:
         audit.record(sender_key(message.chat_id), "telegram_link_refused", details={"how": "code"})
         enqueue_to_chat(message.chat_id, "tg_code_invalid", in_all_languages("code_invalid"))
         return "link_refused"

@@ -6,6 +6,10 @@ a QR code at a front office or sent any way they like. `/start <code>` in the bo
 that sent it. A shared contact links too, when it is the sender's own (Telegram sets
 contact.user_id to the sender for the share-my-number button) and its number is a volunteer's.
 Linking makes Telegram the volunteer's preferred channel; one chat belongs to one volunteer.
+
+A user (a coordinator) links a chat the same way (create_user_link: the console's account page or
+`users telegram-link EMAIL`): welfare-overdue and HELP alerts about their incidents then go to
+that chat too (dispatch/coordinator_alerts.py). A chat is a volunteer's or a user's, not both.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from . import audit, telegram_outbox
 from .clock import utcnow
 from .errors import DispatchError, NotFound
 from .extensions import db
-from .models import TelegramLinkCode, Volunteer
+from .models import TelegramLinkCode, User, Volunteer
 from .outbox import enqueue_to_chat
 
 LINK_VALID = timedelta(hours=24)
@@ -76,6 +80,24 @@ def create_link(volunteer_id: int, actor: str) -> LinkCode:
     return LinkCode(code=code, url=link_url(code), expires_at=row.expires_at)
 
 
+def create_user_link(user_id: int, actor: str) -> LinkCode:
+    """A new single-use link for a user's own chat (the alerts about their incidents), and commit."""
+    if not current_app.config["TELEGRAM_ENABLED"]:
+        raise TelegramNotConfigured()
+    user = db.session.get(User, user_id)
+    if user is None or user.disabled_at is not None:
+        raise NotFound(f"No user {user_id}.")
+    code = secrets.token_urlsafe(CODE_BYTES)
+    now = utcnow()
+    row = TelegramLinkCode(
+        code_hash=hash_code(code), user_id=user.id, created_by=actor[:64], created_at=now, expires_at=now + LINK_VALID
+    )
+    db.session.add(row)
+    audit.record(actor, "user_telegram_link_created", details={"user_id": user.id})
+    db.session.commit()
+    return LinkCode(code=code, url=link_url(code), expires_at=row.expires_at)
+
+
 def link_url(code: str) -> str:
     """t.me/<bot>?start=<code>; with the simulated Telegram of development, the simulator's
     page that plays "open the link and press Start" (there is no bot to open)."""
@@ -84,9 +106,9 @@ def link_url(code: str) -> str:
     return f"https://t.me/{current_app.config['TELEGRAM_BOT_USERNAME']}?start={code}"
 
 
-def redeem_code(code: str, chat_id: int, user_id: int) -> Volunteer | None:
-    """`/start <code>`: the volunteer the code links this chat to, once; None for a code that is
-    unknown, used or expired (nothing changes). The caller commits."""
+def redeem_code(code: str, chat_id: int, user_id: int) -> Volunteer | User | None:
+    """`/start <code>`: the volunteer (or user) the code links this chat to, once; None for a
+    code that is unknown, used or expired (nothing changes). The caller commits."""
     if not _CODE_FORMAT.fullmatch(code):
         return None
     now = utcnow()
@@ -101,6 +123,12 @@ def redeem_code(code: str, chat_id: int, user_id: int) -> Volunteer | None:
     ).rowcount
     if not taken:
         return None
+    if row.user_id is not None:
+        user = db.session.get(User, row.user_id)
+        if user is None or user.disabled_at is not None:
+            return None
+        link_user_chat(user, chat_id)
+        return user
     volunteer = db.session.get(Volunteer, row.volunteer_id)
     if volunteer is None or volunteer.erased_at is not None:
         return None
@@ -116,9 +144,28 @@ def volunteer_by_contact(phone: str) -> Volunteer | None:
     return db.session.scalar(select(Volunteer).where(Volunteer.phone == normalized, Volunteer.erased_at.is_(None)))
 
 
+def link_user_chat(user: User, chat_id: int) -> None:
+    """This chat is the user's now (any other link to it, a user's or a volunteer's, ends); they
+    are told so in their language."""
+    db.session.execute(
+        update(User).where(User.telegram_chat_id == chat_id, User.id != user.id).values(telegram_chat_id=None)
+    )
+    db.session.execute(
+        update(Volunteer)
+        .where(Volunteer.telegram_chat_id == chat_id)
+        .values(telegram_chat_id=None, telegram_user_id=None, preferred_channel="sms")
+    )
+    db.session.flush()
+    user.telegram_chat_id = chat_id
+    audit.record(f"telegram:{chat_id}", "user_telegram_linked", details={"user_id": user.id})
+    enqueue_to_chat(chat_id, "tg_linked", phrase("coordinator_linked", user.language), markup="remove")
+
+
 def link_chat(volunteer: Volunteer, chat_id: int, user_id: int, how: str) -> None:
-    """This chat is the volunteer's now (another volunteer's link to it ends), Telegram their
-    preferred channel, any Telegram opt-out lifted; they are told so in their language."""
+    """This chat is the volunteer's now (another volunteer's link to it ends, and a user's),
+    Telegram their preferred channel, any Telegram opt-out lifted; they are told so in their
+    language."""
+    db.session.execute(update(User).where(User.telegram_chat_id == chat_id).values(telegram_chat_id=None))
     db.session.execute(
         update(Volunteer)
         .where(Volunteer.telegram_chat_id == chat_id, Volunteer.id != volunteer.id)

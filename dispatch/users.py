@@ -20,7 +20,7 @@ from . import audit, scopes
 from .clock import utcnow
 from .errors import DispatchError, DuplicateEmail, ValidationFailed
 from .extensions import db
-from .models import ROLES, ApiToken, AuditEvent, User, UserSession
+from .models import LANGUAGES, ROLES, ApiToken, AuditEvent, User, UserSession
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 # Password guessing: this many failures for one email from one address, or from one address
@@ -53,6 +53,7 @@ def create_user(
     phone: str | None = None,
     regions: Iterable[str] = (),
     organization_ids: Iterable[int] = (),
+    language: str = "ru",
 ) -> tuple[User, str]:
     """A new user and their first API token (returned once, stored only as a hash); no regions
     and no organisations: a national user (dispatch/scopes.py)."""
@@ -63,7 +64,9 @@ def create_user(
         raise ValidationFailed(f"Role must be one of {', '.join(ROLES)}.", {"fields": {"role": "unknown role"}})
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise DuplicateEmail()
-    user = User(email=email, role=role, phone=_checked_phone(phone) if phone else None)
+    user = User(
+        email=email, role=role, phone=_checked_phone(phone) if phone else None, language=_checked_language(language)
+    )
     user.scope_entries = scopes.entries(regions, organization_ids)
     if password:
         set_password(user, password)
@@ -212,6 +215,40 @@ def set_phone(email: str, phone: str | None) -> User:
     user = get_user(email)
     user.phone = _checked_phone(phone) if phone else None
     _audit(user, "user_phone_set" if user.phone else "user_phone_removed")
+    db.session.commit()
+    return user
+
+
+def _checked_language(language: str) -> str:
+    if language not in LANGUAGES:
+        problem = f"must be one of {', '.join(LANGUAGES)}"
+        raise ValidationFailed(f"The language {problem}.", {"fields": {"language": problem}})
+    return language
+
+
+def set_language(email: str, language: str, actor: str = "cli") -> User:
+    """The language of the alerts to the user's own phone and Telegram (kk, ru, en)."""
+    user = get_user(email)
+    checked = _checked_language(language)
+    if user.language != checked:
+        user.language = checked
+        db.session.add(
+            AuditEvent(
+                at=utcnow(), actor=actor, event="user_language_set", details={"user_id": user.id, "language": checked}
+            )
+        )
+    db.session.commit()
+    return user
+
+
+def unlink_telegram(email: str, actor: str = "cli") -> User:
+    """No more alerts to the user's Telegram chat."""
+    user = get_user(email)
+    if user.telegram_chat_id is not None:
+        user.telegram_chat_id = None
+        db.session.add(
+            AuditEvent(at=utcnow(), actor=actor, event="user_telegram_unlinked", details={"user_id": user.id})
+        )
     db.session.commit()
     return user
 

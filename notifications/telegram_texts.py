@@ -20,6 +20,14 @@ _PHRASES: dict[str, dict[str, str]] = {
         "en": "Done: this Telegram chat is now linked to your volunteer record. Call-outs will arrive "
         "here with buttons. Send STOP to stop Telegram messages (SMS stay on).",
     },
+    "coordinator_linked": {
+        "kk": "Дайын: бұл Telegram чаты үйлестірушінің есептік жазбасына қосылды. Сіздің оқиғаларыңыз "
+        "бойынша АМАНМЫН жауабы кешіккені және КӨМЕК сұралғаны туралы хабарлар осында келеді.",
+        "ru": "Готово: этот чат Telegram связан с вашей учётной записью координатора. Сюда будут "
+        "приходить оповещения о просроченных ответах В ПОРЯДКЕ и о просьбах о ПОМОЩИ по вашим вызовам.",
+        "en": "Done: this Telegram chat is now linked to your coordinator account. Alerts about overdue "
+        "SAFE answers and HELP requests on your incidents will arrive here.",
+    },
     "code_invalid": {
         "kk": "Бұл сілтеме енді жарамайды (пайдаланылған, мерзімі өткен немесе қате). Үйлестірушіден жаңасын сұраңыз.",
         "ru": "Эта ссылка больше не действует (уже использована, истекла или неверна). Попросите у координатора новую.",

@@ -5,18 +5,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 
 from geo.regions import is_region
 
 from .. import activity, activity_exports, responders
+from ..activity_import import import_activity as import_activity_csv
 from ..auth import current_user, require_role
 from ..clock import to_utc_naive
-from ..errors import ValidationFailed
+from ..csv_text import ENCODINGS, UnknownEncoding, decode_csv, encoding_named
+from ..errors import UnsupportedMediaType, ValidationFailed
 from ..presenters import activity_json, responders_json
 from ..schemas import ActivityIn, ActivityPatch, ResponderStatusIn
 from . import bp
-from .parsing import json_body, query_int
+from .parsing import json_body, query_bool, query_int
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -124,6 +126,24 @@ def _moment(name: str, end: bool) -> datetime | None:
 def record_activity():
     record = activity.record_activity(json_body(ActivityIn), current_user())
     return _one(record.id), 201
+
+
+@bp.post("/activity/import")
+@require_role("coordinator")
+def import_activity():
+    """Activity outside dispatch from a CSV file: all or nothing (dispatch/activity_import.py)."""
+    if request.mimetype not in ("text/csv", "application/csv"):
+        raise UnsupportedMediaType("Send the file as text/csv.")
+    dry_run = bool(query_bool("dry_run"))
+    asked = request.args.get("encoding") or request.mimetype_params.get("charset")
+    try:
+        encoding = encoding_named(asked)
+    except UnknownEncoding:
+        problem = f"must be one of {', '.join(ENCODINGS)}"
+        raise ValidationFailed(f"The encoding {problem}.", {"fields": {"encoding": problem}}) from None
+    text = decode_csv(request.stream, encoding, detect=current_app.config["IMPORT_DETECT_ENCODING"])
+    report = import_activity_csv(text, current_app.config["DEFAULT_PHONE_REGION"], current_user(), dry_run=dry_run)
+    return report.as_json(), 200 if dry_run else 201
 
 
 @bp.get("/activity/<id:activity_id>")

@@ -279,6 +279,21 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         "status": 201,
         "errors": (400, 415),
     },
+    ("post", "/api/v1/activity/import"): {
+        "summary": "CSV import of activity outside dispatch (columns phone|volunteer_id, organization, "
+        "programme|action, place, start, end|hours, skill, note; times without a zone are Asia/Almaty): "
+        "all or nothing, 400 CSV_ROWS lists every bad line; a record already in the register is skipped",
+        "role": "coordinator",
+        "tag": "activity",
+        "body": "text/csv",
+        "status": 201,
+        "errors": (400, 413, 415),
+        "query": {
+            "dry_run": "true: check and report (200), import nothing",
+            "encoding": "utf-8|windows-1251 (or a charset in Content-Type); without it: UTF-8, or Windows-1251 when "
+            "detected (reported as encoding_detected)",
+        },
+    },
     ("get", "/api/v1/activity/{activity_id}"): {
         "summary": "One activity record",
         "role": "viewer",

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, request, session, url_for
+import segno
+from flask import Blueprint, Flask, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import dashboard, users
+from .. import dashboard, telegram_links, users
+from ..errors import DispatchError
 from ..models import User
 from ..schemas import has_control_characters
-from .i18n import LANGUAGES, TIMEZONES, remember_language, select_timezone, valid_timezone
+from .i18n import LANGUAGES, TIMEZONES, error_message, remember_language, select_timezone, valid_timezone
 
 bp = Blueprint("account", __name__, template_folder="templates")
 bp.before_request(remember_language)
@@ -125,13 +127,39 @@ def preferences():
             flash(_("Choose a language and a time zone from the lists."), "error")
         else:
             session["tz"], session["lang"] = tz, lang
+            # The same language for the alerts to their own phone and Telegram.
+            users.set_language(current_user.user.email, lang, actor=f"user:{current_user.user.id}")
             return redirect(url_for("account.preferences", saved=1))
     return render_template(
         "account/preferences.html",
         timezones=TIMEZONES,
         timezone=select_timezone(),
         saved=request.args.get("saved") == "1",
+        telegram_enabled=current_app.config["TELEGRAM_ENABLED"],
+        user=current_user.user,
     )
+
+
+@bp.post("/preferences/telegram-link")
+@login_required
+def telegram_link():
+    """A single-use link that binds the user's own Telegram chat (alerts about their incidents)."""
+    try:
+        link = telegram_links.create_user_link(current_user.user.id, f"user:{current_user.user.id}")
+    except DispatchError as exc:
+        return render_template(
+            "error.html", status=exc.status, message=error_message(exc.code, exc.message)
+        ), exc.status
+    # Drawn here as inline SVG (no script, nothing fetched), as for volunteers' links.
+    qr_svg = segno.make(link.url, error="m").svg_inline(scale=6, title=link.url)
+    return render_template("account/telegram_link.html", link=link, qr_svg=qr_svg), 201
+
+
+@bp.post("/preferences/telegram-unlink")
+@login_required
+def telegram_unlink():
+    users.unlink_telegram(current_user.user.email, f"user:{current_user.user.id}")
+    return redirect(url_for("account.preferences", saved=1))
 
 
 def register_account(app: Flask) -> None:

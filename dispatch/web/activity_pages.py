@@ -1,12 +1,13 @@
 """The console's register page (`/console/activity`): totals per organisation for a period
 (records, people, hours), with the CSV and XLSX downloads of the same filter. The downloads are
-the API's exports (dispatch/activity_exports.py) behind the console's sign-in."""
+the API's exports (dispatch/activity_exports.py) behind the console's sign-in; and the CSV import
+of activity outside dispatch (dispatch/activity_import.py)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Response, render_template, request, stream_with_context
+from flask import Response, current_app, render_template, request, stream_with_context
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -15,9 +16,12 @@ from geo.regions import REGIONS, is_region
 
 from .. import activity_exports, dashboard
 from ..activity import ActivityFilter, local_day_start
-from ..errors import ValidationFailed
+from ..activity_import import COLUMNS as ACTIVITY_COLUMNS
+from ..activity_import import ActivityImportRejected, import_activity
+from ..csv_text import ENCODINGS, decode_csv
+from ..errors import DispatchError, ValidationFailed
 from .console import bp
-from .i18n import current_language
+from .i18n import current_language, error_message
 
 
 def _day(name: str, problems: list[str]) -> date | None:
@@ -76,6 +80,7 @@ def activity_totals():
         organizations=dashboard.organizations(),
         query={k: v for k, v in chosen.items() if v},
         number=format_decimal,
+        detect=current_app.config["IMPORT_DETECT_ENCODING"],
     ), 400 if problems else 200
 
 
@@ -98,3 +103,59 @@ def activity_download(fmt: str):
     response.headers["Content-Disposition"] = f'attachment; filename="{activity_exports.filename(flt, fmt)}"'
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.post("/activity/import")
+def activity_import():
+    """Activity outside dispatch from a CSV file (all or nothing), with every bad line listed."""
+    upload = request.files.get("file")
+    dry_run = request.form.get("dry_run") == "on"
+    encoding = request.form.get("encoding", "")
+    report, error, lines = None, None, []
+    if upload is None or not upload.filename:
+        error = _("Choose a CSV file to import.")
+    elif encoding not in ("", *ENCODINGS):
+        error, encoding = _("Choose the file's encoding from the list."), ""
+    else:
+        try:
+            text = decode_csv(upload.stream, encoding or None, detect=current_app.config["IMPORT_DETECT_ENCODING"])
+            report = import_activity(
+                text, current_app.config["DEFAULT_PHONE_REGION"], current_user.user, dry_run=dry_run
+            )
+        except ActivityImportRejected as exc:
+            error, lines = error_message(exc.code, exc.message), exc.details.get("errors", [])
+        except DispatchError as exc:
+            error = f"{error_message(exc.code, exc.message)} {_header_problems(exc.details)}".strip()
+    return render_template(
+        "console/activity_import.html",
+        report=report,
+        error=error,
+        lines=lines,
+        columns=ACTIVITY_COLUMNS,
+        dry_run=dry_run,
+        encoding=encoding,
+        detect=current_app.config["IMPORT_DETECT_ENCODING"],
+    ), 400 if error else 200
+
+
+@bp.get("/activity/import")
+def activity_import_form():
+    return render_template(
+        "console/activity_import.html",
+        report=None,
+        error=None,
+        lines=[],
+        columns=ACTIVITY_COLUMNS,
+        dry_run=False,
+        encoding="",
+        detect=current_app.config["IMPORT_DETECT_ENCODING"],
+    )
+
+
+def _header_problems(details: dict) -> str:
+    parts = []
+    if details.get("missing"):
+        parts.append(_("missing: %(columns)s", columns=", ".join(details["missing"])))
+    if details.get("unknown"):
+        parts.append(_("unknown: %(columns)s", columns=", ".join(details["unknown"])))
+    return "; ".join(parts)

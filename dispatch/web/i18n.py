@@ -269,6 +269,8 @@ ERROR_MESSAGES = {
     "INVALID_CAP": _l("The warning is not a valid CAP 1.2 document."),
     "CSV_HEADER": _l("The CSV header is not the one expected."),
     "CSV_ENCODING": _l("The file is not UTF-8 text; nothing was imported."),
+    "CSV_ROWS": _l("Some lines of the file are not valid; nothing was imported."),
+    "CSV_TOO_LONG": _l("The file has too many lines: split it. Nothing was imported."),
     "METHOD_NOT_ALLOWED": _l("This page cannot be used that way."),
     "PAYLOAD_TOO_LARGE": _l("What was sent is too large."),
     "HTTP_ERROR": _l("The request could not be processed."),
@@ -482,6 +484,24 @@ IMPORT_PROBLEMS = {
     "duplicate_phone": _l("phone %(phone)s already appears on line %(line)s"),
     "unknown_organization": _l("no organisation named “%(name)s”: add it on the Organisations page first"),
     "inactive_organization": _l("the organisation “%(name)s” is deactivated and takes no new members"),
+    # The activity import's (dispatch/activity_import.py).
+    "unreadable": _l("this line cannot be read as CSV"),
+    "missing_volunteer": _l("give the volunteer's phone or volunteer_id"),
+    "not_a_number": _l("must be a whole number"),
+    "unknown_volunteer": _l("no volunteer %(id)s"),
+    "unknown_phone": _l("no volunteer with phone %(phone)s"),
+    "phone_not_volunteer": _l("is not the phone of volunteer %(id)s"),
+    "missing_programme": _l("give the programme or the action"),
+    "not_a_time": _l("must be a date and time (2030-01-31 09:00 or 31.01.2030 09:00)"),
+    "missing_start": _l("give when the activity started"),
+    "not_hours": _l("must be a number of hours (2.5)"),
+    "hours_range": _l("must be more than 0"),
+    "missing_end": _l("give the end or the hours"),
+    "end_before_start": _l("must be after the start"),
+    "in_future": _l("must not be in the future"),
+    "span_too_long": _l("a record covers at most 366 days"),
+    "hours_over_span": _l("are more than the time from start to end"),
+    "hours_needed": _l("give the hours: from start to end is more than 24 hours"),
 }
 ROW_NOT_VALID = _l("this row is not valid")
 ONE_OF_CODES = _l("must be one of: %(expected)s")

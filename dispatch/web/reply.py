@@ -2,7 +2,9 @@
 
 Plain HTML forms (no script), in the volunteer's own language whatever the browser says. GET
 only shows; link previewers fetch links, so nothing happens until a button is pressed (POST),
-and then the use case is the same as a YES or NO by SMS (dispatch/reply_links.py).
+and then the use case is the same as a YES or NO by SMS (dispatch/reply_links.py). Once
+accepted, the page offers the on-scene buttons for the responder's state (I'm on scene, Done,
+I'm safe, HELP): the same use cases as ARRIVED, DONE, SAFE and HELP by SMS.
 
 Forged posts. The token in the URL is the credential, so a cross-site post would have to know
 it already. Flask-WTF's CSRF is not used here: it needs a session cookie (a first visit from an
@@ -38,6 +40,20 @@ NOTICES = {
     "form_expired": _l("This page had expired. Please press the button again."),
     "no_answer": _l("Please press one of the buttons."),
     "bad_eta": _l("Minutes must be a whole number from 1 to %(max)d.", max=MAX_ETA_MIN),
+    # A scene button that does not fit the responder's state: nothing was changed.
+    "not_arrived": _l("You have not said you are on scene yet: press “I'm on scene” first. Nothing was changed."),
+    "already_arrived": _l("You had already said you are on scene."),
+    "already_left": _l("You have already left the scene. Nothing was changed."),
+    "incident_ended": _l("This call-out has ended. Nothing was changed."),
+    "not_on_scene": _l("You have not accepted this call-out. Nothing was changed."),
+    "help_not_on_scene": _l("HELP is for responders on scene. If you are in danger, call 112."),
+}
+# After a scene button did what it says (post/redirect/get: ?said=).
+SAID = {
+    "arrived": _l("Thank you: the coordinators know you are on scene."),
+    "done": _l("Thank you for your help! The coordinators know you have left."),
+    "safe": _l("Thank you: the coordinators know you are safe."),
+    "help": _l("The coordinators have been alerted and will contact you. If you are in danger, call 112."),
 }
 
 
@@ -113,7 +129,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
-def _render(token: str, alert: Alert, status: int = 200, notice: str | None = None):
+def _render(token: str, alert: Alert, status: int = 200, notice: str | None = None, said: str | None = None):
     page = reply_links.page(alert)
     with force_locale(page.language):
         html = render_template(
@@ -124,6 +140,7 @@ def _render(token: str, alert: Alert, status: int = 200, notice: str | None = No
             eta_choices=ETA_CHOICES_MIN,
             max_eta=MAX_ETA_MIN,
             notice=str(NOTICES[notice]) if notice else None,
+            said=str(SAID[said]) if said in SAID else None,
         )
     return html, status
 
@@ -133,7 +150,7 @@ def show(token: str):
     alert = _alert_or_404(token)
     if alert is None:
         return _not_found()
-    return _render(token, alert)
+    return _render(token, alert, said=request.args.get("said"))
 
 
 @bp.post("/r/<token>")
@@ -150,6 +167,9 @@ def answer(token: str):
             )
     if not _form_token_valid(alert, request.form.get("form_token", "")):
         return _render(token, alert, 400, "form_expired")
+    scene = request.form.get("scene")
+    if scene is not None:
+        return _scene(token, alert, scene)
     choice = request.form.get("answer")
     eta_text = request.form.get("eta_min", "").strip()
     if choice not in ("accept", "decline"):
@@ -162,6 +182,16 @@ def answer(token: str):
     reply_links.answer(alert.id, choice == "accept", eta_min)
     # Post/redirect/get: the page then shows what happened, and a reload posts nothing again.
     return redirect(url_for("reply.show", token=token), 303)
+
+
+def _scene(token: str, alert: Alert, intent: str):
+    """ARRIVED, DONE, SAFE or HELP pressed: the same use cases as the words by SMS."""
+    if intent not in reply_links.SCENE_WORDS:
+        return _render(token, alert, 400, "no_answer")
+    outcome = reply_links.from_scene(alert.id, intent)
+    if outcome in reply_links.SCENE_DONE:
+        return redirect(url_for("reply.show", token=token, said=intent), 303)
+    return _render(token, alert, 409, outcome if outcome in NOTICES else "incident_ended")
 
 
 def register_reply(app: Flask) -> None:

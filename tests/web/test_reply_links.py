@@ -249,7 +249,8 @@ def test_accept_with_an_eta_button_counts_and_shows_the_confirmation(client, aut
     assert {a.status for a in db.session.scalars(select(Alert).where(Alert.id != alert.id))} == {"stood_down"}
     html = client.get(f"/r/{token}").get_data(as_text=True)
     assert "Вы приняли вызов" in html and "примерно через 30 мин" in html and "51.16940,71.44910" in html
-    assert "<form" not in html
+    # No answer forms any more: the one form left is the on-scene button (test_reply_scene.py).
+    assert 'name="answer"' not in html and html.count("<form") == 1 and 'value="arrived"' in html
     detail = client.get(f"/api/v1/incidents/{incident['id']}", headers=auth("viewer")).get_json()
     assert [(r["volunteer_id"], r["eta_min"]) for r in detail["responders"]] == [(crowd[0].id, 30)]
 
@@ -322,7 +323,7 @@ def test_sms_then_link_counts_once_and_the_page_says_so(client, auth, run_outbox
     text_in(crowd[0].phone, f"YES {incident['code']} 20")
     before = snapshot()
     html = client.get(f"/r/{token}").get_data(as_text=True)
-    assert "Вы приняли вызов" in html and "примерно через 20 мин" in html and "<form" not in html
+    assert "Вы приняли вызов" in html and "примерно через 20 мин" in html and 'name="answer"' not in html
     # A page opened before the SMS answer still posts: it changes nothing and shows what happened.
     for answer in ("accept", "decline"):
         response = client.post(

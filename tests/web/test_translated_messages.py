@@ -261,6 +261,7 @@ HOSTILE_BODIES = [
     (schemas.ActivityIn, {"volunteer_id": "x", "activity": "a" * 201, "started_at": "10000-01-01T00:00"}),
     (schemas.ActivityPatch, {"reason": "", "verified": "perhaps", "ended_at": "later", "extra": 1}),
     (schemas.ActivityPatch, {"verified": True}),
+    (schemas.ActivityRow, {"activity": "a\nb", "place": "p" * 301, "skill": "", "note": "n" * 501}),
     (schemas.ManualAlertIn, {"volunteer_ids": [0, 2**40, "x"]}),
     (schemas.DispatchIn, {"needs": [], "radius_km": 0, "max_radius_km": "far"}),
     (schemas.IncidentPatch, {}),
