@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 
 from notifications.texts import render
 
-from . import activity, alerting, audit
+from . import activity, alerting, audit, scopes
 from .clock import isoformat, utcnow
 from .errors import DispatchError, NotFound
 from .extensions import db
@@ -250,17 +250,17 @@ def _tell_volunteer(volunteer: Volunteer, template: str) -> None:
 
 
 def _alert_coordinators(incident: Incident, template: str, **values) -> int:
-    """A text to the phone of the coordinator who posted the incident, when they have one."""
-    if incident.reported_by_id is None:
-        return 0
-    user = db.session.get(User, incident.reported_by_id)
-    if user is None or user.phone is None or user.disabled_at is not None:
+    """A text to the phones of the coordinator who posted the incident and of the regional
+    coordinators whose scope holds its region (scopes.coordinators_to_alert), once per number."""
+    phones = list(dict.fromkeys(user.phone for user in scopes.coordinators_to_alert(incident)))
+    if not phones:
         return 0
     body = render(
         template, COORDINATOR_LANGUAGE, code=incident.code, title=incident.title, drill=incident.drill, **values
     )
-    enqueue_to_number(user.phone, template, body, incident_id=incident.id)
-    return 1
+    for phone in phones:
+        enqueue_to_number(phone, template, body, incident_id=incident.id)
+    return len(phones)
 
 
 # -- a coordinator sets a state ---------------------------------------------------------------
@@ -270,6 +270,7 @@ def set_status(incident_id: int, volunteer_id: int, status: str, by: User) -> Al
     """arrived | done | safe, set by a coordinator (on the radio, at the scene). A sequence that
     cannot be (done before arrived, arrived again after leaving) is a 409 and changes nothing."""
     incident = alerting.lock_incident(_existing(incident_id))
+    scopes.of(by).check_incident(incident)
     alert = db.session.scalar(
         select(Alert).where(
             Alert.incident_id == incident.id, Alert.volunteer_id == volunteer_id, Alert.status == "accepted"
@@ -330,6 +331,7 @@ class RollCall:
 def start_roll_call(incident_id: int, by: User) -> RollCall:
     """Everyone on scene (arrived, not done) is asked by SMS to answer SAFE."""
     incident = alerting.lock_incident(_existing(incident_id))
+    scopes.of(by).check_incident(incident)
     here = db.session.scalars(
         select(Alert)
         .where(
