@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, false, or_, select
 from geo.regions import is_region
 
 from . import audit
-from .errors import NotFound, OutOfScope, ValidationFailed
+from .errors import Forbidden, NotFound, OutOfScope, ValidationFailed
 from .extensions import db
 from .models import Incident, Organization, User, UserScope, Volunteer
 
@@ -208,8 +208,19 @@ def entries(regions: Iterable[str] = (), organization_ids: Iterable[int] = ()) -
     ]
 
 
-def set_scope(user: User, regions: Iterable[str], organization_ids: Iterable[int], actor: str) -> Scope:
-    """Replace a user's scope (both empty: national), audited; the caller's session commits."""
+def check_may_set_scopes(by: User | None) -> None:
+    """Only national admins (or the command line: None) give users their scopes: a regional
+    admin could otherwise widen their own, or anyone's, past what they hold."""
+    if by is not None and not (by.has_role("admin") and of(by).national):
+        raise Forbidden("Only national admins change users' regions and organisations.")
+
+
+def set_scope(
+    user: User, regions: Iterable[str], organization_ids: Iterable[int], actor: str, by: User | None = None
+) -> Scope:
+    """Replace a user's scope (both empty: national), audited; the caller's session commits.
+    `by`: the person doing it (None: the command line); 403 unless a national admin."""
+    check_may_set_scopes(by)
     new = entries(regions, organization_ids)
     before = describe(user)
     user.scope_entries[:] = new
