@@ -165,7 +165,7 @@ def _check_skill(skill: str | None) -> None:
 def record_activity(data: ActivityIn, by: User) -> Activity:
     """Activity outside dispatch: entered by a coordinator, so verified by them."""
     volunteer = db.session.get(Volunteer, data.volunteer_id)
-    if volunteer is None or volunteer.erased_at is not None:
+    if volunteer is None or volunteer.erased_at is not None or not scopes.of(by).holds_volunteer(volunteer):
         raise ValidationFailed(f"No volunteer {data.volunteer_id}.", {"fields": {"volunteer_id": "no such volunteer"}})
     now = utcnow()
     _check_period(data.started_at, data.ended_at, now)
@@ -210,8 +210,13 @@ def _values(record: Activity) -> dict:
     }
 
 
-def get_activity(activity_id: int) -> Activity:
-    record = db.session.get(Activity, activity_id)
+def get_activity(activity_id: int, reader: User | None = None) -> Activity:
+    """One record; 404 when there is none, or when its volunteer is outside `reader`'s scope."""
+    record = db.session.scalar(
+        select(Activity)
+        .join(Volunteer, Volunteer.id == Activity.volunteer_id)
+        .where(Activity.id == activity_id, *in_scope(reader))
+    )
     if record is None:
         raise NotFound(f"No activity record {activity_id}.")
     return record
@@ -220,6 +225,7 @@ def get_activity(activity_id: int) -> Activity:
 def correct_activity(activity_id: int, patch: ActivityPatch, by: User) -> Activity:
     """Verify and/or correct a record. The audit keeps the values before, the values after and
     the reason; a change of times or facts marks the record corrected."""
+    get_activity(activity_id, by)  # 404 outside their scope
     record = db.session.scalar(select(Activity).where(Activity.id == activity_id).with_for_update())
     if record is None:
         raise NotFound(f"No activity record {activity_id}.")
@@ -275,11 +281,11 @@ def correct_activity(activity_id: int, patch: ActivityPatch, by: User) -> Activi
     return record
 
 
-def corrections(activity_id: int) -> list[dict]:
+def corrections(activity_id: int, reader: User | None = None) -> list[dict]:
     """The audit of one record: every verification and correction, oldest first."""
     from .models import AuditEvent
 
-    record = get_activity(activity_id)
+    record = get_activity(activity_id, reader)
     events = db.session.scalars(
         select(AuditEvent)
         .where(
@@ -368,9 +374,10 @@ def count_and_seconds(flt: ActivityFilter) -> tuple[int, int]:
     return int(total), int(seconds)
 
 
-def activity_row(activity_id: int) -> tuple:
-    """(Activity, volunteer name, incident kind, incident title, region) of one record."""
-    row = db.session.execute(_rows().where(Activity.id == activity_id)).first()
+def activity_row(activity_id: int, reader: User | None = None) -> tuple:
+    """(Activity, volunteer name, incident kind, incident title, region) of one record; 404 out
+    of `reader`'s scope."""
+    row = db.session.execute(_rows().where(Activity.id == activity_id, *in_scope(reader))).first()
     if row is None:
         raise NotFound(f"No activity record {activity_id}.")
     return tuple(row)

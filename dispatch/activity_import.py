@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit
+from . import audit, scopes
 from .activity import LOCAL_TZ, MAX_RECORD, SKEW
 from .clock import utcnow
 from .csv_text import NOT_CP1251, NOT_UTF8, CsvEncodingError, CsvHeaderError, CsvText, sniff_delimiter
@@ -119,7 +119,7 @@ def import_activity(source: CsvText, phone_region: str, by: User, dry_run: bool 
     report = ActivityImportReport(dry_run=dry_run, encoding=source.encoding, encoding_detected=source.encoding_detected)
     errors = _Errors()
     try:
-        lines = _read(source, report, errors, phone_region)
+        lines = _read(source, report, errors, phone_region, scopes.of(by))
     except UnicodeDecodeError as exc:
         message = NOT_UTF8 if report.encoding == "utf-8" else NOT_CP1251
         raise CsvEncodingError(message, {"reason": str(exc), "encoding": report.encoding}) from None
@@ -142,7 +142,9 @@ def import_activity(source: CsvText, phone_region: str, by: User, dry_run: bool 
     return report
 
 
-def _read(source: CsvText, report: ActivityImportReport, errors: _Errors, phone_region: str) -> list[_Line]:
+def _read(
+    source: CsvText, report: ActivityImportReport, errors: _Errors, phone_region: str, scope: scopes.Scope
+) -> list[_Line]:
     lines = iter(source.lines)
     first = next(lines, "")
     report.delimiter = sniff_delimiter(first)
@@ -155,7 +157,7 @@ def _read(source: CsvText, report: ActivityImportReport, errors: _Errors, phone_
         names.pop()
     _check_header(names)
     reader.fieldnames = names
-    context = _Context(phone_region, report.delimiter != ",")
+    context = _Context(phone_region, report.delimiter != ",", scope)
     found: list[_Line] = []
     records = iter(reader)
     while True:
@@ -227,8 +229,10 @@ def _moment(text: str, end: bool) -> datetime:
 class _Context:
     """What the lines are checked against, read once per file."""
 
-    def __init__(self, phone_region: str, decimal_comma: bool):
+    def __init__(self, phone_region: str, decimal_comma: bool, scope: scopes.Scope):
         self.phone_region = phone_region
+        # A volunteer outside the importer's scope is answered as one that does not exist.
+        self.scope = scope
         self.decimal_comma = decimal_comma
         self.catalogue = SkillCatalogue.load()
         self.organizations = {
@@ -249,7 +253,7 @@ class _Context:
                 errors.add(line, "volunteer_id", "not_a_number", "must be a whole number")
                 return None
             by_id = db.session.get(Volunteer, int(raw_id))
-            if by_id is None or by_id.erased_at is not None:
+            if by_id is None or by_id.erased_at is not None or not self.scope.holds_volunteer(by_id):
                 errors.add(line, "volunteer_id", "unknown_volunteer", f"no volunteer {raw_id}", id=raw_id)
                 return None
         if phone:
@@ -261,7 +265,7 @@ class _Context:
             by_phone = db.session.scalar(
                 select(Volunteer).where(Volunteer.phone == normalized, Volunteer.erased_at.is_(None))
             )
-            if by_phone is None:
+            if by_phone is None or not self.scope.holds_volunteer(by_phone):
                 errors.add(line, "phone", "unknown_phone", f"no volunteer with phone {normalized}", phone=normalized)
                 return None
         if by_id is not None and by_phone is not None and by_id.id != by_phone.id:

@@ -40,7 +40,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import func, select
 
-from . import audit
+from . import audit, scopes
 from .activity import hours, local_day_start
 from .clock import utcnow
 from .errors import NotFound, RateLimited
@@ -149,7 +149,7 @@ def issue(
     """A new certificate (committed) and its code, which exists only in the caller's hands; in
     the volunteer's own language unless another is asked."""
     volunteer = db.session.get(Volunteer, volunteer_id)
-    if volunteer is None or volunteer.erased_at is not None:
+    if volunteer is None or volunteer.erased_at is not None or not scopes.of(by).holds_volunteer(volunteer):
         raise NotFound(f"No volunteer {volunteer_id}.")
     period_from, period_to = _period_moments(first_day, last_day)
     records, seconds = _register(volunteer.id, period_from, period_to)

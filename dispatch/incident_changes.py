@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
-from . import alerting, audit
+from . import alerting, audit, scopes
 from .errors import NotFound, ValidationFailed
 from .extensions import db
 from .gazetteer import region_for
@@ -63,6 +63,8 @@ def change_incident(incident_id: int, patch: IncidentPatch, by: User | None, pla
         raise NotFound(f"No incident {incident_id}.")
     incident = alerting.lock_incident(incident_id)
     db.session.refresh(incident)  # what was read before the lock may be stale
+    scope = scopes.of(by)
+    scope.check_incident(incident)
     if incident.status != "draft" and not incident.is_open:
         raise IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
     given = patch.model_fields_set
@@ -70,18 +72,25 @@ def change_incident(incident_id: int, patch: IncidentPatch, by: User | None, pla
     needs_after = _checked_needs(incident, patch) if "needs" in given else None
     radius, max_radius = _checked_radii(incident, patch)
 
+    moves = "lat" in given and (patch.lat, patch.lon) != (incident.lat, incident.lon)
+    if moves:
+        region = region_for(patch.lat, patch.lon, patch.region if "region" in given else None)
+    elif "region" in given:
+        region = region_for(incident.lat, incident.lon, patch.region)
+    else:
+        region = incident.region
+    scope.check_region(region)  # nor moved out of their scope
+
     before = _snapshot(incident)
     for name in _PLAIN:
         if name in given:
             setattr(incident, name, getattr(patch, name))
     if "area" in given:
         incident.area_geojson = patch.area
-    if "lat" in given and (patch.lat, patch.lon) != (incident.lat, incident.lon):
+    if moves:
         incident.lat, incident.lon = patch.lat, patch.lon
         incident.place = place
-        incident.region = region_for(patch.lat, patch.lon, patch.region if "region" in given else None)
-    elif "region" in given:
-        incident.region = region_for(incident.lat, incident.lon, patch.region)
+    incident.region = region
     incident.radius_km, incident.max_radius_km = radius, max_radius
     if incident.status == "draft":
         incident.current_radius_km = radius

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from geo import Point, geodesic_km
 from notifications.texts import render
 
-from . import alerting, audit, responders
+from . import alerting, audit, responders, scopes
 from .clock import utcnow
 from .errors import DispatchError, NotFound, ValidationFailed
 from .extensions import db
@@ -51,6 +51,8 @@ def report_incident(data: IncidentIn, placement: Placement, reported_by: User | 
             "max_radius_km must not be smaller than radius_km.", {"fields": {"max_radius_km": "smaller than radius_km"}}
         )
     actor = f"user:{reported_by.id}" if reported_by else "system"
+    region = region_for(placement.lat, placement.lon, data.region)
+    scopes.of(reported_by).check_region(region)
     for _attempt in range(5):
         incident = Incident(
             code=free_code(),
@@ -61,7 +63,7 @@ def report_incident(data: IncidentIn, placement: Placement, reported_by: User | 
             lon=placement.lon,
             place=placement.place,
             address=placement.address,
-            region=region_for(placement.lat, placement.lon, data.region),
+            region=region,
             area_geojson=data.area,
             radius_km=radius,
             max_radius_km=max_radius,
@@ -138,6 +140,7 @@ def end_incident(incident_id: int, how: str, by: User | None, actor: str | None 
     """Close (`closed`) or cancel (`cancelled`): alerting stops, accepted and pending are told.
     A draft (from a warning) ends the same way: cancelling it is dismissing it."""
     incident = alerting.lock_incident(_existing(incident_id))
+    scopes.of(by).check_incident(incident)
     if not incident.is_open and incident.status != "draft":
         raise IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
     actor = f"user:{by.id}" if by is not None else (actor or "system")
@@ -155,6 +158,7 @@ def end_incident(incident_id: int, how: str, by: User | None, actor: str | None 
 def broadcast(incident_id: int, body: str, to: str, by: User) -> int:
     """A coordinator's message to accepted, pending or all volunteers of an open incident."""
     incident = alerting.lock_incident(_existing(incident_id))
+    scopes.of(by).check_incident(incident)
     if not incident.is_open:
         raise IncidentEnded()
     statuses = {
@@ -174,8 +178,12 @@ def broadcast(incident_id: int, body: str, to: str, by: User) -> int:
 
 
 def alert_chosen(incident_id: int, volunteer_ids: list[int], by: User) -> list[Alert]:
-    """A coordinator picks volunteers by hand: they skip distance and fatigue rules, never an opt-out."""
+    """A coordinator picks volunteers by hand: they skip distance and fatigue rules, never an opt-out.
+    By hand only from their own registry: a volunteer outside their scope is as unknown as a
+    missing one (the automatic waves ignore borders)."""
     incident = alerting.lock_incident(_existing(incident_id))
+    scope = scopes.of(by)
+    scope.check_incident(incident)
     if not incident.is_open:
         raise IncidentEnded()
     catalogue = SkillCatalogue.load()
@@ -184,7 +192,12 @@ def alert_chosen(incident_id: int, volunteer_ids: list[int], by: User) -> list[A
     wave = alerting.next_wave(incident.id)
     for volunteer_id in dict.fromkeys(volunteer_ids):
         volunteer = db.session.get(Volunteer, volunteer_id)
-        if volunteer is None or volunteer.phone is None or volunteer.lat is None:
+        if (
+            volunteer is None
+            or volunteer.phone is None
+            or volunteer.lat is None
+            or not scope.holds_volunteer(volunteer)
+        ):
             raise ValidationFailed(
                 f"No volunteer {volunteer_id} to alert.", {"fields": {"volunteer_ids": volunteer_id}}
             )

@@ -12,7 +12,7 @@ import phonenumbers
 from flask import current_app
 from sqlalchemy import func, or_, select
 
-from . import audit
+from . import audit, scopes
 from .errors import DuplicateOrganization, NotFound, ValidationFailed
 from .extensions import db
 from .models import Organization, Volunteer, name_key
@@ -46,7 +46,9 @@ def _check_unique(key: str, except_id: int | None = None) -> None:
         )
 
 
-def create_organization(data: OrganizationIn, actor: str) -> Organization:
+def create_organization(data: OrganizationIn, actor: str, scope: scopes.Scope = scopes.NATIONAL) -> Organization:
+    """A scoped user adds organisations only in their own regions (403 OUT_OF_SCOPE)."""
+    scope.check_organization_region(data.region)
     key = name_key(data.name)
     _check_unique(key)
     organization = Organization(
@@ -72,9 +74,16 @@ def get_organization(organization_id: int) -> Organization:
     return organization
 
 
-def update_organization(organization_id: int, patch: OrganizationPatch, actor: str) -> Organization:
+def update_organization(
+    organization_id: int, patch: OrganizationPatch, actor: str, scope: scopes.Scope = scopes.NATIONAL
+) -> Organization:
+    """A scoped user changes their own organisations and those based in their regions, and moves
+    one only into their regions (403 OUT_OF_SCOPE otherwise)."""
     organization = get_organization(organization_id)
+    scope.check_organization(organization)
     changes = patch.model_dump(exclude_unset=True)
+    if "region" in changes and changes["region"] != organization.region:
+        scope.check_organization_region(changes["region"])
     before = {name: getattr(organization, name) for name in changes}
     if "name" in changes:
         key = name_key(changes["name"])

@@ -8,7 +8,7 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from . import responders, standby
+from . import responders, scopes, standby
 from .activity import hours
 from .clock import isoformat, quiet_hours_text
 from .extensions import db
@@ -56,9 +56,14 @@ def needs_json(incident: Incident) -> list[dict]:
 
 
 def incident_json(
-    incident: Incident, counts: dict[str, int] | None = None, detail: bool = True, full: bool = True
+    incident: Incident,
+    counts: dict[str, int] | None = None,
+    detail: bool = True,
+    full: bool = True,
+    view: scopes.PersonView | None = None,
 ) -> dict:
-    """`full`: the reader may see volunteers' personal data (coordinators and admins)."""
+    """`full`: the reader may see volunteers' personal data (coordinators and admins); `view`,
+    when given, says whom among its responders the reader may identify (scopes.person_view)."""
     body = {
         "id": incident.id,
         "code": incident.code,
@@ -89,38 +94,50 @@ def incident_json(
         "alerts": counts if counts is not None else alert_counts([incident.id])[incident.id],
     }
     if detail:
-        body["responders"] = responders_json(incident.id, full)
+        body["responders"] = responders_json(incident.id, full, view)
         body["welfare_overdue"] = responders.welfare_overdue_ids(incident.id)
         body["help_requested"] = responders.help_requested_ids(incident.id)
         body["standby_notified"] = standby.notified_count(incident.id)
     return body
 
 
-def responders_json(incident_id: int, full: bool = True) -> list[dict]:
+def _view(full: bool, view: scopes.PersonView | None) -> scopes.PersonView:
+    """No view given: a national reader, who identifies everyone (a viewer without phones)."""
+    return view if view is not None else scopes.PersonView(personal=full)
+
+
+def responders_json(incident_id: int, full: bool = True, view: scopes.PersonView | None = None) -> list[dict]:
+    """Those who accepted. A responder the reader may not identify (outside their scope, on an
+    incident they do not manage) is shown by id only: no name, distance to the whole km."""
+    view = _view(full, view)
     rows = db.session.execute(
-        select(Alert, Volunteer.name, Need.skill)
+        select(Alert, Volunteer.name, Need.skill, Volunteer.region, Volunteer.organization_id)
         .join(Volunteer, Volunteer.id == Alert.volunteer_id)
         .outerjoin(Need, Need.id == Alert.filled_need_id)
         .where(Alert.incident_id == incident_id, Alert.status == "accepted")
         .order_by(Alert.responded_at)
     )
-    return [
-        {
-            "volunteer_id": a.volunteer_id,
-            "name": name,
-            "skill": skill,
-            "distance_km": a.distance_km if full else coarse_km(a.distance_km),
-            "status": responders.responder_status(a),
-            "eta_min": a.eta_min,
-            "accepted_at": isoformat(a.responded_at),
-            "arrived_at": isoformat(a.arrived_at),
-            "left_at": isoformat(a.left_at),
-            "safe_at": isoformat(a.safe_at),
-            "help_requested": a.help_requested_at is not None,
-            "welfare_overdue": a.welfare_overdue_at is not None,
-        }
-        for a, name, skill in rows
-    ]
+    shown = []
+    for a, name, skill, region, organization_id in rows:
+        known = view.identifies(region, organization_id, accepted=True)
+        exact = known and view.personal
+        shown.append(
+            {
+                "volunteer_id": a.volunteer_id,
+                "name": name if known else None,
+                "skill": skill,
+                "distance_km": a.distance_km if exact else coarse_km(a.distance_km),
+                "status": responders.responder_status(a),
+                "eta_min": a.eta_min,
+                "accepted_at": isoformat(a.responded_at),
+                "arrived_at": isoformat(a.arrived_at),
+                "left_at": isoformat(a.left_at),
+                "safe_at": isoformat(a.safe_at),
+                "help_requested": a.help_requested_at is not None,
+                "welfare_overdue": a.welfare_overdue_at is not None,
+            }
+        )
+    return shown
 
 
 def alert_deliveries(incident_id: int) -> dict[int, list[dict]]:
@@ -139,7 +156,11 @@ def alert_deliveries(incident_id: int) -> dict[int, list[dict]]:
     return deliveries
 
 
-def alerts_json(incident_id: int, full: bool = True) -> list[dict]:
+def alerts_json(incident_id: int, full: bool = True, view: scopes.PersonView | None = None) -> list[dict]:
+    """Every call-out of the incident. A volunteer the reader may not identify (outside their
+    scope, and not a responder of an incident they manage) is shown by id only: no name or
+    phone, distance to the whole km."""
+    view = _view(full, view)
     sms_status = dict(
         db.session.execute(
             select(OutboxMessage.alert_id, OutboxMessage.status)
@@ -165,32 +186,40 @@ def alerts_json(incident_id: int, full: bool = True) -> list[dict]:
         ).all()
     )
     rows = db.session.execute(
-        select(Alert, Volunteer.name, Volunteer.phone)
+        select(Alert, Volunteer.name, Volunteer.phone, Volunteer.region, Volunteer.organization_id)
         .join(Volunteer, Volunteer.id == Alert.volunteer_id)
         .where(Alert.incident_id == incident_id)
         .order_by(Alert.wave, Alert.distance_km)
     )
-    return [
-        {
-            "alert_id": a.id,
-            "volunteer_id": a.volunteer_id,
-            "name": name,
-            "phone": phone if full else None,
-            "status": a.status,
-            "wave": a.wave,
-            "distance_km": a.distance_km if full else coarse_km(a.distance_km),
-            "why_chosen": a.reason if full else coarse_reason(a.reason),
-            "eta_min": a.eta_min,
-            "sms_status": sms_status.get(a.id),
-            "channel": channels.get(a.id),
-            "deliveries": deliveries.get(a.id, []),
-            "created_at": isoformat(a.created_at),
-            "sent_at": isoformat(a.sent_at),
-            "expires_at": isoformat(a.expires_at),
-            "responded_at": isoformat(a.responded_at),
-        }
-        for a, name, phone in rows
-    ]
+    shown = []
+    for a, name, phone, region, organization_id in rows:
+        known = view.identifies(region, organization_id, accepted=a.status == "accepted")
+        exact = known and view.personal
+        shown.append(
+            _alert_json(a, name if known else None, phone if exact else None, exact, sms_status, channels, deliveries)
+        )
+    return shown
+
+
+def _alert_json(a: Alert, name, phone, exact: bool, sms_status: dict, channels: dict, deliveries: dict) -> dict:
+    return {
+        "alert_id": a.id,
+        "volunteer_id": a.volunteer_id,
+        "name": name,
+        "phone": phone,
+        "status": a.status,
+        "wave": a.wave,
+        "distance_km": a.distance_km if exact else coarse_km(a.distance_km),
+        "why_chosen": a.reason if exact else coarse_reason(a.reason),
+        "eta_min": a.eta_min,
+        "sms_status": sms_status.get(a.id),
+        "channel": channels.get(a.id),
+        "deliveries": deliveries.get(a.id, []),
+        "created_at": isoformat(a.created_at),
+        "sent_at": isoformat(a.sent_at),
+        "expires_at": isoformat(a.expires_at),
+        "responded_at": isoformat(a.responded_at),
+    }
 
 
 def public_incident_json(incident: Incident, counts: dict[str, int]) -> dict:

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from geo import Area, Point, parse_geojson_area
 from notifications.texts import count_segments
 
-from . import alerting, geocoding, incidents, matching
+from . import alerting, geocoding, incidents, matching, scopes
 from .extensions import db
+from .gazetteer import region_for
 from .matching import Candidate, Exclusion
 from .models import LANGUAGES, Incident, Volunteer
 from .schemas import CandidatesIn, IncidentIn
@@ -44,6 +45,9 @@ class CandidateList:
     excluded: list[Exclusion] | None  # only when asked to explain
     sms: list[SmsPreview] | None  # only when given a kind and a title
     catalogue: SkillCatalogue
+    # Candidates outside the reader's scope: counted and placed (matching ignores borders), but
+    # shown without their id and with whole-km distances.
+    unnamed: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -75,7 +79,11 @@ class Draft:
     drill: bool
 
 
-def preview_candidates(data: CandidatesIn, now: datetime | None = None) -> CandidateList:
+def preview_candidates(
+    data: CandidatesIn, now: datetime | None = None, scope: scopes.Scope = scopes.NATIONAL
+) -> CandidateList:
+    """A scoped coordinator previews only where they may post (403 OUT_OF_SCOPE elsewhere)."""
+    scope.check_region(region_for(data.lat, data.lon))
     catalogue = SkillCatalogue.load()
     search = _search(
         data.lat,
@@ -96,15 +104,28 @@ def preview_candidates(data: CandidatesIn, now: datetime | None = None) -> Candi
     if data.kind and data.title:
         draft = Draft(data.kind, data.title, data.lat, data.lon, data.drill)
         sms = sms_preview(draft, data.skill, found, data.radius_km, catalogue)
+    unnamed = _outside(scope, [c.volunteer_id for c in found])
     _end_read_only()
-    return CandidateList(candidates=found, excluded=excluded, sms=sms, catalogue=catalogue)
+    return CandidateList(candidates=found, excluded=excluded, sms=sms, catalogue=catalogue, unnamed=unnamed)
 
 
-def preview_incident(data: IncidentIn, now: datetime | None = None) -> IncidentPreview:
+def _outside(scope: scopes.Scope, volunteer_ids: list[int]) -> frozenset[int]:
+    if scope.national or not volunteer_ids:
+        return frozenset()
+    rows = db.session.execute(
+        select(Volunteer.id, Volunteer.region, Volunteer.organization_id).where(Volunteer.id.in_(volunteer_ids))
+    ).all()
+    return frozenset(vid for vid, region, org_id in rows if not scope.holds(region, org_id))
+
+
+def preview_incident(
+    data: IncidentIn, now: datetime | None = None, scope: scopes.Scope = scopes.NATIONAL
+) -> IncidentPreview:
     """Who the first wave would text for each need and the SMS they would read. `data` has
-    lat and lon (the console's form always does)."""
+    lat and lon (the console's form always does). Outside `scope` the nearest are unnamed."""
     if data.lat is None or data.lon is None:
         raise ValueError("preview_incident needs coordinates")
+    scope.check_region(region_for(data.lat, data.lon, data.region))
     catalogue = SkillCatalogue.load()
     merged = incidents.merge_needs(data.needs, catalogue)
     radius = data.radius_km or incidents.DEFAULT_RADIUS_KM
@@ -131,7 +152,7 @@ def preview_incident(data: IncidentIn, now: datetime | None = None) -> IncidentP
                 count=count,
                 eligible=len(found),
                 first_wave=first_wave,
-                nearest=_named(found[:LISTED]),
+                nearest=_named(found[:LISTED], scope),
                 excluded=dict(Counter(e.reason for e in excluded).most_common()),
             )
         )
@@ -187,18 +208,19 @@ def _search(
     )
 
 
-def _named(candidates: list[Candidate]) -> list[dict]:
+def _named(candidates: list[Candidate], scope: scopes.Scope = scopes.NATIONAL) -> list[dict]:
     names = dict(
         db.session.execute(
             select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_([c.volunteer_id for c in candidates]))
         ).all()
     )
+    outside = _outside(scope, [c.volunteer_id for c in candidates])
     return [
         {
-            "volunteer_id": c.volunteer_id,
-            "name": names.get(c.volunteer_id),
-            "distance_km": c.distance_km,
-            "reason": c.reason,
+            "volunteer_id": None if c.volunteer_id in outside else c.volunteer_id,
+            "name": None if c.volunteer_id in outside else names.get(c.volunteer_id),
+            "distance_km": float(round(c.distance_km)) if c.volunteer_id in outside else c.distance_km,
+            "reason": None if c.volunteer_id in outside else c.reason,
         }
         for c in candidates
     ]

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 
 from notifications.texts import render
 
-from . import activity, alerting, audit
+from . import activity, alerting, audit, scopes
 from .clock import isoformat, utcnow
 from .coordinator_alerts import alert_coordinators
 from .errors import DispatchError, NotFound
@@ -262,6 +262,7 @@ def set_status(incident_id: int, volunteer_id: int, status: str, by: User) -> Al
     """arrived | done | safe, set by a coordinator (on the radio, at the scene). A sequence that
     cannot be (done before arrived, arrived again after leaving) is a 409 and changes nothing."""
     incident = alerting.lock_incident(_existing(incident_id))
+    scopes.of(by).check_incident(incident)
     alert = db.session.scalar(
         select(Alert).where(
             Alert.incident_id == incident.id, Alert.volunteer_id == volunteer_id, Alert.status == "accepted"
@@ -322,6 +323,7 @@ class RollCall:
 def start_roll_call(incident_id: int, by: User) -> RollCall:
     """Everyone on scene (arrived, not done) is asked by SMS to answer SAFE."""
     incident = alerting.lock_incident(_existing(incident_id))
+    scopes.of(by).check_incident(incident)
     here = db.session.scalars(
         select(Alert)
         .where(

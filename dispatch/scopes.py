@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, false, or_, select
 from geo.regions import is_region
 
 from . import audit
-from .errors import OutOfScope, ValidationFailed
+from .errors import Forbidden, NotFound, OutOfScope, ValidationFailed
 from .extensions import db
 from .models import Incident, Organization, User, UserScope, Volunteer
 
@@ -67,15 +67,44 @@ class Scope:
             return None
         return Incident.region.in_(sorted(self.incident_regions)) if self.incident_regions else false()
 
-    def holds_volunteer(self, volunteer: Volunteer) -> bool:
+    def holds(self, region: str | None, organization_id: int | None) -> bool:
+        """Is a volunteer living in `region`, member of `organization_id`, in scope?"""
         return (
             self.national
-            or volunteer.region in self.regions
-            or (volunteer.organization_id is not None and volunteer.organization_id in self.organization_ids)
+            or (region is not None and region in self.regions)
+            or (organization_id is not None and organization_id in self.organization_ids)
         )
+
+    def holds_volunteer(self, volunteer: Volunteer) -> bool:
+        return self.holds(volunteer.region, volunteer.organization_id)
+
+    def check_volunteer(self, volunteer: Volunteer | None, volunteer_id: int) -> Volunteer:
+        """The volunteer, or 404 as if there were none: out of scope they do not exist."""
+        if volunteer is None or not self.holds_volunteer(volunteer):
+            raise NotFound(f"No volunteer {volunteer_id}.")
+        return volunteer
+
+    def check_placed(self, region: str | None, organization_id: int | None) -> None:
+        """Creating a volunteer there, or moving one there: 403 OUT_OF_SCOPE unless in scope."""
+        if not self.holds(region, organization_id):
+            raise OutOfScope(
+                "This volunteer would be outside your regions and organisations.",
+                {"region": region, "organization_id": organization_id},
+            )
 
     def holds_organization(self, organization: Organization) -> bool:
         return self.national or organization.id in self.organization_ids or organization.region in self.regions
+
+    def check_organization(self, organization: Organization) -> None:
+        """Changing an organisation: theirs, or one based in their regions."""
+        if not self.holds_organization(organization):
+            raise OutOfScope("This organisation is outside your scope.", {"organization_id": organization.id})
+
+    def check_organization_region(self, region: str | None) -> None:
+        """An organisation based in `region` (new, or moved there): national users anywhere,
+        others only in their own regions (an organisation in their scope does not widen it)."""
+        if not (self.national or (region is not None and region in self.regions)):
+            raise OutOfScope("Only national users add organisations outside their regions.", {"region": region})
 
     def holds_region(self, region: str | None) -> bool:
         """May they post or manage an incident in this region?"""
@@ -95,6 +124,28 @@ class Scope:
 
 
 NATIONAL = Scope()
+
+
+@dataclass(frozen=True)
+class PersonView:
+    """Who a reader may identify among the people of an incident (its alerts, responders, roll
+    call): a volunteer in their scope; or, for a coordinator who manages the incident, anyone who
+    has accepted it (matching ignores borders, and a responder must be reachable). Phone numbers
+    only for coordinators and admins (`personal`). The others are shown by id, without name or
+    phone, and with distances to the whole km."""
+
+    scope: Scope = NATIONAL
+    personal: bool = True  # may see phone numbers and exact distances (coordinator, admin)
+    manages: bool = True  # holds the incident's region and may manage it
+
+    def identifies(self, region: str | None, organization_id: int | None, accepted: bool) -> bool:
+        return self.scope.holds(region, organization_id) or (self.personal and self.manages and accepted)
+
+
+def person_view(user: User | None, incident: Incident) -> PersonView:
+    scope = of(user)
+    personal = user is None or user.has_role("coordinator")
+    return PersonView(scope, personal, scope.holds_region(incident.region))
 
 
 def build(regions: Iterable[str] = (), organization_ids: Iterable[int] = ()) -> Scope:
@@ -122,6 +173,26 @@ def of(user: User | None) -> Scope:
     )
 
 
+def coordinators_to_alert(incident: Incident) -> list[User]:
+    """Who gets a coordinator alert (HELP from the scene, welfare overdue) for an incident on
+    their own phone or Telegram: the user who posted it, and the regional coordinators whose scope
+    holds its region (national ones are not texted for every region; they see the console's
+    banner)."""
+    candidates = db.session.scalars(
+        select(User)
+        .where(or_(User.phone.is_not(None), User.telegram_chat_id.is_not(None)), User.disabled_at.is_(None))
+        .order_by(User.id)
+    ).all()
+    chosen = []
+    for user in candidates:
+        if user.id == incident.reported_by_id:
+            chosen.append(user)
+        elif user.has_role("coordinator") and user.scope_entries:
+            if of(user).holds_region(incident.region):
+                chosen.append(user)
+    return chosen
+
+
 def entries(regions: Iterable[str] = (), organization_ids: Iterable[int] = ()) -> list[UserScope]:
     """Checked scope rows (not yet added): known region codes, existing organisations."""
     regions = sorted({region.strip().upper() for region in regions})
@@ -140,8 +211,19 @@ def entries(regions: Iterable[str] = (), organization_ids: Iterable[int] = ()) -
     ]
 
 
-def set_scope(user: User, regions: Iterable[str], organization_ids: Iterable[int], actor: str) -> Scope:
-    """Replace a user's scope (both empty: national), audited; the caller's session commits."""
+def check_may_set_scopes(by: User | None) -> None:
+    """Only national admins (or the command line: None) give users their scopes: a regional
+    admin could otherwise widen their own, or anyone's, past what they hold."""
+    if by is not None and not (by.has_role("admin") and of(by).national):
+        raise Forbidden("Only national admins change users' regions and organisations.")
+
+
+def set_scope(
+    user: User, regions: Iterable[str], organization_ids: Iterable[int], actor: str, by: User | None = None
+) -> Scope:
+    """Replace a user's scope (both empty: national), audited; the caller's session commits.
+    `by`: the person doing it (None: the command line); 403 unless a national admin."""
+    check_may_set_scopes(by)
     new = entries(regions, organization_ids)
     before = describe(user)
     user.scope_entries[:] = new

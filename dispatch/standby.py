@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from geo import Point, parse_geojson_area
 from notifications.texts import render
 
-from . import alerting, audit, matching
+from . import alerting, audit, matching, scopes
 from .clock import utcnow
 from .errors import NotFound
 from .extensions import db
@@ -56,6 +56,7 @@ def notify_standby(
         raise NotFound(f"No incident {incident_id}.")
     incident = alerting.lock_incident(incident_id)  # one standby call per incident at a time
     db.session.refresh(incident)
+    scopes.of(by).check_incident(incident)
     if incident.status != "draft" and not incident.is_open:
         raise IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
     now = now or utcnow()

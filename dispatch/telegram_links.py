@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from notifications.phones import InvalidPhone, normalize_phone
 from notifications.telegram_texts import phrase
 
-from . import audit, telegram_outbox
+from . import audit, scopes, telegram_outbox
 from .clock import utcnow
 from .errors import DispatchError, NotFound
 from .extensions import db
@@ -57,13 +57,13 @@ def hash_code(code: str) -> str:
     return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create_link(volunteer_id: int, actor: str) -> LinkCode:
+def create_link(volunteer_id: int, actor: str, scope: scopes.Scope = scopes.NATIONAL) -> LinkCode:
     """A new single-use link for the volunteer, and commit. Earlier unused codes stay valid
-    until they expire (a printed QR code may still be on its way to them)."""
+    until they expire (a printed QR code may still be on its way to them). Out of scope: 404."""
     if not current_app.config["TELEGRAM_ENABLED"]:
         raise TelegramNotConfigured()
     volunteer = db.session.get(Volunteer, volunteer_id)
-    if volunteer is None or volunteer.erased_at is not None:
+    if volunteer is None or volunteer.erased_at is not None or not scope.holds_volunteer(volunteer):
         raise NotFound(f"No volunteer {volunteer_id}.")
     code = secrets.token_urlsafe(CODE_BYTES)
     now = utcnow()

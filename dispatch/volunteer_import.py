@@ -27,7 +27,7 @@ from geo import Point
 from geo.regions import regions_of
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit, organizations
+from . import audit, organizations, scopes
 from .clock import quiet_minutes, utcnow
 from .csv_text import (  # noqa: F401  (ENCODINGS, decode_csv, encoding_named, UnknownEncoding: imported from here too)
     ENCODINGS,
@@ -102,9 +102,16 @@ class _Row:
     values: dict
 
 
-def import_volunteers(source: CsvText | Iterable[str], region: str, actor: str, dry_run: bool = False) -> ImportReport:
+def import_volunteers(
+    source: CsvText | Iterable[str],
+    region: str,
+    actor: str,
+    dry_run: bool = False,
+    scope: scopes.Scope = scopes.NATIONAL,
+) -> ImportReport:
     """`source` is the CSV text, read lazily (decode_csv of a file or a request stream; or
-    lines already decoded)."""
+    lines already decoded). A scoped importer's rows outside their scope (the row's region and
+    organisation, or a known phone's volunteer) are rejected by line: nothing of them is written."""
     catalogue = SkillCatalogue.load()
     report = ImportReport(dry_run=dry_run)
     if isinstance(source, CsvText):
@@ -117,7 +124,7 @@ def import_volunteers(source: CsvText | Iterable[str], region: str, actor: str, 
     known_organizations = organizations.ids_by_key()
     try:
         for batch in _batches(_valid_rows(lines, region, catalogue, report, seen, known_organizations)):
-            _apply(batch, report)
+            _apply(batch, report, scope)
     except UnicodeDecodeError as exc:
         db.session.rollback()
         message = NOT_UTF8 if report.encoding == "utf-8" else NOT_CP1251
@@ -317,9 +324,18 @@ def _batches(rows: Iterator[_Row]) -> Iterator[list[_Row]]:
         yield batch
 
 
-def _apply(batch: list[_Row], report: ImportReport) -> None:
+OUT_OF_SCOPE = "outside your regions and organisations"
+
+
+def _apply(batch: list[_Row], report: ImportReport, scope: scopes.Scope = scopes.NATIONAL) -> None:
     phones = [row.values["phone"] for row in batch]
-    known = dict(db.session.execute(select(Volunteer.phone, Volunteer.id).where(Volunteer.phone.in_(phones))).all())
+    rows = db.session.execute(
+        select(Volunteer.phone, Volunteer.id, Volunteer.region, Volunteer.organization_id).where(
+            Volunteer.phone.in_(phones)
+        )
+    ).all()
+    known = {phone: volunteer_id for phone, volunteer_id, _, _ in rows}
+    known_in_scope = {phone: scope.holds(region, org_id) for phone, _, region, org_id in rows}
     now = utcnow()
     inserts, updates = [], []
     # Regions from the points, a batch at once (geo.regions is offline and vectorised), for
@@ -330,6 +346,11 @@ def _apply(batch: list[_Row], report: ImportReport) -> None:
         row.values["region"] = region
     for row in batch:
         volunteer_id = known.get(row.values["phone"])
+        if not scope.holds(row.values["region"], row.values.get("organization_id")) or not known_in_scope.get(
+            row.values["phone"], True
+        ):
+            report.reject(row.line, OUT_OF_SCOPE, [_problem(None, "out_of_scope")])
+            continue
         if volunteer_id is None:
             inserts.append(
                 {

@@ -11,9 +11,9 @@ from sqlalchemy import false, func, select
 from geo import Point, bounding_box, nearest_within
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit, organizations
+from . import audit, organizations, scopes
 from .clock import quiet_minutes, utcnow
-from .errors import DuplicatePhone, NotFound, ValidationFailed
+from .errors import DuplicatePhone, ValidationFailed
 from .extensions import db
 from .gazetteer import region_for
 from .models import Incident, Volunteer
@@ -41,11 +41,17 @@ def checked_skill_mask(codes: list[str], catalogue: SkillCatalogue) -> int:
     return catalogue.mask_of(codes)
 
 
-def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point, actor: str) -> Volunteer:
-    """`home`: the volunteer's coordinates (given, or geocoded)."""
+def register_volunteer(
+    data: VolunteerIn, catalogue: SkillCatalogue, home: Point, actor: str, scope: scopes.Scope = scopes.NATIONAL
+) -> Volunteer:
+    """`home`: the volunteer's coordinates (given, or geocoded). A scoped coordinator registers
+    only volunteers in their scope (403 OUT_OF_SCOPE otherwise)."""
     phone = checked_phone(data.phone)
     if db.session.scalar(select(Volunteer.id).where(Volunteer.phone == phone)) is not None:
         raise DuplicatePhone(details={"phone": phone})
+    organization_id = organizations.resolve(data.organization_id, data.organization)
+    region = region_for(home.lat, home.lon, data.region)
+    scope.check_placed(region, organization_id)
     volunteer = Volunteer(
         name=data.name,
         phone=phone,
@@ -53,8 +59,8 @@ def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point
         lon=home.lon,
         skill_mask=checked_skill_mask(data.skills, catalogue),
         language=data.language,
-        organization_id=organizations.resolve(data.organization_id, data.organization),
-        region=region_for(home.lat, home.lon, data.region),
+        organization_id=organization_id,
+        region=region,
         birth_date=data.birth_date,
         status="active",
         available=True,
@@ -69,11 +75,9 @@ def register_volunteer(data: VolunteerIn, catalogue: SkillCatalogue, home: Point
     return volunteer
 
 
-def get_volunteer(volunteer_id: int) -> Volunteer:
-    volunteer = db.session.get(Volunteer, volunteer_id)
-    if volunteer is None:
-        raise NotFound(f"No volunteer {volunteer_id}.")
-    return volunteer
+def get_volunteer(volunteer_id: int, scope: scopes.Scope = scopes.NATIONAL) -> Volunteer:
+    """The volunteer; 404 when there is none, or none in `scope`."""
+    return scope.check_volunteer(db.session.get(Volunteer, volunteer_id), volunteer_id)
 
 
 def note_read(reader: str, why: str, *, volunteer_id: int | None = None, count: int = 1) -> None:
@@ -103,10 +107,16 @@ def read_reason(incident_id: int | None) -> str:
 
 
 def update_volunteer(
-    volunteer_id: int, patch: VolunteerPatch, catalogue: SkillCatalogue, actor: str, home: Point | None = None
+    volunteer_id: int,
+    patch: VolunteerPatch,
+    catalogue: SkillCatalogue,
+    actor: str,
+    home: Point | None = None,
+    scope: scopes.Scope = scopes.NATIONAL,
 ) -> Volunteer:
-    """Only the fields the patch sets change. `home`: a geocoded address, which replaces lat and lon."""
-    volunteer = get_volunteer(volunteer_id)
+    """Only the fields the patch sets change. `home`: a geocoded address, which replaces lat and
+    lon. Out of `scope`: 404; moved out of it (region, organisation): 403 OUT_OF_SCOPE."""
+    volunteer = get_volunteer(volunteer_id, scope)
     changes = patch.model_dump(exclude_unset=True)
     changes.pop("address", None)
     if "organization" in changes or "organization_id" in changes:
@@ -133,6 +143,16 @@ def update_volunteer(
     ):
         if required in changes and changes[required] is None:
             raise ValidationFailed(f"{required} cannot be null.", {"fields": {required: "cannot be null"}})
+    moved = ("lat" in changes or "lon" in changes) and "region" not in changes
+    if "region" in changes or moved:
+        # A new point brings its own region unless the patch names one; region null derives it again.
+        changes["region"] = region_for(
+            changes.get("lat", volunteer.lat), changes.get("lon", volunteer.lon), changes.get("region")
+        )
+    # Not moved out of their scope (403 OUT_OF_SCOPE; the request commits nothing).
+    scope.check_placed(
+        changes.get("region", volunteer.region), changes.get("organization_id", volunteer.organization_id)
+    )
     if "phone" in changes:
         phone = checked_phone(changes.pop("phone"))
         clash = db.session.scalar(select(Volunteer.id).where(Volunteer.phone == phone, Volunteer.id != volunteer.id))
@@ -153,12 +173,6 @@ def update_volunteer(
                 {"fields": {"status": "opted out by the volunteer"}},
             )
         volunteer.status = status
-    moved = ("lat" in changes or "lon" in changes) and "region" not in changes
-    if "region" in changes or moved:
-        # A new point brings its own region unless the patch names one; region null derives it again.
-        changes["region"] = region_for(
-            changes.get("lat", volunteer.lat), changes.get("lon", volunteer.lon), changes.get("region")
-        )
     for name, value in changes.items():
         setattr(volunteer, name, value)
     # Which fields changed, not their values: the trail must not become a copy of personal data.
@@ -172,9 +186,9 @@ def update_volunteer(
     return volunteer
 
 
-def erase_volunteer(volunteer_id: int, actor: str) -> None:
+def erase_volunteer(volunteer_id: int, actor: str, scope: scopes.Scope = scopes.NATIONAL) -> None:
     """Deactivate and erase what identifies the person; their anonymous history stays."""
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = get_volunteer(volunteer_id, scope)
     volunteer.name = None
     volunteer.phone = None
     volunteer.lat = None
@@ -206,6 +220,8 @@ class VolunteerFilter:
     # For a reader who may not know exact homes (a viewer): near= measures from the home rounded
     # as they see it, so neither distances nor who falls inside a radius tell more than that.
     coarse: bool = False
+    # Whose volunteers are listed (and counted): the reader's.
+    scope: scopes.Scope = scopes.NATIONAL
 
 
 @dataclass
@@ -219,6 +235,9 @@ class VolunteerPage:
 
 def list_volunteers(flt: VolunteerFilter, catalogue: SkillCatalogue) -> VolunteerPage:
     query = select(Volunteer)
+    in_scope = flt.scope.volunteer_clause()
+    if in_scope is not None:
+        query = query.where(in_scope)
     if flt.skill is not None:
         checked_skill_mask([flt.skill], catalogue)
         bit = 1 << catalogue.bits[flt.skill]

@@ -27,10 +27,11 @@ from sqlalchemy.exc import IntegrityError
 import cap
 from geo import Area, GeoError, cap_area
 
-from . import alerting, audit, incidents
+from . import alerting, audit, incidents, scopes
 from .clock import to_utc_naive, utcnow
 from .errors import DispatchError, ValidationFailed
 from .extensions import db
+from .gazetteer import region_for
 from .models import OPEN_INCIDENT_STATUSES, CapMessage, Incident, Need, User
 from .schemas import DispatchIn
 from .skills import SkillCatalogue
@@ -113,6 +114,7 @@ def _ingest(alert: cap.Alert, by: User | None) -> Outcome:
         _remember(alert, seen, None)  # not a warning to the public: nothing to do
         return Outcome(False)
     if alert.msg_type == "Cancel":
+        _check_scope(by, _referenced(alert), None)
         return _cancel(alert, seen, by, actor)
     if seen is not None and seen.cancelled:
         _remember(alert, seen, None)  # its Cancel came first
@@ -120,11 +122,24 @@ def _ingest(alert: cap.Alert, by: User | None) -> Outcome:
     info = cap.choose_info(alert, LANGUAGES)
     if info is None:
         raise InvalidCap(f"Invalid CAP: the {alert.msg_type} has no <info> block.")
-    if alert.msg_type == "Update":
-        targets = _referenced(alert)
-        if targets:
-            return _update(alert, seen, info, targets, actor)
+    targets = _referenced(alert) if alert.msg_type == "Update" else []
+    _check_scope(by, targets, info)
+    if targets:
+        return _update(alert, seen, info, targets, actor)
     return _create(alert, seen, info, actor)
+
+
+def _check_scope(by: User | None, targets: list[Incident], info: cap.Info | None) -> None:
+    """Before anything is written: a scoped user's document may only create or change incidents
+    in their scope (the region of its area, and of every incident it changes); 403 otherwise."""
+    scope = scopes.of(by)
+    if scope.national:
+        return
+    for incident in targets:
+        scope.check_incident(incident)
+    if info is not None:
+        point = _area(info).representative_point
+        scope.check_region(region_for(point.lat, point.lon))
 
 
 def _create(alert: cap.Alert, seen: CapMessage | None, info: cap.Info, actor: str) -> Outcome:
@@ -143,6 +158,7 @@ def _create(alert: cap.Alert, seen: CapMessage | None, info: cap.Info, actor: st
         radius_km=incidents.DEFAULT_RADIUS_KM,
         max_radius_km=incidents.DEFAULT_MAX_RADIUS_KM,
         current_radius_km=incidents.DEFAULT_RADIUS_KM,
+        region=region_for(point.lat, point.lon),
         drill=alert.is_exercise,
         status="draft",
         source={"type": "cap", "sender": alert.sender, "identifier": alert.identifier, "sent": alert.sent_text},
@@ -167,6 +183,7 @@ def _update(alert: cap.Alert, seen: CapMessage | None, info: cap.Info, targets: 
         if incident.status == "draft":
             point = area.representative_point
             incident.lat, incident.lon, incident.kind = point.lat, point.lon, kind_of(info)
+            incident.region = region_for(point.lat, point.lon)
         audit.record(
             actor, "incident_updated_by_cap", incident_id=incident.id, details={"identifier": alert.identifier}
         )
@@ -275,6 +292,7 @@ def dispatch_draft(incident_id: int, data: DispatchIn, by: User) -> Incident:
     """A draft becomes a dispatching incident with needs; its first wave goes as for a posted one."""
     incidents.get_incident(incident_id)
     incident = alerting.lock_incident(incident_id)
+    scopes.of(by).check_incident(incident)
     if incident.status != "draft":
         raise NotDraft(f"Incident {incident_id} is {incident.status}, not a draft.")
     catalogue = SkillCatalogue.load()

@@ -9,7 +9,7 @@ from flask import Response, current_app, request, stream_with_context
 
 from geo.regions import is_region
 
-from .. import activity, activity_exports, responders
+from .. import activity, activity_exports, incidents, responders, scopes
 from ..activity_import import import_activity as import_activity_csv
 from ..auth import current_user, require_role
 from ..clock import to_utc_naive
@@ -28,7 +28,8 @@ FORMATS = ("json", "csv", "xlsx")
 def set_responder_status(incident_id: int, volunteer_id: int):
     data = json_body(ResponderStatusIn)
     responders.set_status(incident_id, volunteer_id, data.status, current_user())
-    found = [r for r in responders_json(incident_id) if r["volunteer_id"] == volunteer_id]
+    view = scopes.person_view(current_user(), incidents.get_incident(incident_id))
+    found = [r for r in responders_json(incident_id, view=view) if r["volunteer_id"] == volunteer_id]
     return found[0]
 
 
@@ -149,7 +150,7 @@ def import_activity():
 @bp.get("/activity/<id:activity_id>")
 @require_role("viewer")
 def get_activity(activity_id: int):
-    return _one(activity_id)
+    return _one(activity_id)  # 404 outside the reader's scope
 
 
 @bp.patch("/activity/<id:activity_id>")
@@ -162,8 +163,8 @@ def correct_activity(activity_id: int):
 @bp.get("/activity/<id:activity_id>/audit")
 @require_role("coordinator")
 def activity_audit(activity_id: int):
-    return {"items": activity.corrections(activity_id)}
+    return {"items": activity.corrections(activity_id, current_user())}
 
 
 def _one(activity_id: int) -> dict:
-    return activity_json(*activity.activity_row(activity_id))
+    return activity_json(*activity.activity_row(activity_id, current_user()))

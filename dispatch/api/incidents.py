@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from geo.regions import REGIONS
 
-from .. import audit, geocoding, incident_changes, incidents, standby, volunteers
-from ..auth import actor, current_user, require_role, sees_personal_data
+from .. import audit, geocoding, incident_changes, incidents, scopes, standby, volunteers
+from ..auth import actor, current_user, require_role
 from ..models import INCIDENT_STATUSES
 from ..presenters import alert_counts, alerts_json, incident_json, public_incident_json
 from ..schemas import BroadcastIn, IncidentIn, IncidentPatch, ManualAlertIn
@@ -35,7 +35,8 @@ def list_incidents():
 @bp.get("/incidents/<id:incident_id>")
 @require_role("viewer")
 def get_incident(incident_id: int):
-    return incident_json(incidents.get_incident(incident_id), full=sees_personal_data())
+    incident = incidents.get_incident(incident_id)
+    return incident_json(incident, view=scopes.person_view(current_user(), incident))
 
 
 @bp.patch("/incidents/<id:incident_id>")
@@ -61,11 +62,10 @@ def standby_notices(incident_id: int):
 @bp.get("/incidents/<id:incident_id>/alerts")
 @require_role("viewer")
 def incident_alerts(incident_id: int):
-    incidents.get_incident(incident_id)
-    full = sees_personal_data()
-    items = alerts_json(incident_id, full)
-    if full:  # names with phone numbers: read for this incident
-        volunteers.note_read(actor(), f"incident:{incident_id}", count=len(items))
+    incident = incidents.get_incident(incident_id)
+    items = alerts_json(incident_id, view=scopes.person_view(current_user(), incident))
+    # Names with phone numbers: read for this incident (a viewer's have none).
+    volunteers.note_read(actor(), f"incident:{incident_id}", count=sum(1 for i in items if i["phone"]))
     return {"items": items}
 
 

@@ -14,7 +14,7 @@ from . import bp
 ERROR_CODES = {
     400: "VALIDATION_ERROR, INVALID_JSON, CSV_HEADER, CSV_ENCODING: bad input, nothing changed",
     401: "UNAUTHORIZED: missing or invalid bearer token",
-    403: "FORBIDDEN: the token's role is too low",
+    403: "FORBIDDEN: the token's role is too low; OUT_OF_SCOPE: an incident or organisation outside the user's regions and organisations (volunteers and activity outside them are 404)",
     404: "NOT_FOUND",
     409: "DUPLICATE_PHONE, DUPLICATE_ORGANIZATION and other conflicts",
     413: "PAYLOAD_TOO_LARGE: the body is over this route's limit (refused before it is read)",

@@ -6,8 +6,8 @@ from flask import request
 
 from geo.regions import REGIONS
 
-from .. import organizations
-from ..auth import actor, require_role
+from .. import organizations, scopes
+from ..auth import actor, current_user, require_role
 from ..presenters import organization_json
 from ..schemas import OrganizationIn, OrganizationPatch
 from . import bp
@@ -31,7 +31,9 @@ def list_organizations():
 @bp.post("/organizations")
 @require_role("coordinator")
 def create_organization():
-    organization = organizations.create_organization(json_body(OrganizationIn), actor())
+    organization = organizations.create_organization(
+        json_body(OrganizationIn), actor(), scope=scopes.of(current_user())
+    )
     return organization_json(organization, 0), 201
 
 
@@ -45,5 +47,7 @@ def get_organization(organization_id: int):
 @bp.patch("/organizations/<id:organization_id>")
 @require_role("coordinator")
 def change_organization(organization_id: int):
-    organization = organizations.update_organization(organization_id, json_body(OrganizationPatch), actor())
+    organization = organizations.update_organization(
+        organization_id, json_body(OrganizationPatch), actor(), scope=scopes.of(current_user())
+    )
     return organization_json(organization, organizations.volunteer_counts([organization.id])[organization.id])

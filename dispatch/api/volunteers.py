@@ -6,8 +6,8 @@ from flask import current_app, request
 
 from geo.regions import REGIONS
 
-from .. import geocoding, telegram_links, volunteers
-from ..auth import actor, require_role, sees_personal_data
+from .. import geocoding, scopes, telegram_links, volunteers
+from ..auth import actor, current_user, require_role, sees_personal_data
 from ..clock import isoformat
 from ..errors import UnsupportedMediaType, ValidationFailed
 from ..models import LANGUAGES, VOLUNTEER_STATUSES
@@ -17,6 +17,11 @@ from ..skills import SkillCatalogue
 from ..volunteer_import import ENCODINGS, UnknownEncoding, decode_csv, encoding_named, import_volunteers
 from . import bp
 from .parsing import json_body, query_bool, query_choice, query_float, query_int, query_point
+
+
+def _scope() -> scopes.Scope:
+    """The request's user's: volunteers outside it are 404 and never listed (dispatch/scopes.py)."""
+    return scopes.of(current_user())
 
 
 @bp.get("/skills")
@@ -38,7 +43,7 @@ def create_volunteer():
     data = json_body(VolunteerIn)
     home, _ = geocoding.resolve(data.lat, data.lon, data.address)
     catalogue = SkillCatalogue.load()
-    volunteer = volunteers.register_volunteer(data, catalogue, home, actor())
+    volunteer = volunteers.register_volunteer(data, catalogue, home, actor(), scope=_scope())
     return volunteer_json(volunteer, catalogue), 201
 
 
@@ -58,6 +63,7 @@ def list_volunteers():
         near=query_point("near"),
         radius_km=query_float("radius_km", 10.0, 0.001, 1000.0),
         coarse=not full,
+        scope=_scope(),
     )
     catalogue = SkillCatalogue.load()
     page = volunteers.list_volunteers(flt, catalogue)
@@ -78,7 +84,7 @@ def get_volunteer(volunteer_id: int):
     full = sees_personal_data()
     # ?incident_id= says the record is read for that incident (the audit's why).
     why = volunteers.read_reason(query_int("incident_id", 0, 1, 2**31 - 1) or None) if full else None
-    body = volunteer_json(volunteers.get_volunteer(volunteer_id), SkillCatalogue.load(), full=full)
+    body = volunteer_json(volunteers.get_volunteer(volunteer_id, _scope()), SkillCatalogue.load(), full=full)
     if why is not None:
         volunteers.note_read(actor(), why, volunteer_id=volunteer_id)
     return body
@@ -90,20 +96,21 @@ def patch_volunteer(volunteer_id: int):
     patch = json_body(VolunteerPatch)
     home = geocoding.locate(patch.address) if patch.address else None
     catalogue = SkillCatalogue.load()
-    return volunteer_json(volunteers.update_volunteer(volunteer_id, patch, catalogue, actor(), home), catalogue)
+    volunteer = volunteers.update_volunteer(volunteer_id, patch, catalogue, actor(), home, scope=_scope())
+    return volunteer_json(volunteer, catalogue)
 
 
 @bp.delete("/volunteers/<id:volunteer_id>")
 @require_role("coordinator")
 def delete_volunteer(volunteer_id: int):
-    volunteers.erase_volunteer(volunteer_id, actor())
+    volunteers.erase_volunteer(volunteer_id, actor(), scope=_scope())
     return "", 204
 
 
 @bp.post("/volunteers/<id:volunteer_id>/telegram-link")
 @require_role("coordinator")
 def telegram_link(volunteer_id: int):
-    link = telegram_links.create_link(volunteer_id, actor())
+    link = telegram_links.create_link(volunteer_id, actor(), scope=_scope())
     return {"code": link.code, "url": link.url, "expires_at": isoformat(link.expires_at)}, 201
 
 
@@ -122,5 +129,7 @@ def import_csv():
         raise ValidationFailed(f"The encoding {problem}.", {"fields": {"encoding": problem}}) from None
     # Streamed: the body is decoded and parsed as it arrives, never held whole in memory.
     text = decode_csv(request.stream, encoding, detect=current_app.config["IMPORT_DETECT_ENCODING"])
-    report = import_volunteers(text, current_app.config["DEFAULT_PHONE_REGION"], actor(), dry_run=dry_run)
+    report = import_volunteers(
+        text, current_app.config["DEFAULT_PHONE_REGION"], actor(), dry_run=dry_run, scope=_scope()
+    )
     return report.as_json()

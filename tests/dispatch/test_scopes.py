@@ -88,3 +88,20 @@ def test_set_scope_refuses_unknown_values_and_changes_nothing(app):
         scopes.set_scope(regional, ["KZ-75", "XX"], [], "test")
     db.session.rollback()
     assert scopes.describe(user("s@test.local")) == {"regions": ["KZ-75"], "organization_ids": []}
+
+
+def test_only_national_admins_set_scopes(app):
+    from dispatch.errors import Forbidden
+
+    target, _ = create_user("t@test.local", "coordinator", regions=["KZ-75"])
+    regional_admin, _ = create_user("ra@test.local", "admin", regions=["KZ-75"])
+    national_coordinator, _ = create_user("nc@test.local", "coordinator")
+    national_admin, _ = create_user("na@test.local", "admin")
+    for refused in (regional_admin, national_coordinator):
+        with pytest.raises(Forbidden):
+            scopes.set_scope(target, [], [], f"user:{refused.id}", by=refused)
+        db.session.rollback()
+    assert scopes.describe(user("t@test.local"))["regions"] == ["KZ-75"]
+    scopes.set_scope(target, ["KZ-71"], [], f"user:{national_admin.id}", by=national_admin)
+    db.session.commit()
+    assert scopes.describe(user("t@test.local"))["regions"] == ["KZ-71"]
