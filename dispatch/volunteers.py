@@ -11,12 +11,12 @@ from sqlalchemy import false, func, select
 from geo import Point, bounding_box, nearest_within
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit, organizations
+from . import audit, organizations, scopes
 from .clock import quiet_minutes, utcnow
 from .errors import DuplicatePhone, NotFound, ValidationFailed
 from .extensions import db
 from .gazetteer import region_for
-from .models import Incident, Volunteer
+from .models import Incident, User, Volunteer
 from .prefilter import bbox_clause
 from .schemas import VolunteerIn, VolunteerPatch
 from .skills import SkillCatalogue
@@ -206,6 +206,8 @@ class VolunteerFilter:
     # For a reader who may not know exact homes (a viewer): near= measures from the home rounded
     # as they see it, so neither distances nor who falls inside a radius tell more than that.
     coarse: bool = False
+    # Who reads: only the volunteers of their scope are listed and counted (dispatch/scopes.py).
+    reader: User | None = None
 
 
 @dataclass
@@ -219,6 +221,9 @@ class VolunteerPage:
 
 def list_volunteers(flt: VolunteerFilter, catalogue: SkillCatalogue) -> VolunteerPage:
     query = select(Volunteer)
+    in_scope = scopes.of(flt.reader).volunteer_clause()
+    if in_scope is not None:
+        query = query.where(in_scope)
     if flt.skill is not None:
         checked_skill_mask([flt.skill], catalogue)
         bit = 1 << catalogue.bits[flt.skill]

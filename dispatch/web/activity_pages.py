@@ -18,6 +18,7 @@ from ..activity import ActivityFilter, local_day_start
 from ..errors import ValidationFailed
 from .console import bp
 from .i18n import current_language
+from .scoping import reader_scope
 
 
 def _day(name: str, problems: list[str]) -> date | None:
@@ -73,7 +74,7 @@ def activity_totals():
         chosen=chosen,
         problems=problems,
         regions=regions,
-        organizations=dashboard.organizations(),
+        organizations=dashboard.organizations(reader_scope().organization_clause()),
         query={k: v for k, v in chosen.items() if v},
         number=format_decimal,
     ), 400 if problems else 200

@@ -262,6 +262,7 @@ ERROR_MESSAGES = {
     "GEOCODER_UNAVAILABLE": _l("The address search does not answer; give the coordinates instead."),
     "TELEGRAM_NOT_CONFIGURED": _l("Telegram is not configured on this service."),
     "INCIDENT_ENDED": _l("The incident is closed or cancelled."),
+    "OUT_OF_SCOPE": _l("This is outside your regions and organisations: you may read it, not change it."),
     "NOT_ARRIVED": _l("This responder has not arrived on scene yet."),
     "ALREADY_LEFT": _l("This responder has already left the scene."),
     "NOBODY_ON_SCENE": _l("Nobody is on scene: there is no one to ask."),
@@ -276,6 +277,10 @@ ERROR_MESSAGES = {
 }
 # A few errors share a code but say something more precise: matched on the English message.
 ERROR_TEXTS = [
+    (
+        r"Only national coordinators import volunteers from a file\.",
+        _l("Only national coordinators import volunteers from a file."),
+    ),
     (r"The file is empty: it needs a header line\.", _l("The file is empty: it needs a header line.")),
     (r"The file is not Windows-1251 text; .*", _l("The file is not Windows-1251 text; nothing was imported.")),
     (

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from .. import dashboard, telegram_links
 from ..clock import utcnow
-from ..errors import DispatchError
+from ..errors import DispatchError, OutOfScope
 from ..models import VOLUNTEER_STATUSES
 from ..prefilter import is_minor
 from ..schemas import VolunteerIn, max_length
@@ -21,6 +21,7 @@ from ..volunteer_import import COLUMNS, ENCODINGS, decode_csv, import_volunteers
 from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers, note_read
 from .console import bp
 from .i18n import error_message, skill_names
+from .scoping import reader_scope, require_volunteer
 
 PER_PAGE = 50
 
@@ -50,6 +51,7 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         organization_id=int(chosen["organization_id"]) if chosen["organization_id"] else None,
         page=page,
         per_page=PER_PAGE,
+        reader=current_user.user,
     )
     return flt, chosen
 
@@ -76,10 +78,11 @@ def volunteers():
         available_now=available_now,
         is_minor=lambda born: is_minor(born, utcnow()),
         skills=skill_names(),
-        organizations=dashboard.organizations(),
+        organizations=dashboard.organizations(reader_scope().organization_clause()),
         statuses=VOLUNTEER_STATUSES,
         columns=COLUMNS,
         telegram_enabled=current_app.config["TELEGRAM_ENABLED"],
+        can_import=reader_scope().national,
     )
     # The list shows phone numbers: one audit event per page shown, naming how many.
     note_read(f"user:{current_user.user.id}", "registry", count=len(found.items))
@@ -89,16 +92,17 @@ def volunteers():
 @bp.post("/volunteers/<id:volunteer_id>/telegram-link")
 def telegram_link(volunteer_id: int):
     """A new single-use Telegram link for the volunteer, with a QR code of it to print."""
+    volunteer = require_volunteer(get_volunteer(volunteer_id))  # 404 outside the scope, before anything
     link = telegram_links.create_link(volunteer_id, f"user:{current_user.user.id}")
     # Drawn here as inline SVG from our own URL (letters, digits, - and _): no script, no image
     # fetched from anywhere, so the page's CSP holds and it prints as it shows.
     qr_svg = segno.make(link.url, error="m").svg_inline(scale=6, title=link.url)
-    volunteer = get_volunteer(volunteer_id)
     return render_template("console/telegram_link.html", link=link, qr_svg=qr_svg, volunteer=volunteer), 201
 
 
 @bp.post("/volunteers/import")
 def import_csv():
+    _national_import_only()
     upload = request.files.get("file")
     dry_run = request.form.get("dry_run") == "on"
     # "" is the automatic choice (UTF-8, or Windows-1251 when detected, if the service detects).
@@ -141,11 +145,21 @@ def _describe(details: dict) -> str:
     return "; ".join(parts)
 
 
+def _national_import_only() -> None:
+    """A file's rows may name anyone's phone (an existing number updates that volunteer), so until
+    the import checks every row against a scope, only national users import."""
+    if not reader_scope().national:
+        raise OutOfScope("Only national coordinators import volunteers from a file.")
+
+
 @bp.get("/volunteers/import")
 def import_form():
+    _national_import_only()
     return _import_page(None, None, False, "")
 
 
 @bp.get("/inbox")
 def inbox():
-    return render_template("console/inbox.html", messages=dashboard.needs_attention())
+    # A scoped user reads their volunteers' texts only; texts from unknown numbers are national users'.
+    messages = dashboard.needs_attention(volunteers=reader_scope().volunteer_clause())
+    return render_template("console/inbox.html", messages=messages)
