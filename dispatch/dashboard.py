@@ -231,7 +231,9 @@ def organization_names(ids: list[int]) -> list[str]:
     """The names of these organisations, by name."""
     if not ids:
         return []
-    return list(db.session.scalars(select(Organization.name).where(Organization.id.in_(ids)).order_by(Organization.name_key)))
+    return list(
+        db.session.scalars(select(Organization.name).where(Organization.id.in_(ids)).order_by(Organization.name_key))
+    )
 
 
 def volunteers_in_scope(ids: set[int], where: ColumnElement[bool] | None) -> set[int]:

@@ -230,14 +230,18 @@ def _incident_page(incident_id: int, status: int = 200):
     )
     # The page lists the alerted volunteers with their phone numbers: one audit event per view
     # (its live refreshes only redraw what this view showed, and are not counted again).
-    volunteers.note_read(f"user:{by().id}", f"incident:{incident_id}", count=sum(1 for a in picture.alerts if a["phone"]))
+    volunteers.note_read(
+        f"user:{by().id}", f"incident:{incident_id}", count=sum(1 for a in picture.alerts if a["phone"])
+    )
     return page, status
 
 
 @bp.get("/incidents/<id:incident_id>/live")
 def incident_live(incident_id: int):
     picture = shown_picture(dashboard.incident_picture(incident_id))
-    html = render_template("console/_incident_live.html", p=picture, skills=skill_names(), manages=manages(picture.incident))
+    html = render_template(
+        "console/_incident_live.html", p=picture, skills=skill_names(), manages=manages(picture.incident)
+    )
     return conditional(html, "text/html")
 
 

@@ -71,7 +71,7 @@ def user_scope(user_id: int):
 @bp.post("/users/<id:user_id>/scope", endpoint="save_user_scope")
 def save_user_scope(user_id: int):
     user = users.get_user_by_id(user_id)
-    regions = [code.strip() for code in request.form.getlist("regions") if code.strip()][:len(REGIONS) + 1]
+    regions = [code.strip() for code in request.form.getlist("regions") if code.strip()][: len(REGIONS) + 1]
     raw_ids = [value.strip() for value in request.form.getlist("organization_ids") if value.strip()][:1000]
     chosen = {"regions": regions, "organization_ids": [int(v) for v in raw_ids if _ID.fullmatch(v)]}
     if len(chosen["organization_ids"]) != len(raw_ids):
