@@ -25,6 +25,8 @@ run: $(STAMP)
 	echo "  Dashboard:          http://$(HOST):$(PORT)/"; \
 	echo "  API:                http://$(HOST):$(PORT)/api/v1/openapi.json"; \
 	echo "  Coordinator token:  $$token"; \
+	echo "  Sign in (national): coordinator@demo.local / demo-coordinator"; \
+	echo "  Sign in (Almaty):   almaty@demo.local / demo-almaty-office  (Almaty's volunteers and incidents only)"; \
 	echo "  Try:  curl -H 'Authorization: Bearer $$token' http://$(HOST):$(PORT)/api/v1/volunteers?per_page=3"; \
 	echo ""
 	SCHEDULER_EMBEDDED=$${SCHEDULER_EMBEDDED:-true} $(FLASK) run --host $(HOST) --port $(PORT) --no-reload

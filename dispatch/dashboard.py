@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 
 from . import incidents, reply_links, responders
 from .extensions import db
@@ -79,9 +79,14 @@ def recent_incidents(limit: int = 50) -> tuple[list[Incident], dict[int, dict[st
 # -- inbound texts ---------------------------------------------------------------------------
 
 
-def needs_attention(limit: int = 200) -> list[dict]:
-    """Replies the service did not understand, newest first, for a coordinator to read."""
-    return _messages(InboundMessage.needs_attention.is_(True), limit)
+def needs_attention(limit: int = 200, volunteers: ColumnElement[bool] | None = None) -> list[dict]:
+    """Replies the service did not understand, newest first, for a coordinator to read. With a
+    `volunteers` condition (a scope's, on Volunteer), only those volunteers' texts: no text from
+    an unknown number either."""
+    where = InboundMessage.needs_attention.is_(True)
+    if volunteers is not None:
+        where = and_(where, InboundMessage.volunteer_id.is_not(None), volunteers)
+    return _messages(where, limit)
 
 
 def _messages(where, limit: int) -> list[dict]:
@@ -213,9 +218,34 @@ def volunteers_by_chat(chat_ids: list[int]) -> dict[int, Volunteer]:
 # -- registry ---------------------------------------------------------------------------------
 
 
-def organizations() -> list[Organization]:
-    """Every organisation, active first, by name: the choices of the registry's filter."""
-    return list(db.session.scalars(select(Organization).order_by(Organization.active.desc(), Organization.name_key)))
+def organizations(where: ColumnElement[bool] | None = None) -> list[Organization]:
+    """Every organisation (or those `where` holds: a scope's), active first, by name: the choices
+    of the registry's filter."""
+    query = select(Organization).order_by(Organization.active.desc(), Organization.name_key)
+    if where is not None:
+        query = query.where(where)
+    return list(db.session.scalars(query))
+
+
+def organization_names(ids: list[int]) -> list[str]:
+    """The names of these organisations, by name."""
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(select(Organization.name).where(Organization.id.in_(ids)).order_by(Organization.name_key))
+    )
+
+
+def volunteers_in_scope(ids: set[int], where: ColumnElement[bool] | None) -> set[int]:
+    """Those of `ids` that a scope's condition on Volunteer holds (None: all of them)."""
+    if where is None:
+        return set(ids)
+    found: set[int] = set()
+    chunk = sorted(ids)
+    for start in range(0, len(chunk), 500):
+        part = chunk[start : start + 500]
+        found.update(db.session.scalars(select(Volunteer.id).where(Volunteer.id.in_(part), where)))
+    return found
 
 
 def registry_extent() -> tuple[float, float, float, float] | None:

@@ -1,5 +1,5 @@
 """Demo data: about 2,000 volunteers around Astana and Almaty, six organisations in those two
-regions (each volunteer in one), and one coordinator; idempotent."""
+regions (each volunteer in one), a national coordinator and a regional one (Almaty); idempotent."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import BigInteger, cast, func, insert, select, update
 
+from geo.points import Point
+from geo.regions import regions_of
+
 from .clock import utcnow
 from .extensions import db
 from .models import Activity, Organization, User, Volunteer, name_key
@@ -18,6 +21,11 @@ from .telegram import SIMULATED_CHAT_BASE
 from .users import create_user
 
 DEMO_COORDINATOR = "coordinator@demo.local"
+DEMO_COORDINATOR_PASSWORD = "demo-coordinator"
+# A regional office's coordinator: sees Almaty's volunteers, manages Almaty's incidents.
+DEMO_REGIONAL_COORDINATOR = "almaty@demo.local"
+DEMO_REGIONAL_PASSWORD = "demo-almaty-office"
+DEMO_REGIONAL_REGION = "KZ-75"
 DEMO_ORGANIZATIONS = {
     "astana": ["Astana Volunteer Rescue", "Қазақстан Қызыл Жарты Ай — Астана", "Ertis Search Team"],
     "almaty": ["Almaty Mountain Rescue Volunteers", "Красный Полумесяц — Алматы", "Medeu Civil Defence Club"],
@@ -92,10 +100,20 @@ SIMULATED_TELEGRAM_EVERY = 5
 
 def seed_demo(if_empty: bool = False) -> dict:
     """Create what is missing; a second run changes nothing. Returns what it did."""
-    done = {"coordinator_created": False, "organizations_created": 0, "volunteers_created": 0}
+    done = {
+        "coordinator_created": False,
+        "regional_coordinator_created": False,
+        "organizations_created": 0,
+        "volunteers_created": 0,
+    }
     if db.session.scalar(select(User.id).where(User.email == DEMO_COORDINATOR)) is None:
-        create_user(DEMO_COORDINATOR, "coordinator", password="demo-coordinator")
+        create_user(DEMO_COORDINATOR, "coordinator", password=DEMO_COORDINATOR_PASSWORD)
         done["coordinator_created"] = True
+    if db.session.scalar(select(User.id).where(User.email == DEMO_REGIONAL_COORDINATOR)) is None:
+        create_user(
+            DEMO_REGIONAL_COORDINATOR, "coordinator", password=DEMO_REGIONAL_PASSWORD, regions=[DEMO_REGIONAL_REGION]
+        )
+        done["regional_coordinator_created"] = True
     if if_empty and db.session.scalar(select(func.count(Volunteer.id))) > 0:
         return done
     organization_ids, done["organizations_created"] = _seed_organizations()
@@ -195,9 +213,11 @@ def demo_rows(catalogue: SkillCatalogue, organization_ids: dict[str, int]) -> li
     now = utcnow()
     skills, weights = zip(*[(code, w) for code, w in SKILL_WEIGHTS.items() if code in catalogue.bits])
     rows = []
+    points = []
     for i in range(DEMO_VOLUNTEERS):
         city = "astana" if i % 2 == 0 else "almaty"
         lat, lon = _scatter(rng, *CITIES[city], sigma_km=8.0)
+        points.append(Point(lat, lon))
         codes = set(rng.choices(skills, weights=weights, k=rng.choice((1, 1, 2, 2, 3))))
         language = rng.choices(("kk", "ru", "en"), weights=(45, 50, 5))[0]
         rows.append(
@@ -216,6 +236,9 @@ def demo_rows(catalogue: SkillCatalogue, organization_ids: dict[str, int]) -> li
                 "updated_at": now,
             }
         )
+    # Their regions from the points, as a coordinator's form or the import would derive them.
+    for row, region in zip(rows, regions_of(points)):
+        row["region"] = region
     return rows
 
 

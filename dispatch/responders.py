@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 
 from notifications.texts import render
 
@@ -505,8 +505,9 @@ class Concern:
     help_requested: list[str]
 
 
-def concerns(limit: int = 20) -> list[Concern]:
-    rows = db.session.execute(
+def concerns(limit: int = 20, where: ColumnElement[bool] | None = None) -> list[Concern]:
+    """`where` (a condition on Incident and Volunteer: a reader's scope) narrows whose are shown."""
+    query = (
         select(
             Alert.incident_id,
             Incident.code,
@@ -521,7 +522,10 @@ def concerns(limit: int = 20) -> list[Concern]:
         .where(or_(Alert.welfare_overdue_at.is_not(None), Alert.help_requested_at.is_not(None)))
         .order_by(Alert.incident_id.desc(), Alert.id)
         .limit(500)
-    ).all()
+    )
+    if where is not None:
+        query = query.where(where)
+    rows = db.session.execute(query).all()
     found: dict[int, Concern] = {}
     for incident_id, code, title, name, volunteer_id, overdue_at, help_at in rows:
         concern = found.setdefault(incident_id, Concern(incident_id, code, title, [], []))

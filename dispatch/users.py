@@ -18,7 +18,7 @@ from notifications.phones import InvalidPhone, normalize_phone
 
 from . import audit, scopes
 from .clock import utcnow
-from .errors import DispatchError, DuplicateEmail, ValidationFailed
+from .errors import DispatchError, DuplicateEmail, NotFound, ValidationFailed
 from .extensions import db
 from .models import LANGUAGES, ROLES, ApiToken, AuditEvent, User, UserSession
 
@@ -362,3 +362,27 @@ def unlock_sign_in(email: str | None = None, address: str | None = None) -> None
     for actor in actors:
         db.session.add(AuditEvent(at=now, actor=actor, event="login_unlocked", details={"by": "cli"}))
     db.session.commit()
+
+
+# -- scopes, from the console (national admins) ---------------------------------------------------
+
+
+def list_users() -> list[User]:
+    """Every user, by email (the console's user administration)."""
+    return list(db.session.scalars(select(User).order_by(User.email)))
+
+
+def get_user_by_id(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user {user_id}.")
+    return user
+
+
+def change_scope(user_id: int, regions: Iterable[str], organization_ids: Iterable[int], actor: str) -> User:
+    """Replace a user's scope (both empty: national), audited; nothing changes on a bad region or
+    organisation (ValidationFailed)."""
+    user = get_user_by_id(user_id)
+    scopes.set_scope(user, regions, organization_ids, actor)
+    db.session.commit()
+    return user

@@ -22,6 +22,7 @@ from ..csv_text import ENCODINGS, decode_csv
 from ..errors import DispatchError, ValidationFailed
 from .console import bp
 from .i18n import current_language, error_message
+from .scoping import reader_scope
 
 
 def _day(name: str, problems: list[str]) -> date | None:
@@ -77,7 +78,7 @@ def activity_totals():
         chosen=chosen,
         problems=problems,
         regions=regions,
-        organizations=dashboard.organizations(),
+        organizations=dashboard.organizations(reader_scope().organization_clause()),
         query={k: v for k, v in chosen.items() if v},
         number=format_decimal,
         detect=current_app.config["IMPORT_DETECT_ENCODING"],

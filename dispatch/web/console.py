@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from pydantic import ValidationError
+from sqlalchemy import or_
 
 from notifications.texts import render as render_sms
 
@@ -29,6 +30,7 @@ from .. import (
     warnings_in,
 )
 from ..errors import DispatchError
+from ..gazetteer import region_for
 from ..models import INCIDENT_KINDS, SEVERITIES
 from ..presenters import alert_counts
 from ..schemas import BroadcastIn, DispatchIn, IncidentIn, IncidentPatch, max_length
@@ -39,6 +41,7 @@ from .incident_edit import form_of, read_edit_form
 from .incident_form import NEED_ROWS, empty_form, read_dispatch_form, read_incident_form
 from .live import conditional
 from .pages import map_settings
+from .scoping import manages, reader_scope, require_manage, scope_label, shown_picture
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
@@ -65,6 +68,34 @@ def by() -> object:
     return current_user.user
 
 
+def _incident_to_manage(incident_id: int):
+    """The incident, or 403 OUT_OF_SCOPE (a page in the user's language) when the signed-in user's
+    scope does not hold its region: checked before anything changes."""
+    return require_manage(incidents.get_incident(incident_id))
+
+
+@bp.app_context_processor
+def reader_scope_label() -> dict:
+    """The console's header says whose data the user sees: "Whole country" or their regions."""
+    if not (request.blueprint in ("console", "simulator", "account") and current_user.is_authenticated):
+        return {}
+    scope = reader_scope()
+    return {"scope_label": scope_label(scope), "users_admin": current_user.has_role("admin") and scope.national}
+
+
+def _concerns() -> list:
+    """Responders in question whom this user may see: of the incidents they manage, or their own
+    volunteers wherever they responded."""
+    scope = reader_scope()
+    if scope.national:
+        return responders.concerns()
+    return responders.concerns(where=or_(*_present(scope.incident_clause(), scope.volunteer_clause())))
+
+
+def _present(*clauses):
+    return [clause for clause in clauses if clause is not None]
+
+
 @bp.get("/")
 def incident_list():
     found, counts = dashboard.recent_incidents()
@@ -79,16 +110,17 @@ def safety_concerns() -> dict:
         return {}
     if not current_user.has_role("coordinator"):
         return {}
-    return {"concerns": responders.concerns()}
+    return {"concerns": _concerns()}
 
 
 @bp.get("/concerns/live")
 def concerns_live():
-    return conditional(render_template("console/_concerns.html", concerns=responders.concerns()), "text/html")
+    return conditional(render_template("console/_concerns.html", concerns=_concerns()), "text/html")
 
 
 @bp.post("/incidents/<id:incident_id>/roll-call")
 def roll_call(incident_id: int):
+    _incident_to_manage(incident_id)
     try:
         call = responders.start_roll_call(incident_id, by())
     except responders.NobodyOnScene as exc:
@@ -143,6 +175,10 @@ def post_incident():
     form = read_incident_form(request.form)
     if form.data is None:
         return _form_page(form, status=400)
+    if not reader_scope().holds_region(region_for(form.data.lat, form.data.lon, form.data.region)):
+        # Posted only where the user's scope holds the point's region: nothing previewed or sent.
+        form.errors["lat"] = error_message("OUT_OF_SCOPE")
+        return _form_page(form, status=403)
     try:
         if request.form.get("action") != "send" or request.form.get("previewed") != form.digest:
             if request.form.get("action") == "send":
@@ -171,7 +207,7 @@ def incident(incident_id: int):
 
 
 def _incident_page(incident_id: int, status: int = 200):
-    picture = dashboard.incident_picture(incident_id)
+    picture = shown_picture(dashboard.incident_picture(incident_id))
     page_data = {
         "map": map_settings(),
         "incident": {
@@ -190,17 +226,23 @@ def _incident_page(incident_id: int, status: int = 200):
         need_rows=NEED_ROWS,
         standby_notified=standby.notified_count(incident_id),
         history=incident_changes.change_history(incident_id),
+        manages=manages(picture.incident),
     )
     # The page lists the alerted volunteers with their phone numbers: one audit event per view
     # (its live refreshes only redraw what this view showed, and are not counted again).
-    volunteers.note_read(f"user:{by().id}", f"incident:{incident_id}", count=len(picture.alerts))
+    volunteers.note_read(
+        f"user:{by().id}", f"incident:{incident_id}", count=sum(1 for a in picture.alerts if a["phone"])
+    )
     return page, status
 
 
 @bp.get("/incidents/<id:incident_id>/live")
 def incident_live(incident_id: int):
-    picture = dashboard.incident_picture(incident_id)
-    return conditional(render_template("console/_incident_live.html", p=picture, skills=skill_names()), "text/html")
+    picture = shown_picture(dashboard.incident_picture(incident_id))
+    html = render_template(
+        "console/_incident_live.html", p=picture, skills=skill_names(), manages=manages(picture.incident)
+    )
+    return conditional(html, "text/html")
 
 
 @bp.route("/incidents/<id:incident_id>/close", methods=["GET", "POST"])
@@ -217,6 +259,7 @@ def _end_incident(incident_id: int, how: str):
     """Ending texts every volunteer still involved and cannot be undone, so it takes two steps:
     a page that asks, and its button (confirm=yes). Anything else, a stray click or a crafted
     post without confirm=yes, gets the question and changes nothing."""
+    _incident_to_manage(incident_id)
     if request.method == "POST" and request.form.get("confirm") == "yes":
         incidents.end_incident(incident_id, how, by())
         if how == "closed":
@@ -235,6 +278,7 @@ def _end_incident(incident_id: int, how: str):
 
 @bp.post("/incidents/<id:incident_id>/broadcast")
 def broadcast(incident_id: int):
+    _incident_to_manage(incident_id)
     try:
         data = BroadcastIn.model_validate({"body": request.form.get("body", ""), "to": request.form.get("to", "")})
     except ValidationError:
@@ -254,6 +298,7 @@ def broadcast(incident_id: int):
 @bp.post("/incidents/<id:incident_id>/dispatch")
 def dispatch_draft(incident_id: int):
     """A warning's draft goes out with needs in one step: alerting starts as for a posted incident."""
+    _incident_to_manage(incident_id)
     data: DispatchIn | None = read_dispatch_form(request.form)
     if data is None:
         flash(_("Give at least one need with a whole number of people, and a radius in km. Nothing was sent."), "error")
@@ -265,6 +310,16 @@ def dispatch_draft(incident_id: int):
         return _incident_page(incident_id, status=exc.status)
     flash(_("Warning dispatched: alerting has started. Reply code %(code)s.", code=incident.code))
     return redirect(url_for("console.incident", incident_id=incident.id))
+
+
+def _new_region(incident, patch: IncidentPatch) -> str | None | bool:
+    """The region the incident would have after the patch, or False when it keeps its own."""
+    given = patch.model_fields_set
+    if "region" not in given and "lat" not in given:
+        return False
+    lat = patch.lat if "lat" in given else incident.lat
+    lon = patch.lon if "lon" in given else incident.lon
+    return region_for(lat, lon, patch.region if "region" in given else None)
 
 
 def _editable(incident) -> bool:
@@ -285,7 +340,7 @@ def _edit_page(incident, form, status: int = 200):
 
 @bp.get("/incidents/<id:incident_id>/edit")
 def edit_incident(incident_id: int):
-    incident = incidents.get_incident(incident_id)
+    incident = _incident_to_manage(incident_id)
     if not _editable(incident):
         raise incidents.IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
     return _edit_page(incident, form_of(incident))
@@ -294,7 +349,7 @@ def edit_incident(incident_id: int):
 @bp.post("/incidents/<id:incident_id>/edit")
 def save_incident(incident_id: int):
     """Only what differs from the incident is sent; waves, stand-downs and texts follow as for PATCH."""
-    incident = incidents.get_incident(incident_id)
+    incident = _incident_to_manage(incident_id)
     if not _editable(incident):
         raise incidents.IncidentEnded(f"Incident {incident_id} is already {incident.status}.")
     form = read_edit_form(request.form, incident)
@@ -303,6 +358,11 @@ def save_incident(incident_id: int):
     if form.data is None:
         flash(_("Nothing was changed."))
         return redirect(url_for("console.incident", incident_id=incident_id))
+    moved_to = _new_region(incident, form.data)
+    if moved_to is not False and not reader_scope().holds_region(moved_to):
+        # Moved (or its region set) outside the scope: refused, nothing changed.
+        form.errors["lat"] = error_message("OUT_OF_SCOPE")
+        return _edit_page(incident, form, status=403)
     try:
         place = geocoding.resolve(form.data.lat, form.data.lon, None)[1] if form.data.lat is not None else None
         outcome = incident_changes.change_incident(incident_id, form.data, by(), place)
@@ -325,6 +385,7 @@ def save_incident(incident_id: int):
 
 @bp.post("/incidents/<id:incident_id>/standby")
 def standby_notices(incident_id: int):
+    _incident_to_manage(incident_id)
     outcome = standby.notify_standby(incident_id, by())
     flash(
         _(

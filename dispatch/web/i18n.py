@@ -262,6 +262,7 @@ ERROR_MESSAGES = {
     "GEOCODER_UNAVAILABLE": _l("The address search does not answer; give the coordinates instead."),
     "TELEGRAM_NOT_CONFIGURED": _l("Telegram is not configured on this service."),
     "INCIDENT_ENDED": _l("The incident is closed or cancelled."),
+    "OUT_OF_SCOPE": _l("This is outside your regions and organisations: you may read it, not change it."),
     "NOT_ARRIVED": _l("This responder has not arrived on scene yet."),
     "ALREADY_LEFT": _l("This responder has already left the scene."),
     "NOBODY_ON_SCENE": _l("Nobody is on scene: there is no one to ask."),
@@ -484,6 +485,7 @@ IMPORT_PROBLEMS = {
     "duplicate_phone": _l("phone %(phone)s already appears on line %(line)s"),
     "unknown_organization": _l("no organisation named “%(name)s”: add it on the Organisations page first"),
     "inactive_organization": _l("the organisation “%(name)s” is deactivated and takes no new members"),
+    "out_of_scope": _l("outside your regions and organisations"),
     # The activity import's (dispatch/activity_import.py).
     "unreadable": _l("this line cannot be read as CSV"),
     "missing_volunteer": _l("give the volunteer's phone or volunteer_id"),

@@ -11,10 +11,11 @@ from pydantic import ValidationError
 from geo.regions import REGIONS
 
 from .. import organizations
-from ..errors import DispatchError
+from ..errors import DispatchError, NotFound
 from ..schemas import OrganizationIn, OrganizationPatch, max_length
 from .console import bp
 from .i18n import current_language, error_message, field_errors, field_problem
+from .scoping import reader_scope
 
 FIELDS = ("name", "region", "phone", "email", "address")
 
@@ -44,11 +45,15 @@ def _list_page(values: dict | None = None, errors: dict | None = None, status: i
         "region": args.get("region") if args.get("region") in REGIONS else "",
         "active": args.get("active") if args.get("active") in ("yes", "no") else "",
     }
+    scope = reader_scope()
     found = organizations.list_organizations(
         organizations.OrganizationFilter(
             region=chosen["region"] or None,
             active={"yes": True, "no": False}.get(chosen["active"]),
             q=chosen["q"] or None,
+            # A scoped user: the organisations of their regions and their own, no others.
+            regions=None if scope.national else set(scope.regions),
+            ids=None if scope.national else set(scope.organization_ids),
         )
     )
     return render_template(
@@ -79,9 +84,26 @@ def _problems(exc: Exception) -> dict[str, str]:
     return {"name": error_message(exc.code, exc.message)}
 
 
+def _organization(organization_id: int):
+    """The organisation, 404 outside the signed-in user's scope (as one that does not exist)."""
+    organization = organizations.get_organization(organization_id)
+    if not reader_scope().holds_organization(organization):
+        raise NotFound(f"No organisation {organization_id}.")
+    return organization
+
+
+def _region_allowed(region: str | None, current: str | None, new: bool = False) -> bool:
+    """A scoped user places an organisation only in one of their regions (or leaves it where it is)."""
+    scope = reader_scope()
+    return scope.national or region in scope.regions or (not new and region == current)
+
+
 @bp.post("/organizations")
 def add_organization():
     values = _typed(request.form)
+    if not _region_allowed(values["region"], None, new=True):
+        errors = {"region": error_message("OUT_OF_SCOPE")}
+        return _list_page({k: v or "" for k, v in values.items()}, errors, 403)
     try:
         created = organizations.create_organization(OrganizationIn.model_validate(values), _actor())
     except (ValidationError, DispatchError) as exc:
@@ -104,14 +126,17 @@ def _edit_page(organization, values: dict, errors: dict | None = None, status: i
 
 @bp.get("/organizations/<id:organization_id>/edit")
 def edit_organization(organization_id: int):
-    organization = organizations.get_organization(organization_id)
+    organization = _organization(organization_id)
     return _edit_page(organization, {name: getattr(organization, name) or "" for name in FIELDS})
 
 
 @bp.post("/organizations/<id:organization_id>")
 def save_organization(organization_id: int):
-    organization = organizations.get_organization(organization_id)
+    organization = _organization(organization_id)
     values = _typed(request.form)
+    if not _region_allowed(values["region"], organization.region):
+        errors = {"region": error_message("OUT_OF_SCOPE")}
+        return _edit_page(organization, {k: v or "" for k, v in values.items()}, errors, 403)
     try:
         organizations.update_organization(organization_id, OrganizationPatch.model_validate(values), _actor())
     except (ValidationError, DispatchError) as exc:
@@ -122,6 +147,7 @@ def save_organization(organization_id: int):
 
 @bp.post("/organizations/<id:organization_id>/active")
 def set_organization_active(organization_id: int):
+    _organization(organization_id)
     wanted = request.form.get("active")
     if wanted not in ("yes", "no"):
         flash(_("Choose whether the organisation is active."), "error")

@@ -21,6 +21,7 @@ from ..volunteer_import import COLUMNS, ENCODINGS, decode_csv, import_volunteers
 from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers, note_read
 from .console import bp
 from .i18n import error_message, skill_names
+from .scoping import reader_scope, require_volunteer
 
 PER_PAGE = 50
 
@@ -50,6 +51,7 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         organization_id=int(chosen["organization_id"]) if chosen["organization_id"] else None,
         page=page,
         per_page=PER_PAGE,
+        scope=reader_scope(),
     )
     return flt, chosen
 
@@ -76,7 +78,7 @@ def volunteers():
         available_now=available_now,
         is_minor=lambda born: is_minor(born, utcnow()),
         skills=skill_names(),
-        organizations=dashboard.organizations(),
+        organizations=dashboard.organizations(reader_scope().organization_clause()),
         statuses=VOLUNTEER_STATUSES,
         columns=COLUMNS,
         telegram_enabled=current_app.config["TELEGRAM_ENABLED"],
@@ -89,11 +91,11 @@ def volunteers():
 @bp.post("/volunteers/<id:volunteer_id>/telegram-link")
 def telegram_link(volunteer_id: int):
     """A new single-use Telegram link for the volunteer, with a QR code of it to print."""
+    volunteer = require_volunteer(get_volunteer(volunteer_id))  # 404 outside the scope, before anything
     link = telegram_links.create_link(volunteer_id, f"user:{current_user.user.id}")
     # Drawn here as inline SVG from our own URL (letters, digits, - and _): no script, no image
     # fetched from anywhere, so the page's CSP holds and it prints as it shows.
     qr_svg = segno.make(link.url, error="m").svg_inline(scale=6, title=link.url)
-    volunteer = get_volunteer(volunteer_id)
     return render_template("console/telegram_link.html", link=link, qr_svg=qr_svg, volunteer=volunteer), 201
 
 
@@ -112,7 +114,11 @@ def import_csv():
         try:
             text = decode_csv(upload.stream, encoding or None, detect=current_app.config["IMPORT_DETECT_ENCODING"])
             report = import_volunteers(
-                text, current_app.config["DEFAULT_PHONE_REGION"], f"user:{current_user.user.id}", dry_run=dry_run
+                text,
+                current_app.config["DEFAULT_PHONE_REGION"],
+                f"user:{current_user.user.id}",
+                dry_run=dry_run,
+                scope=reader_scope(),
             )
         except DispatchError as exc:
             error = f"{error_message(exc.code, exc.message)} {_describe(exc.details)}".strip()
@@ -148,4 +154,6 @@ def import_form():
 
 @bp.get("/inbox")
 def inbox():
-    return render_template("console/inbox.html", messages=dashboard.needs_attention())
+    # A scoped user reads their volunteers' texts only; texts from unknown numbers are national users'.
+    messages = dashboard.needs_attention(volunteers=reader_scope().volunteer_clause())
+    return render_template("console/inbox.html", messages=messages)

@@ -34,6 +34,7 @@ from ..models import InboundMessage
 from ..volunteers import get_volunteer
 from .console import by, coordinators_only, dispatch_error
 from .live import conditional
+from .scoping import reader_scope, require_volunteer
 
 bp = Blueprint("simulator", __name__, url_prefix="/console/simulator", template_folder="templates")
 MAX_REPLY_CHARS = InboundMessage.body.type.length  # what a stored inbound SMS holds
@@ -63,7 +64,7 @@ def index():
             found = dashboard.volunteer_by_phone(normalize_phone(phone, current_app.config["DEFAULT_PHONE_REGION"]))
         except InvalidPhone:
             found = None
-        if found is not None:
+        if found is not None and reader_scope().holds_volunteer(found):
             return redirect(url_for("simulator.thread", volunteer_id=found.id))
         flash(_("No volunteer has that number."), "error")
     sim = telegram.simulated()
@@ -71,15 +72,24 @@ def index():
     if sim is not None:
         ids = sim.chat_ids()
         linked = dashboard.volunteers_by_chat(ids)
-        chats = [{"volunteer": linked[c], "last": _last_text(sim.chat(c))} for c in ids if c in linked]
-    return render_template(
-        "simulator/index.html", inboxes=dashboard.simulator_inboxes(), phone=phone, chats=chats, simulated=sim
-    )
+        chats = [
+            {"volunteer": linked[c], "last": _last_text(sim.chat(c))}
+            for c in ids
+            if c in linked and reader_scope().holds_volunteer(linked[c])
+        ]
+    # The simulator answers as volunteers: only those of the user's scope.
+    inboxes = [row for row in dashboard.simulator_inboxes() if reader_scope().holds_volunteer(row["volunteer"])]
+    return render_template("simulator/index.html", inboxes=inboxes, phone=phone, chats=chats, simulated=sim)
+
+
+def _volunteer(volunteer_id: int):
+    """The volunteer, 404 outside the signed-in user's scope."""
+    return require_volunteer(get_volunteer(volunteer_id))
 
 
 @bp.get("/<id:volunteer_id>")
 def thread(volunteer_id: int):
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     return _thread_page(volunteer)
 
 
@@ -105,7 +115,7 @@ def _chat(volunteer) -> dict:
 
 @bp.get("/<id:volunteer_id>/live")
 def thread_live(volunteer_id: int):
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     return conditional(
         render_template("simulator/_thread_live.html", t=dashboard.simulator_thread(volunteer)), "text/html"
     )
@@ -113,7 +123,7 @@ def thread_live(volunteer_id: int):
 
 @bp.post("/<id:volunteer_id>/reply")
 def reply(volunteer_id: int):
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     body = request.form.get("body", "").strip()
     if not body or volunteer.phone is None:
         flash(_("Write the text the volunteer sends."), "error")
@@ -154,13 +164,13 @@ def _linked_or_409(volunteer):
 @bp.get("/<id:volunteer_id>/telegram/live")
 def telegram_live(volunteer_id: int):
     _simulated_or_404()
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     return conditional(render_template("simulator/_telegram_live.html", chat=_chat(volunteer)), "text/html")
 
 
 @bp.get("/<id:volunteer_id>/links/live")
 def links_live(volunteer_id: int):
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     html = render_template("simulator/_links_live.html", links=dashboard.simulator_reply_links(volunteer))
     return conditional(html, "text/html")
 
@@ -169,7 +179,7 @@ def links_live(volunteer_id: int):
 def telegram_press(volunteer_id: int):
     """A press on an inline button of the chat: a callback_query through the webhook's handler."""
     sim = _simulated_or_404()
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     refused = _linked_or_409(volunteer)
     if refused is not None:
         return refused
@@ -194,7 +204,7 @@ def telegram_press(volunteer_id: int):
 def telegram_say(volunteer_id: int):
     """Text typed to the bot: a message update through the webhook's handler."""
     sim = _simulated_or_404()
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     refused = _linked_or_409(volunteer)
     if refused is not None:
         return refused
@@ -222,7 +232,7 @@ def telegram_link(volunteer_id: int):
     """Link with one click, the real way: a single-use link code, then `/start <code>` from the
     volunteer's simulated chat, through the webhook's handler."""
     sim = _simulated_or_404()
-    volunteer = get_volunteer(volunteer_id)
+    volunteer = _volunteer(volunteer_id)
     code = telegram_links.create_link(volunteer.id, actor=f"user:{by().id}").code
     chat_id = volunteer.telegram_chat_id or telegram.simulated_chat_id(volunteer.id)
     telegram_inbox.receive_body(sim.user_text(chat_id, f"/start {code}", language_code=volunteer.language))
@@ -246,6 +256,9 @@ def telegram_start():
     chat_id = telegram.SIMULATED_CHAT_BASE * 2 + secrets.randbelow(10**9)
     telegram_inbox.receive_body(sim.user_text(chat_id, f"/start {code}"))
     linked = dashboard.volunteers_by_chat([chat_id]).get(chat_id)
+    if linked is not None and not reader_scope().holds_volunteer(linked):
+        flash(_("%(name)s opened the link and pressed Start in the simulated Telegram.", name=_("Volunteer")))
+        return redirect(url_for("simulator.index"))
     if linked is None:
         flash(_("The bot did not accept this link: it is unknown, used or expired. Nothing was linked."), "error")
         return render_template("simulator/start.html", code=code), 409

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from dispatch.demo import DEMO_COORDINATOR, DEMO_VOLUNTEERS
+from config import PROJECT_ROOT
+from dispatch import scopes
+from dispatch.demo import (
+    DEMO_COORDINATOR,
+    DEMO_ORGANIZATIONS,
+    DEMO_REGIONAL_COORDINATOR,
+    DEMO_REGIONAL_PASSWORD,
+    DEMO_VOLUNTEERS,
+)
 from dispatch.extensions import db
-from dispatch.models import User, Volunteer
-from dispatch.users import authenticate_token
+from dispatch.models import Organization, User, Volunteer
+from dispatch.users import authenticate_token, check_password
 from notifications.phones import normalize_phone
 
 
@@ -21,7 +29,7 @@ def test_seed_demo_is_idempotent_and_realistic(app):
     assert count(Volunteer) == DEMO_VOLUNTEERS
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert count(Volunteer) == DEMO_VOLUNTEERS
-    assert count(User) == 1
+    assert count(User) == 2  # the national coordinator and Almaty's
     volunteers = db.session.scalars(select(Volunteer)).all()
     near_astana = [v for v in volunteers if abs(v.lat - 51.17) < 1 and abs(v.lon - 71.45) < 1.5]
     near_almaty = [v for v in volunteers if abs(v.lat - 43.22) < 1 and abs(v.lon - 76.85) < 1.5]
@@ -32,6 +40,32 @@ def test_seed_demo_is_idempotent_and_realistic(app):
     # Every demo phone is a real-looking mobile number that the registry itself would accept.
     for v in volunteers[:50]:
         assert normalize_phone(v.phone, "KZ") == v.phone
+
+
+def test_seed_demo_has_a_regional_coordinator_with_a_password_and_regions_on_every_volunteer(app):
+    assert app.test_cli_runner().invoke(args=["seed-demo"]).exit_code == 0
+    regional = db.session.scalar(select(User).where(User.email == DEMO_REGIONAL_COORDINATOR))
+    assert regional.role == "coordinator" and check_password(regional, DEMO_REGIONAL_PASSWORD)
+    assert scopes.describe(regional) == {"regions": ["KZ-75"], "organization_ids": []}
+    national = db.session.scalar(select(User).where(User.email == DEMO_COORDINATOR))
+    assert scopes.of(national).national and check_password(national, "demo-coordinator")
+    # Every demo volunteer has a region (from their point), in the two demo regions or next to them.
+    regions = dict(db.session.execute(select(Volunteer.region, func.count()).group_by(Volunteer.region)).all())
+    assert None not in regions
+    assert regions["KZ-71"] > 800 and regions["KZ-75"] > 600
+    # The Almaty coordinator's scope holds Almaty's volunteers and organisations, not Astana's.
+    scope = scopes.of(regional)
+    seen = db.session.scalar(select(func.count()).select_from(Volunteer).where(scope.volunteer_clause()))
+    assert seen == regions["KZ-75"]
+    names = set(db.session.scalars(select(Organization.name).where(scope.organization_clause())))
+    assert names == set(DEMO_ORGANIZATIONS["almaty"])
+
+
+def test_make_run_prints_both_sign_ins():
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    run = makefile[makefile.index("\nrun:") : makefile.index("\n\n", makefile.index("\nrun:"))]
+    assert f"{DEMO_COORDINATOR} / demo-coordinator" in run
+    assert f"{DEMO_REGIONAL_COORDINATOR} / {DEMO_REGIONAL_PASSWORD}" in run
 
 
 def test_seed_demo_if_empty_leaves_a_real_registry_alone(app, client, auth):

@@ -109,5 +109,12 @@ def test_every_console_page_needs_a_signed_in_coordinator(app, client):
     fresh = app.test_client()
     sign_in(fresh, "coord-pages@test.local")
     for url in pages:
-        # In: the page, or a 404 for an id that does not exist; never the sign-in page or a 403.
-        assert fresh.get(url).status_code in (200, 404), url
+        # In: the page, or a 404 for an id that does not exist; never the sign-in page or a 403
+        # (user administration is national admins' only).
+        expected = (403,) if url.startswith("/console/users") else (200, 404)
+        assert fresh.get(url).status_code in expected, url
+    create_user("admin-pages@test.local", "admin", password=PASSWORD)
+    admin = app.test_client()
+    sign_in(admin, "admin-pages@test.local")
+    for url in pages:
+        assert admin.get(url).status_code in (200, 404), url

@@ -33,6 +33,7 @@ LANGUAGES = ("ru", "kk")
 ALLOWED = {
     "SMS",
     "Telegram",
+    "QR",  # "QR-код" in ru and kk
     "GeoJSON",
     "Polygon",
     "MultiPolygon",
