@@ -30,7 +30,7 @@ from geo import Point
 from geo.regions import regions_of
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit, organizations
+from . import audit, organizations, volunteer_search
 from .clock import quiet_minutes, utcnow
 from .errors import DispatchError
 from .extensions import db
@@ -490,5 +490,6 @@ def _apply(batch: list[_Row], report: ImportReport) -> None:
         db.session.execute(insert(Volunteer), inserts)
     if updates:
         db.session.execute(update(Volunteer), updates)
+    volunteer_search.index_phones(row.values["phone"] for row in batch)
     report.created += len(inserts)
     report.updated += len(updates)
