@@ -11,7 +11,7 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import activity_pages, organizations, registry  # noqa: F401  (their routes attach to the console blueprint)
+    from . import activity_pages, organizations, people, people_dashboards, people_form, registry  # noqa: F401  (their routes attach to the console blueprint)
     from .account import register_account
     from .console import bp as console_bp
     from .errors import register_page_errors
