@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-postgres lint audit bench bench-import bench-geo bench-outbox bench-export clean
+.PHONY: run test test-postgres lint audit bench bench-import bench-geo bench-outbox bench-export bench-search clean
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,7 +55,7 @@ AUDIT_SERVICE ?= pypi
 audit: $(STAMP)
 	$(BIN)/pip-audit --strict --no-deps --disable-pip -r requirements.txt --vulnerability-service $(AUDIT_SERVICE)
 
-bench: bench-import bench-geo bench-outbox bench-export
+bench: bench-import bench-geo bench-outbox bench-export bench-search
 
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.import_bench $(BENCH_ARGS)
@@ -74,6 +74,11 @@ bench-outbox: $(STAMP)
 # BENCH_DATABASE_URL; BENCH_EXPORT_ARGS="--rows 2000000" for a national year); see bench/export_bench.py.
 bench-export: $(STAMP)
 	$(BIN)/python -m bench.export_bench $(BENCH_EXPORT_ARGS)
+
+# The console's volunteer search at 200,000 volunteers: p50/p99 per kind of query (SQLite, or
+# BENCH_DATABASE_URL; BENCH_SEARCH_ARGS="--rows N --queries N"); see bench/search_bench.py.
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.search_bench $(BENCH_SEARCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -32,6 +32,7 @@ def create_app(config: Config | None = None) -> Flask:
         # Behind N proxies: the client's address (sign-in lockouts, logs) comes from X-Forwarded-For.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["TRUSTED_PROXY_HOPS"])
     register_extensions(app)
+    from . import volunteer_search  # noqa: F401  (its listener keeps the search terms in step)
     from .api import register_api
     from .cli import register_cli
     from .errors import register_error_handlers

@@ -69,9 +69,12 @@ def incident_picture(incident_id: int) -> IncidentPicture:
     )
 
 
-def recent_incidents(limit: int = 50) -> tuple[list[Incident], dict[int, dict[str, int]]]:
-    """Open incidents first (newest first), then the most recently ended."""
-    found = incidents.list_incidents(None, limit=limit)
+def recent_incidents(
+    limit: int = 50, region: str | None = None, nothing: bool = False
+) -> tuple[list[Incident], dict[int, dict[str, int]]]:
+    """Open incidents first (newest first), then the most recently ended; in one region if given
+    (`nothing`: a filter no incident can match)."""
+    found = [] if nothing else incidents.list_incidents(None, limit=limit, region=region)
     found.sort(key=lambda i: (not i.is_open, -i.id))
     return found, alert_counts([i.id for i in found])
 

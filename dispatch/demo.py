@@ -13,6 +13,7 @@ from sqlalchemy import BigInteger, cast, func, insert, select, update
 from geo.points import Point
 from geo.regions import regions_of
 
+from . import volunteer_search
 from .clock import utcnow
 from .extensions import db
 from .models import Activity, Organization, User, Volunteer, name_key
@@ -122,6 +123,7 @@ def seed_demo(if_empty: bool = False) -> dict:
     rows = [row for row in demo_rows(SkillCatalogue.load(), organization_ids) if row["phone"] not in existing]
     if rows:
         db.session.execute(insert(Volunteer), rows)
+        volunteer_search.index_phones(row["phone"] for row in rows)
         _seed_activity([row["phone"] for row in rows])
     if rows and current_app.config["TELEGRAM_SIMULATED"]:
         done["telegram_linked"] = _link_simulated_chats([row["phone"] for row in rows])

@@ -245,6 +245,24 @@ class Volunteer(db.Model):
     )
 
 
+# Search terms in byte (code point) order on PostgreSQL too, whatever the database's collation:
+# a prefix is then the range [prefix, prefix + U+10FFFF) and an index range scan finds it.
+SEARCH_TERM = String(64).with_variant(String(64, collation="C"), "postgresql")
+
+
+class VolunteerSearchTerm(db.Model):
+    """What the console's search finds a volunteer by (dispatch/volunteer_search.py): each word of
+    their name as a Latin skeleton (so "Айгерим" and "Aigerim" are one), and their phone's digits
+    (marked with a leading "#"). The primary key (term, volunteer_id) is the index a prefix reads."""
+
+    __tablename__ = "volunteer_search_terms"
+
+    term: Mapped[str] = mapped_column(SEARCH_TERM, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
 class TelegramLinkCode(db.Model):
     """A single-use code that links a Telegram chat to a volunteer (t.me/<bot>?start=<code>).
 

@@ -27,7 +27,7 @@ from geo import Point
 from geo.regions import regions_of
 from notifications.phones import InvalidPhone, normalize_phone
 
-from . import audit, organizations, scopes
+from . import audit, organizations, scopes, volunteer_search
 from .clock import quiet_minutes, utcnow
 from .csv_text import (  # noqa: F401  (ENCODINGS, decode_csv, encoding_named, UnknownEncoding: imported from here too)
     ENCODINGS,
@@ -369,5 +369,6 @@ def _apply(batch: list[_Row], report: ImportReport, scope: scopes.Scope = scopes
         db.session.execute(insert(Volunteer), inserts)
     if updates:
         db.session.execute(update(Volunteer), updates)
+    volunteer_search.index_phones(row.values["phone"] for row in batch)
     report.created += len(inserts)
     report.updated += len(updates)

@@ -11,7 +11,15 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from . import activity_pages, organizations, registry, users_admin  # noqa: F401  (their routes attach to the console blueprint)
+    from . import (  # noqa: F401  (their routes attach to the console blueprint)
+        activity_pages,
+        organizations,
+        people,
+        people_dashboards,
+        people_form,
+        registry,
+        users_admin,
+    )
     from .account import register_account
     from .console import bp as console_bp
     from .errors import register_page_errors

@@ -39,6 +39,8 @@ from .account import login_manager
 from .i18n import current_language, error_message, field_problem, remember_language, skill_names
 from .incident_edit import form_of, read_edit_form
 from .incident_form import NEED_ROWS, empty_form, read_dispatch_form, read_incident_form
+from .list_filters import choices as filter_choices
+from .list_filters import incident_filter
 from .live import conditional
 from .pages import map_settings
 from .scoping import manages, reader_scope, require_manage, scope_label, shown_picture
@@ -98,8 +100,9 @@ def _present(*clauses):
 
 @bp.get("/")
 def incident_list():
-    found, counts = dashboard.recent_incidents()
-    return render_template("console/incidents.html", incidents=found, counts=counts)
+    region, nothing, chosen = incident_filter(request.args)
+    found, counts = dashboard.recent_incidents(region=region, nothing=nothing)
+    return render_template("console/incidents.html", incidents=found, counts=counts, chosen=chosen, **filter_choices())
 
 
 @bp.app_context_processor
@@ -138,7 +141,8 @@ def roll_call(incident_id: int):
 
 @bp.get("/live")
 def incidents_live():
-    found, counts = dashboard.recent_incidents()
+    region, nothing, _chosen = incident_filter(request.args)
+    found, counts = dashboard.recent_incidents(region=region, nothing=nothing)
     return conditional(render_template("console/_incidents_live.html", incidents=found, counts=counts), "text/html")
 
 

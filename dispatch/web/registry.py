@@ -10,6 +10,8 @@ from flask import current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from geo.regions import REGIONS
+
 from .. import dashboard, telegram_links
 from ..clock import utcnow
 from ..errors import DispatchError
@@ -21,6 +23,7 @@ from ..volunteer_import import COLUMNS, ENCODINGS, decode_csv, import_volunteers
 from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers, note_read
 from .console import bp
 from .i18n import error_message, skill_names
+from .list_filters import choices as filter_choices
 from .scoping import reader_scope, require_volunteer
 
 PER_PAGE = 50
@@ -39,6 +42,7 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         "organization_id": args.get("organization_id", "")
         if re.fullmatch(r"[0-9]{1,9}", args.get("organization_id", ""))
         else "",
+        "region": args.get("region") if args.get("region") in REGIONS else "",
     }
     # ASCII digits only ("²".isdigit() is true) and a bounded number: anything else is page 1.
     raw_page = args.get("page", "")
@@ -49,6 +53,7 @@ def _filter_from_query() -> tuple[VolunteerFilter, dict]:
         status=chosen["status"] or None,
         organization=chosen["organization"] or None,
         organization_id=int(chosen["organization_id"]) if chosen["organization_id"] else None,
+        region=chosen["region"] or None,
         page=page,
         per_page=PER_PAGE,
         scope=reader_scope(),
@@ -79,6 +84,7 @@ def volunteers():
         is_minor=lambda born: is_minor(born, utcnow()),
         skills=skill_names(),
         organizations=dashboard.organizations(reader_scope().organization_clause()),
+        regions=filter_choices()["filter_regions"],
         statuses=VOLUNTEER_STATUSES,
         columns=COLUMNS,
         telegram_enabled=current_app.config["TELEGRAM_ENABLED"],
