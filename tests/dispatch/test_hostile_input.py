@@ -107,6 +107,23 @@ def test_a_nul_or_control_character_in_a_volunteer_is_a_400(client, auth, field,
     assert count(Volunteer) == 0
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/organizations?q=%00",  # a 500 on PostgreSQL, found by the API fuzzer
+        "/api/v1/volunteers?organization=Red%00Crescent",
+        "/api/v1/activity?organization=%1b",
+        "/api/v1/places?q=Almaty%00",
+        "/api/v1/volunteers?bad%00name=1",
+    ],
+)
+def test_a_control_character_in_a_query_is_a_400(client, auth, path):
+    response = client.get(path, headers=auth("coordinator"))
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["code"] == "VALIDATION_ERROR" and "control characters" in error["message"]
+
+
 @pytest.mark.parametrize("field,value", [("title", "Fire\x00"), ("description", "Smoke\x00 seen")])
 def test_a_nul_in_an_incident_is_a_400(client, auth, field, value):
     response = client.post("/api/v1/incidents", json={**NEW_INCIDENT, field: value}, headers=auth("coordinator"))

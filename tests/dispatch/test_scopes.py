@@ -42,7 +42,9 @@ def test_users_create_with_regions_and_organisations_and_scope_replaces_it(runne
     assert scopes.describe(user("almaty@test.local")) == {"regions": ["KZ-71"], "organization_ids": []}
     assert runner("scope", "almaty@test.local", "--national").exit_code == 0
     assert scopes.of(user("almaty@test.local")).national
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "user_scope_set")).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.event == "user_scope_set").order_by(AuditEvent.id)
+    ).all()
     assert [e.details["after"]["regions"] for e in events] == [["KZ-71"], []]
 
 

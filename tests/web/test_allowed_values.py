@@ -30,6 +30,7 @@ from notifications import texts
 # (table, column) -> the tuple its CHECK constraint is built from.
 CHOICES = {
     ("users", "role"): ROLES,
+    ("users", "language"): LANGUAGES,
     ("volunteers", "status"): VOLUNTEER_STATUSES,
     ("volunteers", "language"): LANGUAGES,
     ("incidents", "kind"): INCIDENT_KINDS,

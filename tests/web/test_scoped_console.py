@@ -130,8 +130,8 @@ def test_volunteer_list_shows_only_the_scope(regional, world):
     assert "Бекзат" not in text(regional.get(f"/console/volunteers?organization_id={theirs}"))
 
 
-def test_telegram_link_for_a_volunteer_outside_the_scope_is_404_and_makes_nothing(regional, world, app):
-    app.config["TELEGRAM_ENABLED"] = True
+def test_telegram_link_for_a_volunteer_outside_the_scope_is_404_and_makes_nothing(regional, world, app, monkeypatch):
+    monkeypatch.setitem(app.config, "TELEGRAM_ENABLED", True)
     response = regional.post_form(f"/console/volunteers/{world['theirs'].id}/telegram-link")
     assert response.status_code == 404
     assert "Бекзат" not in text(response)
