@@ -32,8 +32,10 @@ from .outbox import enqueue, enqueue_to_chat, enqueue_to_number
 from .skills import SkillCatalogue
 
 RADIUS_GROWTH = 1.5
-# At most this many new alerts in one run_waves: about 0.1 s of work, however large the incident.
-WAVE_BATCH = 40
+# At most this many new alerts in one run_waves inside a request or a reply (a few tens of ms of
+# work, however large the incident), shared between its needs: the scheduler builds the rest of
+# a wave (jobs.top_up_waves, WAVE_BATCH * TICK_BATCHES at a time).
+WAVE_BATCH = 12
 MIN_RADIUS_STEP_KM = 5.0
 
 

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 SEND_BUDGET_S = 30.0
 # Outside a request a wave is built a few batches at a time (fewer candidate searches per
 # alert), still in short transactions: about half a second of the incident's lock at most.
-TICK_BATCHES = 5
+TICK_BATCHES = 16
 
 
 def send_outbox(budget_s: float = SEND_BUDGET_S) -> int:
