@@ -13,12 +13,11 @@ from .. import activity, activity_exports, incidents, responders, scopes
 from ..activity_import import import_activity as import_activity_csv
 from ..auth import current_user, require_role
 from ..clock import to_utc_naive
-from ..csv_text import ENCODINGS, UnknownEncoding, decode_csv, encoding_named
-from ..errors import UnsupportedMediaType, ValidationFailed
+from ..errors import ValidationFailed
 from ..presenters import activity_json, responders_json
 from ..schemas import ActivityIn, ActivityPatch, ResponderStatusIn
 from . import bp
-from .parsing import json_body, query_bool, query_int
+from .parsing import csv_body, json_body, query_bool, query_int
 
 FORMATS = ("json", "csv", "xlsx")
 
@@ -133,16 +132,8 @@ def record_activity():
 @require_role("coordinator")
 def import_activity():
     """Activity outside dispatch from a CSV file: all or nothing (dispatch/activity_import.py)."""
-    if request.mimetype not in ("text/csv", "application/csv"):
-        raise UnsupportedMediaType("Send the file as text/csv.")
+    text = csv_body()
     dry_run = bool(query_bool("dry_run"))
-    asked = request.args.get("encoding") or request.mimetype_params.get("charset")
-    try:
-        encoding = encoding_named(asked)
-    except UnknownEncoding:
-        problem = f"must be one of {', '.join(ENCODINGS)}"
-        raise ValidationFailed(f"The encoding {problem}.", {"fields": {"encoding": problem}}) from None
-    text = decode_csv(request.stream, encoding, detect=current_app.config["IMPORT_DETECT_ENCODING"])
     report = import_activity_csv(text, current_app.config["DEFAULT_PHONE_REGION"], current_user(), dry_run=dry_run)
     return report.as_json(), 200 if dry_run else 201
 

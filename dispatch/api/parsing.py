@@ -1,14 +1,16 @@
-"""Reading request input: JSON bodies into pydantic models, query strings into typed values."""
+"""Reading request input: JSON bodies into pydantic models, CSV uploads into text, query strings
+into typed values."""
 
 from __future__ import annotations
 
 from typing import TypeVar
 
-from flask import request
+from flask import current_app, request
 from pydantic import BaseModel
 
 from geo import GeoError, Point, parse_lat_lon
 
+from ..csv_text import ENCODINGS, CsvText, UnknownEncoding, decode_csv, encoding_named
 from ..errors import InvalidJson, UnsupportedMediaType, ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
@@ -83,3 +85,17 @@ def query_point(name: str) -> Point | None:
 
 def _bad_query(name: str, problem: str) -> ValidationFailed:
     return ValidationFailed(f"Query parameter {name} {problem}.", {"fields": {name: problem}})
+
+
+def csv_body() -> CsvText:
+    """A text/csv body, decoded as it streams in (never held whole in memory): ?encoding= first,
+    then the Content-Type's charset; neither: UTF-8, or Windows-1251 when detected."""
+    if request.mimetype not in ("text/csv", "application/csv"):
+        raise UnsupportedMediaType("Send the file as text/csv.")
+    asked = request.args.get("encoding") or request.mimetype_params.get("charset")
+    try:
+        encoding = encoding_named(asked)
+    except UnknownEncoding:
+        problem = f"must be one of {', '.join(ENCODINGS)}"
+        raise ValidationFailed(f"The encoding {problem}.", {"fields": {"encoding": problem}}) from None
+    return decode_csv(request.stream, encoding, detect=current_app.config["IMPORT_DETECT_ENCODING"])

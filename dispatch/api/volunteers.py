@@ -9,14 +9,13 @@ from geo.regions import REGIONS
 from .. import geocoding, scopes, telegram_links, volunteers
 from ..auth import actor, current_user, require_role, sees_personal_data
 from ..clock import isoformat
-from ..errors import UnsupportedMediaType, ValidationFailed
 from ..models import LANGUAGES, VOLUNTEER_STATUSES
 from ..presenters import volunteer_json
 from ..schemas import VolunteerIn, VolunteerPatch
 from ..skills import SkillCatalogue
-from ..volunteer_import import ENCODINGS, UnknownEncoding, decode_csv, encoding_named, import_volunteers
+from ..volunteer_import import import_volunteers
 from . import bp
-from .parsing import json_body, query_bool, query_choice, query_float, query_int, query_point
+from .parsing import csv_body, json_body, query_bool, query_choice, query_float, query_int, query_point
 
 
 def _scope() -> scopes.Scope:
@@ -117,18 +116,8 @@ def telegram_link(volunteer_id: int):
 @bp.post("/volunteers/import")
 @require_role("coordinator")
 def import_csv():
-    if request.mimetype not in ("text/csv", "application/csv"):
-        raise UnsupportedMediaType("Send the file as text/csv.")
+    text = csv_body()
     dry_run = bool(query_bool("dry_run"))
-    # ?encoding= first, then the charset of the Content-Type; neither: UTF-8, or detected.
-    asked = request.args.get("encoding") or request.mimetype_params.get("charset")
-    try:
-        encoding = encoding_named(asked)
-    except UnknownEncoding:
-        problem = f"must be one of {', '.join(ENCODINGS)}"
-        raise ValidationFailed(f"The encoding {problem}.", {"fields": {"encoding": problem}}) from None
-    # Streamed: the body is decoded and parsed as it arrives, never held whole in memory.
-    text = decode_csv(request.stream, encoding, detect=current_app.config["IMPORT_DETECT_ENCODING"])
     report = import_volunteers(
         text, current_app.config["DEFAULT_PHONE_REGION"], actor(), dry_run=dry_run, scope=_scope()
     )
