@@ -54,12 +54,18 @@ def test_the_whole_loop_in_a_browser(open_page, live_server):
     console, _ = open_page()
     sign_in(console, "browser@test.local")
     console.get_by_role("link", name="Post an incident").first.click()
+    console.wait_for_load_state("networkidle")
     map_box = console.locator("#incident-map").bounding_box()
-    # The map opens on the registry: its centre is among the volunteers.
-    console.locator("#incident-map").click(position={"x": map_box["width"] / 2, "y": map_box["height"] / 2})
+    # The map opens on the registry: its centre is among the volunteers (within a few km: the
+    # country-wide view would be hundreds of km off). A click made before the map settled may
+    # only zoom in (below the placing zoom); the next one places the incident.
+    for _ in range(3):
+        console.locator("#incident-map").click(position={"x": map_box["width"] / 2, "y": map_box["height"] / 2})
+        if console.input_value("#lat"):
+            break
     lat, lon = float(console.input_value("#lat")), float(console.input_value("#lon"))
-    assert min(p["lat"] for p in people) - 0.01 < lat < max(p["lat"] for p in people) + 0.01
-    assert min(p["lon"] for p in people) - 0.01 < lon < max(p["lon"] for p in people) + 0.01
+    assert min(p["lat"] for p in people) - 0.05 < lat < max(p["lat"] for p in people) + 0.05
+    assert min(p["lon"] for p in people) - 0.05 < lon < max(p["lon"] for p in people) + 0.05
     console.get_by_label("Title (goes into the SMS)").fill("Flooded courtyard on Kenesary street")
     console.get_by_label("Skill 1").select_option("water_rescue")
     console.get_by_label("People 1").fill("1")
