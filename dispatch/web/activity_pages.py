@@ -21,6 +21,7 @@ from ..activity_import import ActivityImportRejected, import_activity
 from ..csv_text import ENCODINGS, decode_csv
 from ..errors import DispatchError, ValidationFailed
 from .console import bp
+from .csv_upload import header_problems
 from .i18n import current_language, error_message
 from .scoping import reader_scope
 
@@ -126,7 +127,7 @@ def activity_import():
         except ActivityImportRejected as exc:
             error, lines = error_message(exc.code, exc.message), exc.details.get("errors", [])
         except DispatchError as exc:
-            error = f"{error_message(exc.code, exc.message)} {_header_problems(exc.details)}".strip()
+            error = f"{error_message(exc.code, exc.message)} {header_problems(exc.details)}".strip()
     return render_template(
         "console/activity_import.html",
         report=report,
@@ -151,12 +152,3 @@ def activity_import_form():
         encoding="",
         detect=current_app.config["IMPORT_DETECT_ENCODING"],
     )
-
-
-def _header_problems(details: dict) -> str:
-    parts = []
-    if details.get("missing"):
-        parts.append(_("missing: %(columns)s", columns=", ".join(details["missing"])))
-    if details.get("unknown"):
-        parts.append(_("unknown: %(columns)s", columns=", ".join(details["unknown"])))
-    return "; ".join(parts)

@@ -22,6 +22,7 @@ from ..skills import SkillCatalogue
 from ..volunteer_import import COLUMNS, ENCODINGS, decode_csv, import_volunteers
 from ..volunteers import VolunteerFilter, available_now, get_volunteer, list_volunteers, note_read
 from .console import bp
+from .csv_upload import header_problems
 from .i18n import error_message, skill_names
 from .list_filters import choices as filter_choices
 from .scoping import reader_scope, require_volunteer
@@ -127,7 +128,7 @@ def import_csv():
                 scope=reader_scope(),
             )
         except DispatchError as exc:
-            error = f"{error_message(exc.code, exc.message)} {_describe(exc.details)}".strip()
+            error = f"{error_message(exc.code, exc.message)} {header_problems(exc.details)}".strip()
     return _import_page(report, error, dry_run, encoding), 400 if error else 200
 
 
@@ -142,15 +143,6 @@ def _import_page(report, error: str | None, dry_run: bool, encoding: str) -> str
         encodings=ENCODINGS,
         detect=current_app.config["IMPORT_DETECT_ENCODING"],
     )
-
-
-def _describe(details: dict) -> str:
-    parts = []
-    if details.get("missing"):
-        parts.append(_("missing: %(columns)s", columns=", ".join(details["missing"])))
-    if details.get("unknown"):
-        parts.append(_("unknown: %(columns)s", columns=", ".join(details["unknown"])))
-    return "; ".join(parts)
 
 
 @bp.get("/volunteers/import")
