@@ -406,7 +406,9 @@ def stand_down(incident: Incident, alerts: list[Alert], template: str, actor: st
         audit.record(
             actor, "alert_stood_down", incident_id=incident.id, alert_id=alert.id, volunteer_id=alert.volunteer_id
         )
-        # An alert still in the outbox is simply never sent; one that went out gets a message.
+        # An alert still in the outbox is simply never sent; one that went out gets a message,
+        # and so does one in the sender's hands (`sending`: it may be out, and a sender that
+        # dies now never says so).
         if was != "queued" or alert.id in in_flight:
             tell(alert.volunteer_id, incident, template)
     del people
@@ -539,24 +541,49 @@ def withdraw_pending(volunteer_id: int, actor: str) -> int:
 
 def alert_sms_sent(alert_id: int, now: datetime | None = None) -> None:
     """The alert SMS was handed to the provider: its reply clock starts now."""
+    alerts_sms_sent([alert_id], now)
+
+
+def alerts_sms_sent(alert_ids: list[int], now: datetime | None = None) -> None:
+    """alert_sms_sent for a sender's batch: the common case (a queued alert becomes sent) is one
+    UPDATE for all of them and needs no incident lock; the rest are done one by one."""
+    if not alert_ids:
+        return
     now = now or utcnow()
     expires_at = now + timedelta(seconds=current_app.config["ALERT_TIMEOUT_S"])
-    # The common case needs no incident lock: only a queued alert becomes sent.
-    alerts = Alert.__table__  # a Core UPDATE: the sender's hot path (see outbox.send_claimed)
-    started = db.session.execute(
-        update(alerts)
-        .where(alerts.c.id == alert_id, alerts.c.status == "queued")
-        .values(status="sent", sent_at=now, expires_at=expires_at)
-    ).rowcount
-    if started:
-        return
+    alerts = Alert.__table__  # a Core UPDATE: the sender's hot path (see outbox.start_sending)
+    started = set(
+        db.session.scalars(
+            update(alerts)
+            .where(alerts.c.id.in_(alert_ids), alerts.c.status == "queued")
+            .values(status="sent", sent_at=now, expires_at=expires_at)
+            .returning(alerts.c.id)
+        )
+    )
+    for alert_id in alert_ids:
+        if alert_id not in started:
+            _sent_after_it_ended(alert_id, now)
+
+
+def _sent_after_it_ended(alert_id: int, now: datetime) -> None:
     alert = db.session.get(Alert, alert_id)
     incident = lock_incident(alert.incident_id)
     db.session.refresh(alert)
     if alert.status == "stood_down" and alert.sent_at is None:
-        # Stood down while its SMS was in flight: they got the alert, so they get the stand-down.
+        # Stood down while its SMS was on its way: they got the alert, so they get the
+        # stand-down, once (stand_down queued it already when the SMS was in the sender's hands).
         alert.sent_at = now
-        tell(alert.volunteer_id, incident, "stand_down" if incident.is_open else incident.status)
+        told = db.session.scalar(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.volunteer_id == alert.volunteer_id,
+                OutboxMessage.incident_id == incident.id,
+                OutboxMessage.kind.in_(("stand_down", "closed", "cancelled")),
+            )
+            .limit(1)
+        )
+        if told is None:
+            tell(alert.volunteer_id, incident, "stand_down" if incident.is_open else incident.status)
 
 
 def alert_sms_delivered(alert_id: int) -> None:

@@ -8,7 +8,6 @@ in any number of processes, be killed and restarted, and still do each piece of 
 from __future__ import annotations
 
 import logging
-import queue
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -16,7 +15,19 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import func, select
 
-from . import activity, alerting, cap_feeds, delivery, outbox, responders, sms, telegram, telegram_outbox, warnings_in
+from . import (
+    activity,
+    alerting,
+    cap_feeds,
+    delivery,
+    outbox,
+    responders,
+    sender,
+    sms,
+    telegram,
+    telegram_outbox,
+    warnings_in,
+)
 from .extensions import db
 from .models import PENDING_ALERT_STATUSES, Alert, Incident, Need
 
@@ -78,86 +89,9 @@ def _send_route(route: str | None, gateway, pacer, budget_s: float, index: int =
             ids = outbox.claim_due(batch, idempotent=idempotent, route=route)
             if not ids:
                 break
-            _send_batch(ids, config["SMS_SEND_CONCURRENCY"], gateway, pacer)
+            sender.send_batch(ids, config["SMS_SEND_CONCURRENCY"], gateway, pacer)
             handled += len(ids)
     return handled
-
-
-def _send_batch(ids: list[int], concurrency: int, gateway=None, pacer=None) -> None:
-    """Send a claimed batch, `concurrency` HTTP calls in flight at once under the one pacer.
-
-    The batch is read at once (its rows, their volunteers, whether each call-out is still
-    wanted); then each message is sent in short transactions of its own: a guarded write before
-    the call, one after. `concurrency` threads each take the next message of the batch, each
-    with its own app context (and so its own session and connection) for the whole batch. The
-    pacer hands out send times in order, so priority holds between batches and, to within the
-    few calls in flight, inside one. A status callback that came before its send was recorded
-    is applied once the batch is done (delivery.apply_held)."""
-    if gateway is None:
-        gateway, pacer = sms.gateway(), sms.pacer()
-    rows = outbox.load_claimed(ids)
-    reasons = alerting.still_wanted_reasons(rows.values())
-    db.session.commit()
-
-    def still_wanted(message):
-        return reasons.get(message.id)
-
-    work: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for message_id in ids:
-        work.put(message_id)
-    sent: list[str] = []
-    errors: list[BaseException] = []
-    health_written: set[str] = set()  # one provider-health write a batch, not one an SMS
-
-    def drain() -> None:
-        while True:
-            try:
-                message_id = work.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                provider_id = _send_one(message_id, gateway, pacer, still_wanted, rows.get(message_id), health_written)
-            except Exception as exc:  # the others go on; the row is leased and goes back to the pool
-                db.session.rollback()
-                errors.append(exc)
-                continue
-            if provider_id is not None:
-                sent.append(provider_id)
-
-    if concurrency <= 1 or len(ids) == 1:
-        drain()
-    else:
-        app = current_app._get_current_object()
-
-        def in_own_context() -> None:
-            with app.app_context():
-                try:
-                    drain()
-                finally:
-                    db.session.remove()
-
-        with ThreadPoolExecutor(max_workers=min(concurrency, len(ids)), thread_name_prefix="sms-send") as pool:
-            futures = [pool.submit(in_own_context) for _ in range(min(concurrency, len(ids)))]
-        errors += [future.exception() for future in futures if future.exception() is not None]
-    delivery.apply_held_for(sent)  # status callbacks that beat our commits
-    for error in errors[1:]:
-        log.error("sending an SMS failed too", exc_info=error)
-    if errors:
-        # As in the one-at-a-time loop: the job fails, its rows are leased and go back to the pool.
-        raise errors[0]
-
-
-def _send_one(message_id: int, gateway, pacer, still_wanted, row, health_written: set[str]) -> str | None:
-    """Send one claimed SMS and start (or replace) its alert, in the same commit as the outcome.
-    Returns the provider's id when it went."""
-    result = outbox.send_claimed(message_id, gateway, pacer, still_wanted, row, health_written)
-    if result.alert_id is not None and result.kind == "alert":
-        if result.outcome == "sent":
-            alerting.alert_sms_sent(result.alert_id)
-        elif result.outcome == "failed":
-            alerting.fail_over(result.alert_id, message_id, "the SMS could not be sent", failed=True)
-    db.session.commit()
-    return result.provider_id
 
 
 def send_telegram_outbox(budget_s: float = SEND_BUDGET_S) -> int:

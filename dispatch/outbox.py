@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, text, update
+from sqlalchemy import bindparam, func, select, text, update
 
-from notifications.gateway import SmsAmbiguous, SmsGateway, SmsPermanent, SmsRetryable, mask_phone
+from notifications.gateway import SmsPermanent, mask_phone
 from notifications.segments import count_segments
 from notifications.texts import one_line
 
@@ -377,93 +377,84 @@ def load_claimed(ids: list[int]) -> dict:
     return {row.id: row for row in rows}
 
 
-def send_claimed(
-    message_id: int,
-    gateway: SmsGateway,
-    pacer: Pacer | None = None,
-    still_wanted=None,
-    message=None,
-    health_written: set[str] | None = None,
-) -> SendOutcome:
-    """Send one claimed message and record the outcome (its own short transaction).
+def start_sending(rows: list, still_wanted: dict[int, str], provider: str) -> list:
+    """Mark a claimed batch at once, before any of it is sent: a row that must not go any more
+    `cancelled` (with why: `still_wanted` from dispatch, or the volunteer opted out or changed
+    number since), the others `sending` with an attempt counted. Guarded by the lease: a row
+    whose lease ran out may be another sender's now, and is left alone. Commits (no transaction
+    stays open across the HTTP calls). Returns the rows this sender is to send, in batch order.
 
-    `still_wanted(message) -> str | None` lets dispatch cancel an alert whose incident has
-    been filled or closed since it was queued (returns the reason to cancel). `message`: the
-    row as load_claimed read it with its batch (else it is read here). `health_written`: the
-    batch's providers whose success is written already (provider_health.record_success).
-    """
-    # The hot path of a mass call-out: one guarded write before the call, one after, no ORM
-    # objects; the row itself is read with its batch.
-    if message is None:
-        message = load_claimed([message_id])[message_id]
-    to, body, segments, kind, alert_id = (
-        message.to_phone,
-        message.body,
-        message.segments,
-        message.kind,
-        message.alert_id,
-    )
-    # Core statements on the table, not ORM-enabled ones: no identity-map evaluation, no ORM
-    # compile step (they were a sixth of the sender's CPU in a mass event).
+    From `sending` on, a crash leaves it unknown whether a row went out: the rows of a batch a
+    sender died in the middle of are claimed again when the lease ends and counted ambiguous,
+    those it had not sent yet included (about a second of sending at the paced rate)."""
     table = _OUTBOX
-    ours = (table.c.id == message_id, table.c.status == "claimed", table.c.claimed_until >= utcnow())
-    cancel = _why_not_send(message) or (still_wanted(message) if still_wanted else None)
-    # From "sending" on, a crash leaves it unknown whether it went out.
-    provider = provider_name(gateway)
-    values = (
-        dict(status="cancelled", last_error=cancel, failover_at=None)
-        if cancel
-        else dict(status="sending", attempts=table.c.attempts + 1, provider=provider)
-    )
-    still_ours = db.session.execute(update(table).where(*ours).values(**values)).rowcount
-    db.session.commit()  # no transaction stays open across the HTTP call
-    if not still_ours:
-        # Our lease ran out (a slow provider): the row may belong to another sender now.
-        return SendOutcome(message_id, alert_id, kind, "lease_lost")
-    if cancel:
-        return SendOutcome(message_id, alert_id, kind, "cancelled")
-    if pacer is not None:
-        pacer.wait(segments)
-    config = current_app.config
-    try:
-        result = gateway.send(
-            to,
-            body,
-            status_callback=f"{config['PUBLIC_BASE_URL']}/sms/status",
-            validity_s=config["ALERT_TIMEOUT_S"] if kind == "alert" else None,
-            idempotency_key=message.idempotency_key,
+    ours = (table.c.status == "claimed", table.c.claimed_until >= utcnow())
+    why: dict[int, str] = {}
+    for row in rows:
+        reason = _why_not_send(row) or still_wanted.get(row.id)
+        if reason:
+            why[row.id] = reason
+    # Hot path: Core statements, one per reason and one for the rest, not two an SMS.
+    for reason in set(why.values()):
+        ids = [message_id for message_id, said in why.items() if said == reason]
+        db.session.execute(
+            update(table)
+            .where(table.c.id.in_(ids), *ours)
+            .values(status="cancelled", last_error=reason, failover_at=None)
         )
-    except SmsPermanent as exc:
-        provider_health.record_attempt(provider, exc, health_written)
-        return _record_permanent(message_id, exc)
-    except (SmsRetryable, SmsAmbiguous) as exc:
-        provider_health.record_attempt(provider, exc, health_written)
-        ambiguous = isinstance(exc, SmsAmbiguous) and not getattr(gateway, "idempotent", False)
-        return _record_retry(message_id, exc, ambiguous=ambiguous)
-    provider_health.record_attempt(provider, None, health_written)
-    # A resend that finds the SMS already at the provider (SMSGate's 409) may learn it is already
-    # delivered or failed; that final word is applied by its delivery report (held until now, or
-    # still to come), which moves the alert too, so here it is recorded as "sent" at most.
-    provider_status = result.status if _PROVIDER_RANK.get(result.status.lower(), 0) < 2 else "sent"
-    # One UPDATE, no reload: the caller commits it together with the alert's bookkeeping.
-    db.session.execute(
+    wanted = [row.id for row in rows if row.id not in why]
+    started: set[int] = set()
+    if wanted:
+        started = set(
+            db.session.scalars(
+                update(table)
+                .where(table.c.id.in_(wanted), *ours)
+                .values(status="sending", attempts=table.c.attempts + 1, provider=provider)
+                .returning(table.c.id)
+            )
+        )
+    db.session.commit()
+    return [row for row in rows if row.id in started]
+
+
+def record_sent(sent: list[tuple], provider: str) -> None:
+    """`sent`: (row, SendResult) of SMS the provider took; one statement for all of them, in the
+    caller's transaction (it commits them together with their alerts' bookkeeping)."""
+    if not sent:
+        return
+    now = utcnow()
+    table = _OUTBOX
+    statement = (
         update(table)
-        .where(table.c.id == message_id)
+        .where(table.c.id == bindparam("b_id"))
         .values(
             status="sent",
-            provider_id=result.provider_id,
-            provider_status=provider_status,
-            sent_at=utcnow(),
+            provider_id=bindparam("b_provider_id"),
+            provider_status=bindparam("b_provider_status"),
+            sent_at=now,
             claimed_until=None,
             last_error=None,
             provider=provider,
-            # From now on the deadline counts from when it left (a call-out with no other
-            # route to go on has none: alerting._queue_callout).
-            failover_at=failover_deadline(kind) if message.failover_at is not None else None,
+            failover_at=bindparam("b_failover_at"),
         )
     )
-    log.info("sms %s to %s sent as %s", kind, mask_phone(to), result.provider_id)
-    return SendOutcome(message_id, alert_id, kind, "sent", result.provider_id)
+    db.session.execute(
+        statement,
+        [
+            {
+                "b_id": row.id,
+                "b_provider_id": result.provider_id,
+                # A resend that finds the SMS already at the provider (SMSGate's 409) may learn it
+                # is delivered or failed already; that final word comes with its delivery report
+                # (held until now, or still to come), which moves the alert too: "sent" at most.
+                "b_provider_status": result.status if _PROVIDER_RANK.get(result.status.lower(), 0) < 2 else "sent",
+                # From now on the deadline counts from when it left (a call-out with no other
+                # route to go on has none: alerting._queue_callout).
+                "b_failover_at": failover_deadline(row.kind) if row.failover_at is not None else None,
+            }
+            for row, result in sent
+        ],
+    )
 
 
 def _why_not_send(message) -> str | None:
@@ -487,7 +478,7 @@ def provider_name(gateway) -> str:
     return {"TwilioGateway": "twilio", "SmsGateGateway": "smsgate"}.get(type(gateway).__name__, "console")
 
 
-def _record_retry(message_id: int, exc, ambiguous: bool, delay_s: float | None = None) -> SendOutcome:
+def record_retry(message_id: int, exc, ambiguous: bool, delay_s: float | None = None) -> SendOutcome:
     message = db.session.get(OutboxMessage, message_id)
     message.last_error = str(exc)[:300]
     message.claimed_until = None
@@ -517,7 +508,7 @@ def _record_retry(message_id: int, exc, ambiguous: bool, delay_s: float | None =
     return SendOutcome(message.id, message.alert_id, message.kind, "retry")
 
 
-def _record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
+def record_permanent(message_id: int, exc: SmsPermanent) -> SendOutcome:
     message = db.session.get(OutboxMessage, message_id)
     message.status, message.failover_at = "failed", None
     message.claimed_until = None

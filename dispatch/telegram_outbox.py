@@ -38,7 +38,7 @@ from . import audit, provider_health
 from .clock import utcnow
 from .extensions import db
 from .models import Alert, Incident, OutboxMessage, Volunteer
-from .outbox import Pacer, SendOutcome, _record_permanent, _record_retry
+from .outbox import Pacer, SendOutcome, record_permanent, record_retry
 
 log = logging.getLogger(__name__)
 
@@ -149,13 +149,13 @@ def _failed_attempt(message_id: int, row, exc: TelegramError, pacer: Pacer | Non
     if isinstance(exc, TelegramRetryable):
         if exc.retry_after_s is not None and pacer is not None:
             pacer.pause(exc.retry_after_s)
-        return _record_retry(message_id, exc, ambiguous=False, delay_s=exc.retry_after_s)
+        return record_retry(message_id, exc, ambiguous=False, delay_s=exc.retry_after_s)
     if isinstance(exc, TelegramChatOptedOut):
         return _opted_out(message_id, row, exc)
     if isinstance(exc, TelegramPermanent):
-        return _record_permanent(message_id, exc)
+        return record_permanent(message_id, exc)
     # Telegram has no idempotency key, so a retried send may show twice: counted as such.
-    return _record_retry(message_id, exc, ambiguous=True)
+    return record_retry(message_id, exc, ambiguous=True)
 
 
 def _why_not_send(row, edit_of: str | None) -> str | None:
