@@ -160,7 +160,8 @@ def report(stack: ProductionStack, event: Event, finished: float, setup: dict, c
 
     line = "-" * 78
     print(
-        f"\n{line}\nMass-event load test: {setup['workers']} gunicorn workers + 1 scheduler "
+        f"\n{line}\nMass-event load test: {setup['workers']} gunicorn workers + "
+        f"{'a dispatcher and a sender process' if event.args.split else '1 scheduler'} "
         f"({event.args.senders} SMS sender{'s' if event.args.senders > 1 else ''}), PostgreSQL, "
         f"{os.cpu_count()} cores\n{line}"
     )
@@ -210,7 +211,15 @@ def report(stack: ProductionStack, event: Event, finished: float, setup: dict, c
         ("  outcomes", ", ".join(f"{k} {v}" for k, v in intents.most_common())),
         ("incidents", ", ".join(f"{k} {v}" for k, v in incidents.most_common())),
         ("event (first POST to all quiet)", f"{finished - event.started:.0f} s"),
-        ("CPU s in the event: web / scheduler", f"{cpu['web']:.0f} / {cpu['scheduler']:.0f}"),
+        (
+            "CPU s in the event: web / scheduler",
+            f"{cpu['web']:.0f} / {cpu['scheduler']:.0f}"
+            + (
+                f" (dispatcher {cpu['scheduler_dispatch,cap']:.0f}, sender {cpu['scheduler_send']:.0f})"
+                if "scheduler_send" in cpu
+                else ""
+            ),
+        ),
         (
             "  load generator + fake Twilio / rest",
             f"{cpu['self']:.0f} / {cpu['other']:.0f} (rest: PostgreSQL and "
@@ -224,7 +233,8 @@ def report(stack: ProductionStack, event: Event, finished: float, setup: dict, c
         first_alert_p99=percentile(to_first, 99),
         sms_per_s=len(created_at) / max(1e-9, sms_span),
         sms_rate=event.args.sms_rate * event.args.senders,
-        cpu_ms_per_sms=cpu["scheduler"] * 1000 / max(1, len(created_at)),
+        cpu_ms_per_sms=cpu.get("scheduler_send", cpu["scheduler"]) * 1000 / max(1, len(created_at)),
+        sender_process="scheduler_send" in cpu,
         post_p99_ms=ms([p.seconds for p in posts], 99),
         inbound_p99_ms=ms([r.seconds for r in replies], 99),
         checks_ok=all(c.ok for c in checks),
@@ -248,13 +258,15 @@ def target_lines(
     sms_per_s: float,
     sms_rate: float,
     cpu_ms_per_sms: float,
+    sender_process: bool = False,
     post_p99_ms: float,
     inbound_p99_ms: float,
     checks_ok: bool,
 ) -> list[Check]:
     """One line per target of issue 13, its measured value and PASS/FAIL. The SMS target is
     met by the throughput (>= 90% of SMS_MAX_PER_SECOND, mean from first to last SMS) or, where
-    the machine cannot, by the scheduler's CPU per SMS (<= 2 ms, wave building included)."""
+    the machine cannot, by the sender's CPU per SMS (<= 2 ms): the `--jobs send` process's, or
+    the one scheduler's, wave building included, under --one-scheduler."""
     throughput_ok = sms_per_s >= 0.9 * sms_rate
     return [
         Check("POST -> first alert at provider p99 <= 3 s", first_alert_p99 <= 3.0, f"{first_alert_p99:.2f} s"),
@@ -262,7 +274,8 @@ def target_lines(
             "SMS >= 90% of SMS_MAX_PER_SECOND, or <= 2 ms CPU/SMS",
             throughput_ok or cpu_ms_per_sms <= 2.0,
             f"{sms_per_s:.0f}/s = {sms_per_s / sms_rate:.0%} of {sms_rate:g} "
-            f"({'PASS' if throughput_ok else 'FAIL'}); scheduler {cpu_ms_per_sms:.1f} ms CPU per SMS "
+            f"({'PASS' if throughput_ok else 'FAIL'}); {'sender' if sender_process else 'scheduler'} "
+            f"{cpu_ms_per_sms:.1f} ms CPU per SMS "
             f"({'PASS' if cpu_ms_per_sms <= 2.0 else 'FAIL'})",
         ),
         Check("POST /incidents p99 <= 300 ms", post_p99_ms <= 300, f"{post_p99_ms:.0f} ms"),

@@ -361,17 +361,24 @@ class Event:
         master = self.stack.web.pid
         return cpu_seconds(master) + sum(cpu_seconds(pid) for pid in self.stack.worker_pids())
 
-    def _scheduler_cpu(self) -> float:
-        # The scheduler itself, not a profiler it runs under (--profile).
-        pids = [pid for proc in self.stack.schedulers for pid in (proc.pid, *children_of(proc.pid))]
-        return sum(cpu_seconds(pid) for pid in pids if "py-spy" not in _command(pid))
+    def _scheduler_cpu(self) -> dict[str, float]:
+        """CPU of each scheduler process by what it runs ("all", or "dispatch" and "send"): the
+        scheduler itself, not a profiler it runs under (--profile)."""
+        used: dict[str, float] = defaultdict(float)
+        for role, proc in zip(self.stack.scheduler_roles, self.stack.schedulers, strict=True):
+            pids = (proc.pid, *children_of(proc.pid))
+            used[role] += sum(cpu_seconds(pid) for pid in pids if "py-spy" not in _command(pid))
+        return used
 
     def cpu_used(self) -> dict[str, float]:
         """CPU seconds used during the event, by component, and the machine's busy share."""
         start, end = self.cpu_at_start, self.cpu_at_end
         busy = end["machine"][0] - start["machine"][0]
         total = end["machine"][1] - start["machine"][1]
-        used = {k: end[k] - start[k] for k in ("web", "scheduler", "self")}
+        used = {k: end[k] - start[k] for k in ("web", "self")}
+        roles = {f"scheduler_{role}": end["scheduler"][role] - start["scheduler"][role] for role in end["scheduler"]}
+        used["scheduler"] = sum(roles.values())
+        used.update(roles)
         used["machine_busy_share"] = busy / total if total else float("nan")
         used["other"] = busy - sum(used[k] for k in ("web", "scheduler", "self"))
         return used
@@ -402,6 +409,13 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         default=1,
         help="SMS senders: this many Twilio numbers in TWILIO_FROM_NUMBER, each paced at --sms-rate",
+    )
+    parser.add_argument(
+        "--one-scheduler",
+        dest="split",
+        action="store_false",
+        help="one `flask scheduler` for everything (default: a dispatcher, `--jobs dispatch,cap`, and "
+        "a sender process, `--jobs send`, whose CPU per SMS is the sender target's)",
     )
     parser.add_argument("--reply-share", type=float, default=0.5, help="share of alerted volunteers who answer")
     parser.add_argument("--yes-share", type=float, default=0.8, help="share of answers that are YES")
@@ -447,9 +461,12 @@ def main(argv: list[str] | None = None) -> int:
                 seed_s = seed_registry(stack, args.volunteers)
                 stack.token = stack.create_user("load@bench.local", "coordinator")
                 stack.start_web()
-                profile = _profile_scheduler(stack, logs) if args.profile else None
                 web_profile = _profile_web(stack, logs) if args.profile else None
-                stack.start_scheduler()
+                profiles = []  # (role, py-spy's raw file) of each profiled scheduler
+                for jobs in ("dispatch,cap", "send") if args.split else (None,):
+                    if args.profile:
+                        profiles.append((jobs or "all", _profile_scheduler(stack, logs, jobs or "all")))
+                    stack.start_scheduler(jobs)
                 args.plan = incident_plan(args.incidents)
                 print(
                     f"opening {args.incidents} incidents over {args.window_s:g} s; setup took "
@@ -469,8 +486,8 @@ def main(argv: list[str] | None = None) -> int:
                     checks,
                 )
                 ok = all(c.ok for c in checks)
-                if profile is not None:
-                    _write_profile(stack, profile, args)
+                if profiles:
+                    _write_profiles(stack, profiles, args)
             finally:
                 stack.stop()
     finally:
@@ -485,13 +502,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
-def _profile_scheduler(stack: ProductionStack, logs: Path) -> Path:
-    """The scheduler runs under `py-spy record` (sampling from outside: the scheduler runs at
-    full speed, py-spy's own CPU is not counted as the scheduler's)."""
+def _profile_scheduler(stack: ProductionStack, logs: Path, role: str) -> Path:
+    """The next scheduler started runs under `py-spy record` (sampling from outside: the
+    scheduler runs at full speed, py-spy's own CPU is not counted as the scheduler's)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists():
         sys.exit("--profile needs py-spy: .venv/bin/pip install -r tools/requirements-dev.txt")
-    raw = logs / "scheduler.raw"
+    raw = logs / f"scheduler-{role.split(',')[0]}.raw"
     stack.scheduler_prefix = [spy, "record", "--nonblocking", "--gil", "-r", "100", "--format", "raw"]
     stack.scheduler_prefix += ["-o", str(raw), "--"]
     return raw
@@ -533,23 +550,26 @@ def _write_web_profile(spy_process: subprocess.Popen, raw: Path, args: argparse.
     print(f"web profile: {out}\n{out.read_text()}", flush=True)
 
 
-def _write_profile(stack: ProductionStack, raw: Path, args: argparse.Namespace) -> None:
-    """Stop the profiled scheduler (py-spy writes its file when its child exits) and write the
-    top entries to bench/results/."""
+def _write_profiles(stack: ProductionStack, profiles: list[tuple[str, Path]], args: argparse.Namespace) -> None:
+    """Stop the profiled schedulers (py-spy writes its file when its child exits) and write the
+    top entries of each to bench/results/."""
     for proc in stack.schedulers:
         for pid in children_of(proc.pid):
             os.kill(pid, signal.SIGTERM)
         proc.wait(30)
     stack.schedulers.clear()
+    stack.scheduler_roles.clear()
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"scheduler-profile-{datetime.now(UTC):%Y%m%d-%H%M%S}.txt"
-    head = (
-        f"py-spy of the scheduler under make load: {args.volunteers:,} volunteers, {args.incidents} incidents, "
-        f"--senders {args.senders}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
-    )
-    out.write_text(head + summarize(raw))
-    shutil.copy(raw, out.with_suffix(".raw"))
-    print(f"scheduler profile: {out}\n{out.read_text()}", flush=True)
+    for role, raw in profiles:
+        name = role.split(",")[0]
+        out = RESULTS / f"scheduler-{name}-profile-{datetime.now(UTC):%Y%m%d-%H%M%S}.txt"
+        head = (
+            f"py-spy of the scheduler process running --jobs {role} under make load: {args.volunteers:,} "
+            f"volunteers, {args.incidents} incidents, --senders {args.senders}, SMS_MAX_PER_SECOND {args.sms_rate:g}\n"
+        )
+        out.write_text(head + summarize(raw))
+        shutil.copy(raw, out.with_suffix(".raw"))
+        print(f"scheduler profile ({role}): {out}\n{out.read_text()}", flush=True)
 
 
 if __name__ == "__main__":

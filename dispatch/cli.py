@@ -263,11 +263,23 @@ def seed_demo_command(if_empty: bool) -> None:
 
 
 @click.command("scheduler")
-def scheduler_command() -> None:
+@click.option(
+    "--jobs",
+    default="dispatch,send,cap",
+    show_default=True,
+    help="Which jobs this process runs, comma-separated: dispatch (expiries, waves, welfare "
+    "checks), send (the SMS and Telegram senders), cap (the CAP feeds). A `--jobs send` process "
+    "beside a `--jobs dispatch,cap` one keeps sending apart from dispatch work.",
+)
+def scheduler_command(jobs: str) -> None:
     """Run the scheduler as its own process (production); safe next to web workers, and twice."""
-    from .scheduler import run_forever
+    from .scheduler import JOB_GROUPS, run_forever
 
-    run_forever(current_app._get_current_object())
+    groups = tuple(dict.fromkeys(part.strip() for part in jobs.split(",") if part.strip()))
+    unknown = [group for group in groups if group not in JOB_GROUPS]
+    if unknown or not groups:
+        raise click.BadParameter(f"choose from {', '.join(JOB_GROUPS)}; got {jobs!r}", param_hint="--jobs")
+    run_forever(current_app._get_current_object(), groups)
 
 
 telegram_cli = AppGroup("telegram", help="The Telegram bot: register its webhook, look at it.")

@@ -42,12 +42,20 @@ def run_job(app: Flask, job) -> None:
     log.log(logging.INFO if worked else logging.DEBUG, "%s: %s", job.__name__, done)
 
 
-def _add_jobs(scheduler, app: Flask) -> None:
-    """Two jobs in their own threads: a long send (a paced batch, a slow provider) never holds
-    up expiries and replacements, and a wave never waits for the outbox to drain."""
+# What `flask scheduler --jobs` can name: the dispatch tick (expiries, waves, welfare checks),
+# the senders (SMS and Telegram), the CAP feeds (only where CAP_FEEDS is set).
+JOB_GROUPS = ("dispatch", "send", "cap")
+
+
+def _add_jobs(scheduler, app: Flask, groups: tuple[str, ...] = JOB_GROUPS) -> None:
+    """The jobs of `groups`, each in its own thread: a long send (a paced batch, a slow
+    provider) never holds up expiries and replacements, and a wave never waits for the outbox
+    to drain. A process that runs only "send" is a sender of its own (one per host, or beside a
+    dispatcher): its CPU goes to sending alone."""
     # APScheduler logs every run of every job at INFO (four lines a tick): only its warnings.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    for job_id, job in ((DISPATCH_JOB, jobs.dispatch_tick), (SEND_JOB, jobs.send_tick)):
+    ticks = {"dispatch": (DISPATCH_JOB, jobs.dispatch_tick), "send": (SEND_JOB, jobs.send_tick)}
+    for job_id, job in (ticks[group] for group in ("dispatch", "send") if group in groups):
         scheduler.add_job(
             run_job,
             "interval",
@@ -58,7 +66,7 @@ def _add_jobs(scheduler, app: Flask) -> None:
             coalesce=True,
             next_run_time=datetime.now(),
         )
-    if app.config["CAP_FEEDS"]:
+    if app.config["CAP_FEEDS"] and "cap" in groups:
         # Its own thread and interval: a slow feed never holds up alerting or sending.
         scheduler.add_job(
             run_job,
@@ -82,10 +90,10 @@ def start_embedded(app: Flask) -> BackgroundScheduler:
     return scheduler
 
 
-def run_forever(app: Flask) -> None:
+def run_forever(app: Flask, groups: tuple[str, ...] = JOB_GROUPS) -> None:
     scheduler = BlockingScheduler()
-    _add_jobs(scheduler, app)
-    log.info("scheduler process started, tick every %ss", app.config["SCHEDULER_TICK_S"])
+    _add_jobs(scheduler, app, groups)
+    log.info("scheduler process started (%s), tick every %ss", ", ".join(groups), app.config["SCHEDULER_TICK_S"])
     scheduler.start()
 
 

@@ -165,6 +165,7 @@ class ProductionStack:
         self.token: str | None = None  # a coordinator's, once create_user has given one
         self.web: subprocess.Popen | None = None
         self.schedulers: list[subprocess.Popen] = []
+        self.scheduler_roles: list[str] = []  # each scheduler's --jobs ("all": every job)
         # Run before the scheduler's command (a profiler: bench/load_test.py --profile).
         self.scheduler_prefix: list[str] = []
         self._engine: Engine | None = None
@@ -220,16 +221,18 @@ class ProductionStack:
         if not ready:
             raise RuntimeError(f"gunicorn did not come up in {timeout_s} s:\n{self.log_tail('gunicorn.log')}")
 
-    def start_scheduler(self) -> subprocess.Popen:
+    def start_scheduler(self, jobs: str | None = None) -> subprocess.Popen:
+        """`flask scheduler`, all its jobs or `jobs` (e.g. "send": a sender process of its own)."""
         with self._log("scheduler.log") as log:
             proc = subprocess.Popen(
-                [*self.scheduler_prefix, FLASK, "--app", "wsgi", "scheduler"],
+                [*self.scheduler_prefix, FLASK, "--app", "wsgi", "scheduler", *(["--jobs", jobs] if jobs else [])],
                 cwd=PROJECT_ROOT,
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         self.schedulers.append(proc)
+        self.scheduler_roles.append(jobs or "all")
         return proc
 
     def stop_schedulers(self) -> None:
@@ -243,6 +246,7 @@ class ProductionStack:
                 proc.kill()
                 proc.wait(5)
         self.schedulers.clear()
+        self.scheduler_roles.clear()
 
     def ensure_web(self) -> None:
         """gunicorn up with all its workers (started again if a drill took the master down)."""
